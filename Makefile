@@ -1,0 +1,42 @@
+# bcsync — every target sets itself up on a fresh machine (virtualenv + locked dependencies).
+PYTHON ?= python3.11
+VENV   := .venv
+PY     := $(VENV)/bin/python
+export PYTHONPATH := $(CURDIR)/plugins:$(CURDIR)/include
+export SANDBOX_DATA_DIR ?= $(CURDIR)/var/sandbox
+
+.PHONY: demo test sandbox lint lock bench clean
+
+$(VENV)/.installed: requirements.lock
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check uv==0.13.8
+	$(VENV)/bin/uv pip sync --quiet --python $(PY) requirements.lock
+	touch $@
+
+## Run the main job on the embedded default (local services + SQLite).
+demo: $(VENV)/.installed
+	$(PY) -m bcsync.demo
+
+## Run the whole test suite (lint first: a ruff finding fails the build).
+test: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+	$(PY) -m pytest
+
+## Start the local Entra ID, Dataverse and Business Central services in the foreground.
+sandbox: $(VENV)/.installed
+	$(PY) -m sandbox serve
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+
+## Re-resolve requirements.txt + requirements-dev.txt into the lock file.
+lock:
+	test -x $(VENV)/bin/uv || ($(PYTHON) -m venv $(VENV) && $(PY) -m pip install --quiet uv==0.13.8)
+	$(VENV)/bin/uv pip compile --quiet --python-version 3.11 requirements.txt requirements-dev.txt -o requirements.lock
+
+## Service throughput figures (see benchmarks/README.md).
+bench: $(VENV)/.installed
+	$(PY) benchmarks/sandbox_throughput.py
+
+clean:
+	rm -rf var .pytest_cache .ruff_cache
