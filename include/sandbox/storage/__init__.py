@@ -1,0 +1,1 @@
+"""Persistence of the local services' records: entity schemas, SQL tables and the repository."""
