@@ -8,8 +8,8 @@ derived from these declarations, so each fact about a table is written down once
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cached_property
 from enum import StrEnum
+from functools import cached_property
 from typing import Any, Literal
 
 Service = Literal["dataverse", "bc"]

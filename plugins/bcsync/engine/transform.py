@@ -14,6 +14,10 @@ class LookupNotCoupled(Exception):
     """A related record is not coupled and its field mapping may not be cleared."""
 
 
+# An option value with no row in the option mapping: the field is left out of the write.
+UNMAPPED = object()
+
+
 @dataclass
 class TransferResult:
     values: dict[str, Any] = field(default_factory=dict)
@@ -30,10 +34,12 @@ def transfer(
     result = TransferResult()
     for rule in rules:
         try:
-            result.values[rule.destination_field] = _field_value(rule, source, lookups, destination_label)
+            value = _field_value(rule, source, lookups, destination_label)
         except LookupNotCoupled as error:
             result.error = str(error)
             return result
+        if value is not UNMAPPED:
+            result.values[rule.destination_field] = value
     return result
 
 
@@ -66,9 +72,9 @@ def _option_value(rule: FieldRule, value: Any) -> Any:
             isinstance(candidate, str) and isinstance(key, str) and candidate.upper() == key.upper()
         ):
             return mapped
-    if rule.clear_on_failed_sync:
-        return None
-    raise LookupNotCoupled(f"{rule.caption} {value} has no option value mapped in {rule.destination_field}.")
+    # BC's option-mapping jobs would first add the value to the Dataverse option set; bcsync does not
+    # manage option sets, so an unmapped value leaves the destination field as it is.
+    return None if rule.clear_on_failed_sync else UNMAPPED
 
 
 def _lookup_value(rule: FieldRule, value: Any, table: LookupTable, destination_label: str) -> Any:

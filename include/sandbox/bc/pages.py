@@ -1,0 +1,323 @@
+"""The API pages: what each route exposes of the BC tables.
+
+As in BC, a page is a projection of one table (route + entity set + exposed fields), so the standard
+`customers` page and our custom `customers` page show the same records. A page field names its table
+attribute; it differs from the property only where a page renames a field (custom pages follow the
+caption rule, e.g. `homePage` over the table's `website`). Custom pages (the API-page extension in
+docs/bc-custom-api.md) cover what the standard API v2.0 lacks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from functools import cached_property
+
+from sandbox.bc import tables as t
+from sandbox.storage.schema import Attribute, EntitySchema
+
+
+@dataclass(frozen=True)
+class ApiRoute:
+    """`/api/{publisher}/{group}/{version}`, or `/api/v2.0` for the standard API."""
+
+    name: str  # "v2.0" / "custom" (EntitySchema.api_route)
+    path: str  # below /v2.0/{tenant}/{environment}/
+    namespace: str = "Microsoft.NAV"
+
+
+STANDARD = ApiRoute("v2.0", "api/v2.0")
+CUSTOM = ApiRoute("custom", "api/bcsync/sync/v1.0")
+ROUTES = (STANDARD, CUSTOM)
+
+
+@dataclass(frozen=True)
+class PageField:
+    name: str  # JSON property on the page
+    attribute: str  # the table attribute it shows
+
+
+@dataclass(frozen=True)
+class Navigation:
+    """`$expand` target: rows of page `target` whose `remote` property equals this row's `local`."""
+
+    name: str
+    target: str  # entity set on the same route
+    local: str
+    remote: str
+    many: bool = False
+
+
+@dataclass(frozen=True)
+class ApiPage:
+    route: ApiRoute
+    entity_name: str
+    entity_set: str
+    table: EntitySchema
+    fields: tuple[PageField, ...]
+    caption: str  # the table caption BC names in errors ("The Customer does not exist...")
+    page_id: int  # the AL page object id (documentation, $metadata annotation)
+    navigations: tuple[Navigation, ...] = ()
+    editable: bool = True  # False: a read-only page (no POST/PATCH/DELETE)
+    parent: str | None = None  # entity set of the page this one nests under (salesInvoiceLines)
+    parent_field: str | None = None  # the property holding the parent's id
+
+    @cached_property
+    def by_name(self) -> dict[str, PageField]:
+        return {f.name: f for f in self.fields}
+
+    def attribute(self, page_field: PageField) -> Attribute:
+        attribute = self.table.attribute(page_field.attribute)
+        if attribute is None:  # caught by the import-time check below
+            raise LookupError(f"{self.entity_set}.{page_field.name}: no attribute {page_field.attribute}")
+        return attribute
+
+    @property
+    def qualified_type(self) -> str:
+        return f"{self.route.namespace}.{self.entity_name}"
+
+    def navigation(self, name: str) -> Navigation | None:
+        return next((n for n in self.navigations if n.name == name), None)
+
+    @cached_property
+    def view(self) -> EntitySchema:
+        """The page as an entity of its own (attributes named as the page names them), for query
+        validation and `$metadata`; reads and writes still go to `table`."""
+        attributes = []
+        for page_field in self.fields:
+            attribute = self.attribute(page_field)
+            read_only = attribute.read_only or not self.editable
+            attributes.append(replace(attribute, name=page_field.name, read_only=read_only))
+        return replace(
+            self.table,
+            logical_name=self.qualified_type,
+            set_name=self.entity_set,
+            attributes=tuple(attributes),
+            modified_on="lastModifiedDateTime",
+            alternate_keys={},
+        )
+
+
+def _all(table: EntitySchema, *, hidden: tuple[str, ...] = ()) -> tuple[PageField, ...]:
+    """Every table field under its own name, minus `hidden`."""
+    return tuple(PageField(a.name, a.name) for a in table.attributes if a.name not in hidden)
+
+
+def _pick(*names: str | tuple[str, str]) -> tuple[PageField, ...]:
+    """Named table fields in page order; a (property, attribute) pair renames one."""
+    return tuple(PageField(name, name) if isinstance(name, str) else PageField(*name) for name in names)
+
+
+_CUSTOMER_EXTRAS = (
+    "contact",
+    "faxNo",
+    "primaryContactNo",
+    "shippingAgentCode",
+    "shipmentMethodCode",
+    "paymentTermsCode",
+    "customerPriceGroup",
+)
+_STATISTICS = (
+    "balanceLCY",
+    "outstandingOrdersLCY",
+    "shippedNotInvoicedLCY",
+    "outstandingInvoicesLCY",
+    "outstandingServOrdersLCY",
+    "servShippedNotInvoicedLCY",
+    "outstandingServInvoicesLCY",
+    "invoicedPrepmtAmountLCY",
+    "totalAmountLCY",
+    "overdueAmountsLCY",
+    "overdueAmountsAsOf",
+    "salesLCY",
+)
+_CONTACT_EXTRAS = ("firstName", "middleName", "surname", "faxNo", "pager", "salespersonCode", "currencyCode")
+_ITEM_EXTRAS = ("unitVolume", "grossWeight", "vendorNo", "vendorItemNo")
+_INVOICE_EXTRAS = (
+    "shipmentDate",
+    "shippingAgentCode",
+    "shipmentMethodCode",
+    "paymentTermsCode",
+    "workDescription",
+)
+_SYSTEM = ("id", "lastModifiedDateTime")
+_NO = ("no", "number")  # caption rule: "No." → no
+_NAME = ("name", "displayName")
+
+PAGES: tuple[ApiPage, ...] = (
+    # -- standard API v2.0 (property names as in api-protocols.md B.3) ------------------------------
+    ApiPage(STANDARD, "company", "companies", t.COMPANY, _all(t.COMPANY), "Company", 30000, editable=False),
+    ApiPage(
+        STANDARD,
+        "customer",
+        "customers",
+        t.CUSTOMER,
+        _all(t.CUSTOMER, hidden=_CUSTOMER_EXTRAS + _STATISTICS),
+        "Customer",
+        30009,
+        navigations=(Navigation("currency", "currencies", "currencyId", "id"),),
+    ),
+    ApiPage(
+        STANDARD, "contact", "contacts", t.CONTACT, _all(t.CONTACT, hidden=_CONTACT_EXTRAS), "Contact", 30071
+    ),
+    ApiPage(
+        STANDARD,
+        "item",
+        "items",
+        t.ITEM,
+        _all(t.ITEM, hidden=_ITEM_EXTRAS),
+        "Item",
+        30008,
+        navigations=(Navigation("unitOfMeasure", "unitsOfMeasure", "baseUnitOfMeasureId", "id"),),
+    ),
+    ApiPage(
+        STANDARD,
+        "currency",
+        "currencies",
+        t.CURRENCY,
+        _all(t.CURRENCY, hidden=("isoCode",)),
+        "Currency",
+        30032,
+    ),
+    ApiPage(
+        STANDARD,
+        "unitOfMeasure",
+        "unitsOfMeasure",
+        t.UNIT_OF_MEASURE,
+        _all(t.UNIT_OF_MEASURE),
+        "Unit of Measure",
+        30030,
+    ),
+    ApiPage(
+        STANDARD,
+        "salespersonPurchaser",
+        "salespeoplePurchasers",
+        t.SALESPERSON_PURCHASER,
+        _all(t.SALESPERSON_PURCHASER),
+        "Salesperson/Purchaser",
+        30075,
+    ),
+    ApiPage(
+        STANDARD,
+        "salesInvoice",
+        "salesInvoices",
+        t.SALES_INVOICE,
+        _all(t.SALES_INVOICE, hidden=_INVOICE_EXTRAS),
+        "Sales Invoice",
+        30012,
+        navigations=(
+            Navigation("salesInvoiceLines", "salesInvoiceLines", "id", "documentId", many=True),
+            Navigation("customer", "customers", "customerId", "id"),
+            Navigation("currency", "currencies", "currencyId", "id"),
+        ),
+    ),
+    ApiPage(
+        STANDARD,
+        "salesInvoiceLine",
+        "salesInvoiceLines",
+        t.SALES_INVOICE_LINE,
+        _all(t.SALES_INVOICE_LINE, hidden=("lastModifiedDateTime",)),
+        "Sales Invoice Line",
+        30043,
+        navigations=(Navigation("item", "items", "itemId", "id"),),
+        parent="salesInvoices",
+        parent_field="documentId",
+    ),
+    # -- custom API bcsync/sync/v1.0 (caption-rule property names) -------------------------------------
+    ApiPage(CUSTOM, "company", "companies", t.COMPANY, _all(t.COMPANY), "Company", 50099, editable=False),
+    ApiPage(
+        CUSTOM,
+        "customer",
+        "customers",
+        t.CUSTOMER,
+        _pick(*_SYSTEM, _NO, _NAME, *_CUSTOMER_EXTRAS, ("homePage", "website")),
+        "Customer",
+        50100,
+    ),
+    ApiPage(
+        CUSTOM,
+        "customerStatistic",
+        "customerStatistics",
+        t.CUSTOMER,
+        _pick(*_SYSTEM, _NO, _NAME, ("creditLimitLCY", "creditLimit"), *_STATISTICS),
+        "Customer",
+        50101,
+        editable=False,
+    ),
+    ApiPage(
+        CUSTOM,
+        "contact",
+        "contacts",
+        t.CONTACT,
+        _pick(*_SYSTEM, _NO, _NAME, *_CONTACT_EXTRAS, ("homePage", "website")),
+        "Contact",
+        50102,
+    ),
+    ApiPage(
+        CUSTOM,
+        "item",
+        "items",
+        t.ITEM,
+        _pick(*_SYSTEM, _NO, ("description", "displayName"), *_ITEM_EXTRAS),
+        "Item",
+        50103,
+    ),
+    ApiPage(
+        CUSTOM,
+        "currency",
+        "currencies",
+        t.CURRENCY,
+        _pick(*_SYSTEM, "code", ("description", "displayName"), "isoCode", "symbol"),
+        "Currency",
+        50104,
+    ),
+    ApiPage(
+        CUSTOM,
+        "salesInvoice",
+        "salesInvoices",
+        t.SALES_INVOICE,
+        _pick(*_SYSTEM, _NO, "status", *_INVOICE_EXTRAS),
+        "Sales Invoice",
+        50105,
+    ),
+    ApiPage(
+        CUSTOM,
+        "customerPriceGroup",
+        "customerPriceGroups",
+        t.CUSTOMER_PRICE_GROUP,
+        _all(t.CUSTOMER_PRICE_GROUP),
+        "Customer Price Group",
+        50106,
+    ),
+    ApiPage(CUSTOM, "salesPrice", "salesPrices", t.SALES_PRICE, _all(t.SALES_PRICE), "Sales Price", 50107),
+    ApiPage(CUSTOM, "resource", "resources", t.RESOURCE, _all(t.RESOURCE), "Resource", 50108),
+)
+
+
+@dataclass(frozen=True, eq=False)  # identity hash: one index per route
+class PageIndex:
+    """The pages of one route by entity set."""
+
+    route: ApiRoute
+    pages: dict[str, ApiPage] = field(default_factory=dict)
+
+    def page(self, entity_set: str) -> ApiPage | None:
+        return self.pages.get(entity_set)
+
+
+def index_pages(pages: tuple[ApiPage, ...] = PAGES) -> dict[str, PageIndex]:
+    """Pages by route path, checking every page field names a real table attribute."""
+    indexes = {route.path: PageIndex(route) for route in ROUTES}
+    for page in pages:
+        for page_field in page.fields:
+            if page.table.attribute(page_field.attribute) is None:
+                raise ValueError(f"page {page.entity_set}: field {page_field.name} names no attribute")
+        for navigation in page.navigations:
+            if navigation.local not in page.by_name:
+                raise ValueError(
+                    f"page {page.entity_set}: navigation {navigation.name} needs {navigation.local}"
+                )
+        indexes[page.route.path].pages[page.entity_set] = page
+    return indexes
+
+
+PAGE_INDEXES = index_pages()

@@ -1,0 +1,334 @@
+"""Business Central rows of the seed data, keyed by the attribute names of `sandbox.bc` tables.
+
+Pure functions: side-neutral records in, row dicts out. Ids are name-derived GUIDs, so a customer's
+`id` is the same whichever chunk or run produces it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import timedelta
+from typing import Any
+
+from sandbox.bc import numbering
+from sandbox.seed import catalog
+from sandbox.seed.customers import ContactPerson, Customer, Invoice, InvoiceLine
+from sandbox.seed.determinism import EPOCH, WORK_DATE, SeedSource, moment
+
+Row = dict[str, Any]
+EMPTY_GUID = "00000000-0000-0000-0000-000000000000"
+
+
+class BusinessCentralRows:
+    """Turns catalog and customer records into rows of the BC tables."""
+
+    def __init__(self, source: SeedSource) -> None:
+        self._source = source
+        self._reference_time = source.stream("bc-reference")
+
+    def id(self, table: str, key: object) -> str:
+        return self._source.guid(f"bc/{table}", key)
+
+    def _modified(self) -> Any:
+        return moment(self._reference_time, newest_days_ago=400)
+
+    # -- reference tables ----------------------------------------------------------------------
+
+    def currencies(self) -> list[Row]:
+        return [
+            {
+                "id": self.id("currency", currency.code),
+                "code": currency.code,
+                "displayName": currency.name,
+                "symbol": currency.symbol,
+                "amountDecimalPlaces": "0:0" if currency.code == "JPY" else "2:2",
+                "isoCode": currency.code,
+                "lastModifiedDateTime": self._modified(),
+            }
+            for currency in catalog.CURRENCIES
+            if currency.on_bc
+        ]
+
+    def salespeople(self, people: Iterable[catalog.Salesperson]) -> list[Row]:
+        return [
+            {
+                "id": self.id("salesperson", person.code),
+                "code": person.code,
+                "displayName": person.name,
+                "email": person.email,
+                "phoneNo": person.phone,
+                "jobTitle": person.job_title,
+                "commisionPercent": 2.5,
+                "lastModifiedDateTime": self._modified(),
+            }
+            for person in people
+            if person.on_bc
+        ]
+
+    def units(self) -> list[Row]:
+        return [
+            {
+                "id": self.id("unitOfMeasure", unit.code),
+                "code": unit.code,
+                "displayName": unit.description,
+                "internationalStandardCode": unit.international_code,
+                "symbol": unit.code.lower(),
+                "lastModifiedDateTime": self._modified(),
+            }
+            for unit in catalog.UNITS
+        ]
+
+    def items(self, items: Iterable[catalog.Item]) -> list[Row]:
+        return [
+            {
+                "id": self.id("item", item.number),
+                "number": item.number,
+                "displayName": item.description,
+                "type": "Inventory",
+                "blocked": item.blocked,
+                "inventory": item.inventory,
+                "unitPrice": item.unit_price,
+                "unitCost": item.unit_cost,
+                "baseUnitOfMeasureId": self.id("unitOfMeasure", item.base_unit),
+                "baseUnitOfMeasureCode": item.base_unit,
+                "unitVolume": item.unit_volume,
+                "grossWeight": item.gross_weight,
+                "lastModifiedDateTime": self._modified(),
+            }
+            for item in items
+        ]
+
+    def resources(self) -> list[Row]:
+        return [
+            {
+                "id": self.id("resource", resource.number),
+                "no": resource.number,
+                "type": "Machine" if resource.number == "LIFT" else "Person",
+                "name": resource.name,
+                "searchName": resource.name.upper(),
+                "baseUnitOfMeasure": resource.base_unit,
+                "unitCost": resource.unit_cost,
+                "unitPrice": resource.unit_price,
+                "capacity": resource.capacity,
+                "lastModifiedDateTime": self._modified(),
+            }
+            for resource in catalog.RESOURCES
+        ]
+
+    def price_groups(self) -> list[Row]:
+        return [
+            {
+                "id": self.id("customerPriceGroup", group.code),
+                "code": group.code,
+                "description": group.description,
+                "lastModifiedDateTime": self._modified(),
+            }
+            for group in catalog.PRICE_GROUPS
+        ]
+
+    def sales_prices(self, prices: Iterable[catalog.SalesPrice]) -> list[Row]:
+        return [
+            {
+                "id": self.id("salesPrice", f"{price.group}/{price.item}"),
+                "itemNo": price.item,
+                "salesType": "Customer Price Group",
+                "salesCode": price.group,
+                "currencyCode": price.currency,
+                "unitOfMeasureCode": price.unit,
+                "unitPrice": price.unit_price,
+                "lastModifiedDateTime": self._modified(),
+            }
+            for price in prices
+        ]
+
+    def number_series(self, last_used: dict[str, str]) -> list[Row]:
+        """BC's series (`sandbox.bc.numbering`) for tables the seed numbered, left at its last number,
+        so records the API creates later continue after the seed data."""
+        rows = []
+        for table, last in last_used.items():
+            series = numbering.SERIES[table]
+            rows.append(
+                {
+                    "id": self.id("noSeries", series.code),
+                    "code": series.code,
+                    "description": series.description,
+                    "startingNo": series.starting_no,
+                    "lastNoUsed": last,
+                    "incrementByNo": series.increment_by,
+                    "lastModifiedDateTime": EPOCH,
+                }
+            )
+        return rows
+
+    # -- customers ---------------------------------------------------------------------------
+
+    def customer(self, customer: Customer) -> Row:
+        company, place, figures = customer.company, customer.company.address, customer.figures
+        primary = next((p for p in customer.persons if p.on_bc), None)
+        return {
+            "id": self.id("customer", customer.number),
+            "number": customer.number,
+            "displayName": company.name,
+            "type": "Company",
+            "addressLine1": place.line1,
+            "addressLine2": place.line2,
+            "city": place.city,
+            "state": place.county,
+            "country": place.country,
+            "postalCode": place.post_code,
+            "phoneNumber": place.phone,
+            "email": company.email,
+            "website": company.website,
+            "salespersonCode": customer.salesperson.code,
+            "balanceDue": figures.balance,
+            "creditLimit": customer.credit_limit,
+            "taxLiable": customer.tax_liable,
+            "currencyId": self.id("currency", customer.currency) if customer.currency else EMPTY_GUID,
+            "currencyCode": customer.currency,
+            "blocked": customer.blocked,
+            "contact": primary.person.full_name if primary else "",
+            "faxNo": company.fax,
+            "primaryContactNo": primary.number if primary else "",
+            "shipmentMethodCode": customer.shipment_method,
+            "paymentTermsCode": customer.payment_terms,
+            "customerPriceGroup": customer.price_group,
+            "balanceLCY": figures.balance,
+            "outstandingOrdersLCY": figures.outstanding_orders,
+            "shippedNotInvoicedLCY": figures.shipped_not_invoiced,
+            "outstandingInvoicesLCY": figures.outstanding_invoices,
+            "totalAmountLCY": figures.total,
+            "overdueAmountsLCY": figures.overdue,
+            "overdueAmountsAsOf": WORK_DATE,
+            "salesLCY": figures.sales,
+            "lastModifiedDateTime": customer.modified,
+        }
+
+    def contacts(self, customer: Customer) -> list[Row]:
+        company, place = customer.company, customer.company.address
+        shared = {
+            "companyNumber": customer.contact_number,
+            "companyName": company.name,
+            "contactBusinessRelation": "Customer",
+            "addressLine1": place.line1,
+            "addressLine2": place.line2,
+            "city": place.city,
+            "state": place.county,
+            "country": place.country,
+            "postalCode": place.post_code,
+            "salespersonCode": customer.salesperson.code,
+            "currencyCode": customer.currency,
+            "lastModifiedDateTime": customer.modified,
+        }
+        rows = [
+            {
+                **shared,
+                "id": self.id("contact", customer.contact_number),
+                "number": customer.contact_number,
+                "type": "Company",
+                "displayName": company.name,
+                "searchName": company.name.upper(),
+                "phoneNumber": place.phone,
+                "email": company.email,
+                "website": company.website,
+                "faxNo": company.fax,
+            }
+        ]
+        rows.extend(self._person(shared, person) for person in customer.persons if person.on_bc)
+        return rows
+
+    def _person(self, shared: Row, contact: ContactPerson) -> Row:
+        who = contact.person
+        return {
+            **shared,
+            "id": self.id("contact", contact.number),
+            "number": contact.number,
+            "type": "Person",
+            "displayName": who.full_name,
+            "searchName": who.full_name.upper(),
+            "jobTitle": contact.job_title,
+            "firstName": who.first,
+            "middleName": who.middle,
+            "surname": who.last,
+            "phoneNumber": contact.phone,
+            "mobilePhoneNumber": contact.mobile,
+            "email": contact.email,
+        }
+
+    def invoices(self, customer: Customer) -> tuple[list[Row], list[Row]]:
+        headers, lines = [], []
+        for invoice in customer.invoices:
+            headers.append(self._invoice(customer, invoice))
+            invoice_id = headers[-1]["id"]
+            lines.extend(self._line(invoice_id, invoice, line) for line in invoice.lines)
+        return headers, lines
+
+    def _invoice(self, customer: Customer, invoice: Invoice) -> Row:
+        company, place = customer.company, customer.company.address
+        customer_id = self.id("customer", customer.number)
+        row: Row = {
+            "id": self.id("salesInvoice", invoice.number),
+            "number": invoice.number,
+            "invoiceDate": invoice.invoice_date,
+            "postingDate": invoice.invoice_date,
+            "dueDate": invoice.due_date,
+            "customerId": customer_id,
+            "customerNumber": customer.number,
+            "customerName": company.name,
+            "billToName": company.name,
+            "billToCustomerId": customer_id,
+            "billToCustomerNumber": customer.number,
+            "shipToName": company.name,
+            "currencyId": self.id("currency", invoice.currency) if invoice.currency else EMPTY_GUID,
+            "currencyCode": invoice.currency,
+            "salesperson": customer.salesperson.code,
+            "remainingAmount": invoice.remaining,
+            "totalAmountExcludingTax": invoice.amount,
+            "totalTaxAmount": invoice.tax,
+            "totalAmountIncludingTax": invoice.amount_including_tax,
+            "status": invoice.status,
+            "phoneNumber": place.phone,
+            "email": company.email,
+            "shipmentDate": invoice.invoice_date - timedelta(days=1),
+            "shipmentMethodCode": customer.shipment_method,
+            "paymentTermsCode": customer.payment_terms,
+            "lastModifiedDateTime": invoice.modified,
+        }
+        for prefix in ("sellTo", "billTo", "shipTo"):
+            row.update(
+                {
+                    f"{prefix}AddressLine1": place.line1,
+                    f"{prefix}AddressLine2": place.line2,
+                    f"{prefix}City": place.city,
+                    f"{prefix}State": place.county,
+                    f"{prefix}Country": place.country,
+                    f"{prefix}PostCode": place.post_code,
+                }
+            )
+        return row
+
+    def _line(self, invoice_id: str, invoice: Invoice, line: InvoiceLine) -> Row:
+        amount_including_tax = line.amount + line.tax
+        return {
+            "id": self.id("salesInvoiceLine", f"{invoice.number}/{line.sequence}"),
+            "documentId": invoice_id,
+            "sequence": line.sequence,
+            "itemId": self.id("item", line.number) if line.kind == "Item" else EMPTY_GUID,
+            "lineType": line.kind,
+            "lineObjectNumber": line.number,
+            "description": line.description,
+            "unitOfMeasureId": self.id("unitOfMeasure", line.unit),
+            "unitOfMeasureCode": line.unit,
+            "quantity": line.quantity,
+            "unitPrice": line.unit_price,
+            "discountAmount": line.discount_amount,
+            "discountPercent": line.discount_percent,
+            "amountExcludingTax": line.amount,
+            "taxPercent": line.tax_percent,
+            "totalTaxAmount": line.tax,
+            "amountIncludingTax": amount_including_tax,
+            "netAmount": line.amount,
+            "netTaxAmount": line.tax,
+            "netAmountIncludingTax": amount_including_tax,
+            "shipmentDate": invoice.invoice_date - timedelta(days=1),
+            "lastModifiedDateTime": invoice.modified,
+        }

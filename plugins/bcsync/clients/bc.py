@@ -1,0 +1,265 @@
+"""`BusinessCentralHook`: Business Central's API v2.0 and bcsync's custom API route, for one company.
+
+Reads page by page (read-only replica), writes one record with `If-Match`, or many through JSON `$batch`
+(≤100 operations, continue on error) with at most 5 requests in flight, BC's per-user limit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any
+
+from bcsync.clients import odata
+from bcsync.clients.batch import (
+    CONTINUE_ON_ERROR,
+    BatchOperation,
+    BatchPartResponse,
+    decode_json_batch,
+    encode_json_batch,
+)
+from bcsync.clients.errors import ConfigurationError, RecordRejected, UnexpectedResponse
+from bcsync.clients.odata import Filter
+from bcsync.clients.service_hook import ODataServiceHook
+from bcsync.clients.writes import (
+    Operation,
+    WriteResult,
+    check_operation,
+    chunks,
+    map_in_order,
+    part_outcome,
+    settle_batch,
+)
+
+BC_HOST = "https://api.businesscentral.dynamics.com"
+BC_SCOPE = f"{BC_HOST}/.default"
+MAX_PAGE_SIZE = 20000
+MAX_BATCH_OPERATIONS = 100
+MAX_CONCURRENT_REQUESTS = 5  # per user, BC online; more wait in BC's queue and risk 429/503
+STANDARD_API = "v2.0"
+CUSTOM_API = "custom"
+READ_ONLY = {"Data-Access-Intent": "ReadOnly"}
+
+
+class BusinessCentralHook(ODataServiceHook):
+    """Interact with one Business Central company through its APIs.
+
+    Connection: host = BC API host (default `https://api.businesscentral.dynamics.com`), login = client id,
+    password = client secret; extras `tenant_id`, `environment`, `company_id` (required), `custom_api`
+    (`publisher/group/version` of our API pages, e.g. `bcsync/sync/v1.0`), `authority`, `scope`
+    (default `https://api.businesscentral.dynamics.com/.default`), `ca_bundle`, `page_size` (≤20000),
+    `timeout`, `max_retries`, `max_concurrency` (≤5). See docs/connections.md.
+
+    Every method takes `api`: `"v2.0"` (standard API), `"custom"` (the connection's `custom_api`), or an
+    explicit `publisher/group/version`.
+
+    :param bc_conn_id: the Airflow Connection id (default `bc_default`).
+    :param connection, adapter, sleep: see `ODataServiceHook`.
+    """
+
+    conn_name_attr = "bc_conn_id"
+    default_conn_name = "bc_default"
+    conn_type = "business_central"
+    hook_name = "Microsoft Dynamics 365 Business Central"
+    default_host = BC_HOST
+    max_page_size = MAX_PAGE_SIZE
+    default_page_size = 5000
+    default_concurrency = MAX_CONCURRENT_REQUESTS
+
+    def __init__(self, bc_conn_id: str = default_conn_name, **options: Any) -> None:
+        super().__init__(bc_conn_id, **options)
+
+    @classmethod
+    def default_scope(cls, base_url: str) -> str:
+        return BC_SCOPE
+
+    @classmethod
+    def get_ui_field_behaviour(cls) -> dict[str, Any]:
+        return {
+            "hidden_fields": ["schema", "port"],
+            "relabeling": {"host": "API host", "login": "Client ID", "password": "Client secret"},
+            "placeholders": {
+                "host": BC_HOST,
+                "extra": '{"tenant_id": "...", "environment": "production", "company_id": "<guid>"}',
+            },
+        }
+
+    @property
+    def concurrency(self) -> int:
+        wanted = self.settings.max_concurrency or MAX_CONCURRENT_REQUESTS
+        return min(wanted, MAX_CONCURRENT_REQUESTS)
+
+    @property
+    def company_id(self) -> str:
+        return self.settings.require("company_id")
+
+    def service_root(self) -> str:
+        settings = self.settings
+        return f"{settings.base_url}/v2.0/{settings.tenant_id}/{settings.require('environment')}/"
+
+    def route(self, api: str = STANDARD_API) -> str:
+        """The API route relative to the service root, e.g. `api/v2.0` or `api/bcsync/sync/v1.0`."""
+        if api == STANDARD_API:
+            return "api/v2.0"
+        name = self.settings.require("custom_api") if api == CUSTOM_API else api
+        parts = name.strip("/").split("/")
+        if len(parts) != 3 or not all(part.replace(".", "").replace("_", "").isalnum() for part in parts):
+            raise ConfigurationError(f"API {name!r} is not 'publisher/group/version'")
+        return "api/" + "/".join(parts)
+
+    # -- reads -------------------------------------------------------------------------------------
+
+    def companies(self) -> list[dict[str, Any]]:
+        """The environment's companies (`id`, `name`, `displayName`, ...): a connectivity check."""
+        return self.get_conn().get_json("api/v2.0/companies", headers=READ_ONLY).get("value", [])
+
+    def iter_pages(
+        self,
+        entity_set: str,
+        *,
+        select: Iterable[str],
+        filter: Filter | str | None = None,
+        orderby: Iterable[str] | None = None,
+        page_size: int | None = None,
+        api: str = STANDARD_API,
+    ) -> Iterator[list[dict[str, Any]]]:
+        """Entities of the company's `entity_set`, one page (list of dicts) at a time."""
+        options = odata.query_options(select_fields=select, filter=filter, orderby_fields=orderby)
+        url = f"{self._collection(entity_set, api)}?{odata.encode_query(options)}"
+        for page in self._pager(page_size, headers=READ_ONLY).pages(url):
+            yield page.records
+
+    def get(
+        self,
+        entity_set: str,
+        id: str,
+        *,
+        select: Iterable[str] | None = None,
+        api: str = STANDARD_API,
+    ) -> dict[str, Any] | None:
+        """One entity by its `id` (GUID), with `@odata.etag`; None if it does not exist."""
+        query = f"?{odata.encode_query({'$select': odata.select(select)})}" if select else ""
+        try:
+            return self.get_conn().get_json(self._entity(entity_set, id, api) + query, headers=READ_ONLY)
+        except RecordRejected as rejection:
+            if rejection.status == 404:
+                return None
+            raise
+
+    # -- single-record writes ------------------------------------------------------------------------
+
+    def create(
+        self, entity_set: str, record: Mapping[str, Any], *, api: str = STANDARD_API
+    ) -> dict[str, Any]:
+        """Create an entity; returns it as BC stored it (with `id` and `@odata.etag`)."""
+        response = self.get_conn().request("POST", self._collection(entity_set, api), json=dict(record))
+        return self.get_conn().decode(response)
+
+    def update(
+        self,
+        entity_set: str,
+        id: str,
+        changes: Mapping[str, Any],
+        *,
+        etag: str,
+        api: str = STANDARD_API,
+    ) -> dict[str, Any]:
+        """Change an entity; `etag` is the known `@odata.etag` (409 when stale) or `"*"` explicitly."""
+        response = self.get_conn().request(
+            "PATCH", self._entity(entity_set, id, api), json=dict(changes), headers={"If-Match": _etag(etag)}
+        )
+        return self.get_conn().decode(response)
+
+    def delete(self, entity_set: str, id: str, *, etag: str, api: str = STANDARD_API) -> None:
+        """Delete an entity; `etag` as for `update`."""
+        self.get_conn().request(
+            "DELETE", self._entity(entity_set, id, api), headers={"If-Match": _etag(etag)}
+        )
+
+    # -- bulk writes ---------------------------------------------------------------------------------
+
+    def write_many(
+        self,
+        entity_set: str,
+        records: Sequence[Mapping[str, Any]],
+        operation: Operation = "create",
+        *,
+        api: str = STANDARD_API,
+        batch_size: int = MAX_BATCH_OPERATIONS,
+        if_match: str | None = None,
+    ) -> list[WriteResult]:
+        """Write many entities with JSON `$batch`; one `WriteResult` per record, in input order.
+
+        `update` and `delete` records carry `id`, and `@odata.etag` unless `if_match` (e.g. `"*"`) is
+        given for all. Batches run in parallel up to the hook's concurrency (≤5).
+        """
+        check_operation(operation, ("create", "update", "delete"))
+        route = self.route(api)
+        operations = [
+            self._batch_operation(entity_set, i, r, operation, if_match) for i, r in enumerate(records)
+        ]
+        pieces = list(chunks(operations, batch_size, limit=MAX_BATCH_OPERATIONS))
+
+        def send_piece(piece: tuple[int, Sequence[BatchOperation]]) -> list[WriteResult]:
+            offset, ops = piece
+            by_index = {offset + i: op for i, op in enumerate(ops)}
+
+            def outcome(index: int, part: BatchPartResponse) -> WriteResult:
+                record = records[index]
+                body = part.body if isinstance(part.body, Mapping) else {}
+                record_id = str(body.get("id") or record.get("id") or "") or None
+                return part_outcome(
+                    index, part, record_id=record_id, label=record_id, what=f"{operation} {entity_set}"
+                )
+
+            return settle_batch(
+                by_index,
+                lambda batch: self._send_batch(route, batch),
+                outcome,
+                retry=self.get_conn().retry,
+                sleep=self._sleep,
+            )
+
+        results = map_in_order(send_piece, pieces, workers=self.concurrency)
+        return [result for piece_results in results for result in piece_results]
+
+    def _batch_operation(
+        self, entity_set: str, index: int, record: Mapping[str, Any], operation: str, if_match: str | None
+    ) -> BatchOperation:
+        collection = f"companies({self.company_id})/{odata.property_name(entity_set)}"
+        if operation == "create":
+            return BatchOperation("POST", collection, body=dict(record))
+        record_id = record.get("id")
+        if not record_id:
+            raise ConfigurationError(f"record {index} has no 'id' to {operation}")
+        etag = record.get("@odata.etag") or if_match
+        if not etag:
+            raise ConfigurationError(f"record {index} has no '@odata.etag'; pass if_match='*' to overwrite")
+        url = f"{collection}{odata.key_segment(str(record_id))}"
+        if operation == "delete":
+            return BatchOperation("DELETE", url, headers={"If-Match": etag})
+        changes = {k: v for k, v in record.items() if k not in ("id", "@odata.etag")}
+        return BatchOperation("PATCH", url, body=changes, headers={"If-Match": etag})
+
+    def _send_batch(self, route: str, operations: list[BatchOperation]) -> list[BatchPartResponse]:
+        response = self.get_conn().request(
+            "POST",
+            f"{route}/$batch",
+            json=encode_json_batch(operations),
+            headers={"Prefer": CONTINUE_ON_ERROR, "Content-Type": "application/json"},
+        )
+        parts = decode_json_batch(self.get_conn().decode(response), len(operations))
+        if any(part is None for part in parts):
+            raise UnexpectedResponse("BC $batch left operations unanswered despite continue-on-error")
+        return [part for part in parts if part is not None]
+
+    def _collection(self, entity_set: str, api: str) -> str:
+        return f"{self.route(api)}/companies({self.company_id})/{odata.property_name(entity_set)}"
+
+    def _entity(self, entity_set: str, id: str, api: str) -> str:
+        return f"{self._collection(entity_set, api)}{odata.key_segment(id)}"
+
+
+def _etag(etag: str) -> str:
+    if not etag:
+        raise ConfigurationError("BC needs If-Match: pass the entity's @odata.etag, or '*' to overwrite")
+    return etag

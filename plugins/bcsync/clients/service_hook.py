@@ -1,0 +1,120 @@
+"""What the BC and Dataverse hooks share: Connection → settings → MSAL tokens → pooled, retrying transport."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Mapping
+from functools import cached_property
+from typing import Any, Self
+
+from airflow.sdk import BaseHook
+from requests.adapters import BaseAdapter
+
+from bcsync.clients.auth import BearerAuth, EntraTokenProvider
+from bcsync.clients.connection import AirflowConnection, ServiceConnection
+from bcsync.clients.paging import ODataPager, max_page_size_preference
+from bcsync.clients.transport import RetryPolicy, ServiceTransport, build_session
+
+
+class ODataServiceHook(BaseHook):
+    """Base of `DataverseHook` and `BusinessCentralHook`; subclasses name the connection type and URLs.
+
+    :param conn_id: the Airflow Connection id.
+    :param connection: a Connection object to use instead of looking `conn_id` up (see `from_connection`).
+    :param adapter: a `requests` transport adapter mounted for every URL (tests fake the wire with it).
+    :param sleep: how retries wait (tests pass a recorder).
+    """
+
+    default_host = ""
+    default_page_size = 5000
+    max_page_size = 5000
+    default_concurrency = 4
+
+    def __init__(
+        self,
+        conn_id: str,
+        *,
+        connection: AirflowConnection | None = None,
+        adapter: BaseAdapter | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        super().__init__()
+        setattr(self, self.conn_name_attr, conn_id)
+        self._connection = connection
+        self._adapter = adapter
+        self._sleep = sleep
+        self._transport_lock = threading.Lock()
+        self._transport: ServiceTransport | None = None
+
+    @classmethod
+    def from_connection(cls, connection: AirflowConnection, **options: Any) -> Self:
+        """A hook over a Connection object (no lookup): tests and callers that build connections in code."""
+        return cls(connection.conn_id, connection=connection, **options)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.conn_name_attr}={getattr(self, self.conn_name_attr)!r})"
+
+    @classmethod
+    def default_scope(cls, base_url: str) -> str:
+        raise NotImplementedError
+
+    @cached_property
+    def settings(self) -> ServiceConnection:
+        connection = self._connection or self.get_connection(getattr(self, self.conn_name_attr))
+        return ServiceConnection.from_airflow(
+            connection, default_host=self.default_host, default_scope=self.default_scope
+        )
+
+    @property
+    def concurrency(self) -> int:
+        """Requests this hook keeps in flight at once (extra `max_concurrency`)."""
+        return self.settings.max_concurrency or self.default_concurrency
+
+    def get_conn(self) -> ServiceTransport:
+        """The transport (session, token, retries) for this connection, built once per hook."""
+        with self._transport_lock:
+            if self._transport is None:
+                self._transport = self._build_transport()
+            return self._transport
+
+    def _build_transport(self) -> ServiceTransport:
+        settings = self.settings
+        session = build_session(ca_bundle=settings.ca_bundle, pool_size=self.concurrency + 2)
+        if self._adapter is not None:
+            session.mount("https://", self._adapter)
+        provider = EntraTokenProvider(
+            tenant_id=settings.tenant_id,
+            client_id=settings.client_id,
+            client_secret=settings.client_secret,
+            authority=settings.authority,
+            session=session,
+            timeout=settings.timeout,
+        )
+        return ServiceTransport(
+            self.service_root(),
+            session=session,
+            auth=BearerAuth(provider, settings.scope),
+            timeout=settings.timeout,
+            retry=RetryPolicy(max_retries=settings.max_retries),
+            max_concurrency=self.concurrency,
+            sleep=self._sleep,
+        )
+
+    def service_root(self) -> str:
+        """The URL relative paths of this hook resolve against."""
+        raise NotImplementedError
+
+    def _pager(
+        self,
+        page_size: int | None,
+        *,
+        prefer: tuple[str, ...] = (),
+        headers: Mapping[str, str] | None = None,
+    ) -> ODataPager:
+        size = page_size or self.settings.page_size or self.default_page_size
+        return ODataPager(
+            self.get_conn(),
+            prefer=[max_page_size_preference(size, self.max_page_size), *prefer],
+            headers=headers or {},
+        )

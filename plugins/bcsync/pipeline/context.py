@@ -1,0 +1,67 @@
+"""What a task knows about the run it belongs to: kind of run, manual parameters, data interval."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+
+class RunKind(StrEnum):
+    SCHEDULED = "scheduled"  # incremental from the watermarks
+    FULL = (
+        "full"  # BC's "Run Full Synchronization": watermarks cleared, match-based coupling, create the rest
+    )
+    BACKFILL = "backfill"  # re-sync what was modified inside the run's data interval; watermarks untouched
+    RECORDS = "records"  # BC's "Synchronize Now" for given record ids; watermarks untouched
+
+
+@dataclass(frozen=True)
+class RunContext:
+    dag_id: str
+    run_id: str
+    kind: RunKind
+    task_id: str = ""
+    try_number: int = 1
+    dry_run: bool = False
+    record_ids: tuple[str, ...] = ()
+    direction: str | None = None  # restrict a bidirectional job to one pass
+    data_interval_start: datetime | None = None
+    data_interval_end: datetime | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def moves_watermarks(self) -> bool:
+        return not self.dry_run and self.kind in (RunKind.SCHEDULED, RunKind.FULL)
+
+    @classmethod
+    def from_airflow(cls, context: Mapping[str, Any]) -> RunContext:
+        """Build from an Airflow task context (params validated by the DAG's Param schema)."""
+        dag_run = context["dag_run"]
+        params = context.get("params") or {}
+        record_ids = tuple(str(i) for i in (params.get("record_ids") or ()))
+        run_type = str(getattr(dag_run, "run_type", "") or "")
+        if record_ids:
+            kind = RunKind.RECORDS
+        elif params.get("full_sync"):
+            kind = RunKind.FULL
+        elif run_type.endswith("backfill"):
+            kind = RunKind.BACKFILL
+        else:
+            kind = RunKind.SCHEDULED
+        task_instance = context.get("ti") or context.get("task_instance")
+        direction = params.get("direction")
+        return cls(
+            dag_id=dag_run.dag_id,
+            run_id=dag_run.run_id,
+            kind=kind,
+            task_id=getattr(task_instance, "task_id", ""),
+            try_number=int(getattr(task_instance, "try_number", 1) or 1),
+            dry_run=bool(params.get("dry_run", False)),
+            record_ids=record_ids,
+            direction=None if direction in (None, "", "both") else str(direction),
+            data_interval_start=context.get("data_interval_start"),
+            data_interval_end=context.get("data_interval_end"),
+        )

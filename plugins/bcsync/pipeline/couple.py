@@ -1,0 +1,132 @@
+"""Couple: match uncoupled records to counterparts, then fetch the coupled counterparts of every candidate.
+
+Match-based coupling runs when this run may create records (a full synchronization, or a mapping
+that does not sync only coupled records) and the mapping has match criteria. Newly matched pairs
+are coupled as "in step as of now" — both sides' current modified-on are stored — so coupling alone
+moves no data, unless the mapping asks for "Synch. After Bulk Coupling".
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import pandas as pd
+from airflow.sdk import ObjectStoragePath
+
+from bcsync.engine.matching import match_records
+from bcsync.engine.model import DESTINATION_ID, DESTINATION_MODIFIED, SOURCE_ID, SOURCE_MODIFIED, SyncPass
+from bcsync.pipeline.context import RunContext, RunKind
+from bcsync.pipeline.frames import as_destination, as_source, oriented_couplings
+from bcsync.pipeline.reading import read_by_ids, read_pages
+from bcsync.pipeline.services import Services
+from bcsync.pipeline.specs import match_groups, passes
+from bcsync.pipeline.staging import StagedFrame, read_frame, write_frame, write_frames
+from bcsync.registry.model import IntegrationTableMapping
+from bcsync.store.schema import CoupledBy
+
+log = logging.getLogger(__name__)
+
+
+def couple(
+    mapping: IntegrationTableMapping,
+    run: RunContext,
+    services: Services,
+    folder: ObjectStoragePath,
+    extracts: dict[str, dict[str, Any]],
+) -> dict[str, Any]:
+    """Per pass: couplings (oriented) and destination records staged for the transform step."""
+    result: dict[str, Any] = {}
+    for sync_pass in passes(mapping, run.direction):
+        source_side, destination_side = sync_pass.source, sync_pass.destination
+        source = _staged(extracts.get(source_side.value))
+        coupled = 0
+        if len(source) and _may_match(mapping, run):
+            coupled = _match(mapping, sync_pass, run, services, source, extracts)
+        couplings = services.store.couplings(mapping.name)
+        oriented = oriented_couplings(couplings, sync_pass)
+        source_ids = set(as_source(source, mapping, source_side)[SOURCE_ID]) if len(source) else set()
+        wanted = oriented[oriented[SOURCE_ID].isin(source_ids)][DESTINATION_ID].tolist()
+        destination = write_frames(
+            folder,
+            f"destination_{sync_pass.value}",
+            read_by_ids(services, mapping, destination_side, wanted, apply_filter=False) if wanted else [],
+        )
+        relevant = write_frame(
+            folder, f"couplings_{sync_pass.value}", oriented[oriented[SOURCE_ID].isin(source_ids)]
+        )
+        result[sync_pass.value] = {
+            "couplings": relevant.to_xcom(),
+            "destination": destination.to_xcom(),
+            "coupled": coupled,
+        }
+        log.info(
+            "%s %s: %d candidate(s), %d coupled counterpart(s) read, %d newly coupled by matching",
+            mapping.name,
+            sync_pass.value,
+            len(source_ids),
+            destination.rows,
+            coupled,
+        )
+    return result
+
+
+def _may_match(mapping: IntegrationTableMapping, run: RunContext) -> bool:
+    return run.kind is RunKind.FULL or not mapping.only_coupled
+
+
+def _match(
+    mapping: IntegrationTableMapping,
+    sync_pass: SyncPass,
+    run: RunContext,
+    services: Services,
+    source: pd.DataFrame,
+    extracts: dict[str, dict[str, Any]],
+) -> int:
+    groups = match_groups(mapping, sync_pass)
+    if not groups:
+        return 0
+    couplings = services.store.couplings(mapping.name)
+    source_column = "bc_id" if sync_pass is SyncPass.TO_CRM else "crm_id"
+    destination_column = "crm_id" if sync_pass is SyncPass.TO_CRM else "bc_id"
+    candidates_source = as_source(source, mapping, sync_pass.source)
+    uncoupled = candidates_source[~candidates_source[SOURCE_ID].isin(set(couplings[source_column]))]
+    if uncoupled.empty:
+        return 0
+    staged = _staged(extracts.get(sync_pass.destination.value))
+    if staged.empty:  # the destination side was not read in full: read it now (small tables)
+        staged = pd.concat(
+            list(read_pages(services, mapping, sync_pass.destination, None)) or [pd.DataFrame()]
+        )
+    candidates = as_destination(staged, mapping, sync_pass.destination) if len(staged) else staged
+    if candidates.empty:
+        return 0
+    matches = match_records(uncoupled, candidates, groups, set(couplings[destination_column]))
+    pairs = matches.dropna(subset=[DESTINATION_ID])
+    if pairs.empty:
+        return 0
+    if run.dry_run:
+        log.info("%s: dry run, %d pair(s) would be coupled by matching", mapping.name, len(pairs))
+        return 0
+    rows = pairs.merge(uncoupled[[SOURCE_ID, SOURCE_MODIFIED]], on=SOURCE_ID).merge(
+        candidates[[DESTINATION_ID, DESTINATION_MODIFIED]], on=DESTINATION_ID
+    )
+    to_crm = sync_pass is SyncPass.TO_CRM
+    frame = pd.DataFrame(
+        {
+            "bc_id": rows[SOURCE_ID] if to_crm else rows[DESTINATION_ID],
+            "crm_id": rows[DESTINATION_ID] if to_crm else rows[SOURCE_ID],
+        }
+    )
+    if not mapping.coupling.synch_after_bulk_coupling:
+        frame["bc_synced_on"] = rows[SOURCE_MODIFIED if to_crm else DESTINATION_MODIFIED]
+        frame["crm_synced_on"] = rows[DESTINATION_MODIFIED if to_crm else SOURCE_MODIFIED]
+    outcome = services.store.couple(mapping.name, frame, coupled_by=CoupledBy.MATCH)
+    log.info("%s: coupled %d pair(s) by matching", mapping.name, outcome.coupled)
+    return outcome.coupled
+
+
+def _staged(value: dict[str, Any] | None) -> pd.DataFrame:
+    if not value or not value.get("staged"):
+        return pd.DataFrame()
+    return read_frame(StagedFrame.from_xcom(value["staged"]))

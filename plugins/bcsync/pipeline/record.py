@@ -1,0 +1,78 @@
+"""Record the job: BC's job rows with their counters, and the watermarks of the passes that ran."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any
+
+from bcsync.engine.model import Side, SyncPass
+from bcsync.pipeline.context import RunContext, RunKind
+from bcsync.pipeline.services import Services
+from bcsync.pipeline.specs import passes
+from bcsync.registry.model import IntegrationTableMapping
+from bcsync.store.schema import JobType
+
+log = logging.getLogger(__name__)
+
+JOB_TYPE = {
+    RunKind.SCHEDULED: JobType.SCHEDULED,
+    RunKind.FULL: JobType.FULL,
+    RunKind.BACKFILL: JobType.BACKFILL,
+    RunKind.RECORDS: JobType.MANUAL,
+}
+
+
+def job_type(run: RunContext) -> JobType:
+    return JOB_TYPE[run.kind]
+
+
+def record_job(
+    mapping: IntegrationTableMapping,
+    run: RunContext,
+    services: Services,
+    extracts: dict[str, dict[str, Any]],
+    loads: dict[str, dict[str, Any] | None],
+) -> dict[str, Any]:
+    """Finish the job row of each pass and move its watermark; returns the counters per direction.
+
+    `loads` maps a pass to its load task's result, or None when that load task did not succeed: then
+    the pass's watermark stays where it was, so nothing it should have written is skipped next time.
+    """
+    summary: dict[str, Any] = {"mapping": mapping.name, "run_kind": run.kind.value, "dry_run": run.dry_run}
+    directions: dict[str, Any] = {}
+    for sync_pass in passes(mapping, run.direction):
+        load = loads.get(sync_pass.value)
+        if load is None:
+            directions[sync_pass.value] = {"status": "load failed"}
+            continue
+        counters = load.get("counters", {})
+        directions[sync_pass.value] = {"status": "dry run" if run.dry_run else "done", **counters}
+        if run.dry_run:
+            continue
+        message = f"{counters.get('Failed', 0)} record(s) failed" if counters.get("Failed") else None
+        services.store.finish_job(load["job_id"], counters, message=message)
+        if run.moves_watermarks:
+            _advance_watermark(mapping, sync_pass, services, extracts)
+    summary["directions"] = directions
+    summary["failed"] = sum(int(d.get("Failed", 0)) for d in directions.values())
+    log.info("%s job log: %s", mapping.name, directions)
+    return summary
+
+
+def _advance_watermark(
+    mapping: IntegrationTableMapping,
+    sync_pass: SyncPass,
+    services: Services,
+    extracts: dict[str, dict[str, Any]],
+) -> None:
+    """Up to the latest modified-on read (failed records included, as in BC), never past the read's start."""
+    extract = extracts.get(Side.BC.value if sync_pass is SyncPass.TO_CRM else Side.CRM.value) or {}
+    latest = extract.get("max_modified")
+    if not latest:
+        return
+    started = datetime.fromisoformat(extract["started_at"])
+    value = services.store.advance_watermark(
+        mapping.name, sync_pass.value, datetime.fromisoformat(latest), not_after=started
+    )
+    log.info("%s %s watermark now %s", mapping.name, sync_pass.value, value.isoformat())

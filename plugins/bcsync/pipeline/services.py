@@ -1,0 +1,37 @@
+"""The I/O objects a task works with: registry, both service hooks and the coupling store."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+from bcsync.clients.bc import BusinessCentralHook
+from bcsync.clients.dataverse import DataverseHook
+from bcsync.registry import load_registry
+from bcsync.registry.registry import Registry
+from bcsync.store.store import CouplingStore
+
+
+@dataclass
+class Services:
+    """Built lazily from the Airflow Connections `bc_default`, `dataverse_default`, `bcsync_store`."""
+
+    bc_conn_id: str = BusinessCentralHook.default_conn_name
+    dataverse_conn_id: str = DataverseHook.default_conn_name
+    store_conn_id: str = "bcsync_store"
+
+    @cached_property
+    def registry(self) -> Registry:
+        return load_registry()
+
+    @cached_property
+    def bc(self) -> BusinessCentralHook:
+        return BusinessCentralHook(self.bc_conn_id)
+
+    @cached_property
+    def crm(self) -> DataverseHook:
+        return DataverseHook(self.dataverse_conn_id)
+
+    @cached_property
+    def store(self) -> CouplingStore:
+        return CouplingStore.from_connection(self.store_conn_id)

@@ -1,0 +1,114 @@
+"""Frames handed from task to task as Parquet files under an object-storage path.
+
+Tasks exchange only paths and counts through XCom; the data itself lives under
+`<staging root>/<dag_id>/<run_id>/<name>/part-NNNNN.parquet`. The root is a local folder by
+default and any fsspec URL (s3://, gs://, abfs://) when workers are distributed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from io import BytesIO
+from typing import Any
+
+import pandas as pd
+from airflow.sdk import ObjectStoragePath
+
+STAGING_ENV = "BCSYNC_STAGING_URL"
+JSON_COLUMNS = ("payload",)  # dicts with varying keys: stored as JSON text
+
+
+def staging_root() -> ObjectStoragePath:
+    default = f"file://{os.path.abspath(os.path.join(os.environ.get('AIRFLOW_HOME', '.'), 'bcsync-staging'))}"
+    return ObjectStoragePath(os.environ.get(STAGING_ENV, default))
+
+
+@dataclass(frozen=True)
+class StagedFrame:
+    """A reference to a staged frame; small enough for XCom."""
+
+    url: str
+    rows: int
+
+    def to_xcom(self) -> dict[str, Any]:
+        return {"url": self.url, "rows": self.rows}
+
+    @classmethod
+    def from_xcom(cls, value: dict[str, Any]) -> StagedFrame:
+        return cls(url=value["url"], rows=int(value["rows"]))
+
+
+def run_folder(dag_id: str, run_id: str, root: ObjectStoragePath | None = None) -> ObjectStoragePath:
+    return (root or staging_root()) / _safe(dag_id) / _safe(run_id)
+
+
+def write_frames(folder: ObjectStoragePath, name: str, frames: Iterable[pd.DataFrame]) -> StagedFrame:
+    """Write frames (e.g. one per API page) as parts, replacing an earlier attempt's parts."""
+    target = folder / name
+    if target.exists():
+        for part in target.iterdir():
+            part.unlink()
+    target.mkdir(parents=True, exist_ok=True)
+    rows = 0
+    written = 0
+    for frame in frames:
+        if frame.empty and written:
+            continue
+        _write_part(target / f"part-{written:05d}.parquet", frame)
+        written += 1
+        rows += len(frame)
+    if written == 0:
+        _write_part(target / "part-00000.parquet", pd.DataFrame())
+    return StagedFrame(url=str(target), rows=rows)
+
+
+def write_frame(folder: ObjectStoragePath, name: str, frame: pd.DataFrame) -> StagedFrame:
+    return write_frames(folder, name, [frame])
+
+
+def read_frame(staged: StagedFrame | str) -> pd.DataFrame:
+    frames = list(iter_frames(staged))
+    frames = [frame for frame in frames if len(frame.columns)]
+    if not frames:
+        return pd.DataFrame()
+    return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+
+
+def iter_frames(staged: StagedFrame | str) -> Iterator[pd.DataFrame]:
+    url = staged.url if isinstance(staged, StagedFrame) else staged
+    folder = ObjectStoragePath(url)
+    for part in sorted(folder.iterdir(), key=lambda p: p.name):
+        with part.open("rb") as handle:
+            frame = pd.read_parquet(BytesIO(handle.read()))
+        for column in JSON_COLUMNS:
+            if column in frame.columns:
+                frame[column] = [json.loads(v) if isinstance(v, str) else None for v in frame[column]]
+        yield frame
+
+
+def _write_part(path: ObjectStoragePath, frame: pd.DataFrame) -> None:
+    frame = frame.copy()
+    for column in frame.columns:
+        if column in JSON_COLUMNS:
+            frame[column] = [None if v is None else json.dumps(v, default=str) for v in frame[column]]
+        elif frame[column].dtype == object:
+            frame[column] = [_plain(v) for v in frame[column]]
+    buffer = BytesIO()
+    frame.to_parquet(buffer, index=False)
+    with path.open("wb") as handle:
+        handle.write(buffer.getvalue())
+
+
+def _plain(value: Any) -> Any:
+    # Mixed Python objects (Decimal next to float, dicts) do not fit one Parquet type: keep text.
+    if isinstance(value, dict | list):
+        return json.dumps(value, default=str)
+    return value
+
+
+def _safe(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", text)

@@ -1,0 +1,80 @@
+"""The bodies of the DAG's tasks: read the Airflow context, call the pipeline step, return XCom values.
+
+Imported lazily by the task callables, so parsing a DAG file never imports pandas, requests or the
+store.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airflow.sdk import get_current_context
+
+from bcsync.engine.model import Side
+from bcsync.pipeline.context import RunContext
+from bcsync.pipeline.services import Services
+from bcsync.pipeline.staging import run_folder
+
+LOAD_RESULT_KEY = "load_result"
+
+
+def _setup(mapping_name: str) -> tuple[Any, RunContext, Services, Any]:
+    context = get_current_context()
+    run = RunContext.from_airflow(context)
+    services = Services()
+    mapping = services.registry.get(mapping_name)
+    return mapping, run, services, run_folder(run.dag_id, run.run_id)
+
+
+def extract(mapping_name: str, side: str) -> dict[str, Any]:
+    from bcsync.pipeline.extract import extract as step
+
+    mapping, run, services, folder = _setup(mapping_name)
+    return step(mapping, Side(side), run, services, folder)
+
+
+def couple(mapping_name: str, extract_bc: dict, extract_crm: dict) -> dict[str, Any]:
+    from bcsync.pipeline.couple import couple as step
+
+    mapping, run, services, folder = _setup(mapping_name)
+    return step(mapping, run, services, folder, {"bc": extract_bc, "crm": extract_crm})
+
+
+def transform(mapping_name: str, extract_bc: dict, extract_crm: dict, coupled: dict) -> dict[str, Any]:
+    from bcsync.pipeline.transform import transform as step
+
+    mapping, run, services, folder = _setup(mapping_name)
+    return step(mapping, run, services, folder, {"bc": extract_bc, "crm": extract_crm}, coupled)
+
+
+def load(mapping_name: str, destination: str, transformed: dict) -> dict[str, Any]:
+    """Apply the plan; when records failed, the result is kept and the task fails so the run is red."""
+    from bcsync.pipeline.load import RecordFailures
+    from bcsync.pipeline.load import load as step
+
+    mapping, run, services, folder = _setup(mapping_name)
+    result = step(mapping, Side(destination), run, services, folder, transformed)
+    get_current_context()["ti"].xcom_push(key=LOAD_RESULT_KEY, value=result)
+    if result.get("failed"):
+        raise RecordFailures(
+            f"{result['failed']} record(s) failed in {mapping.name} {result['pass']}; the others were "
+            "written. See the SYNC ERROR lines above; clear this task to retry them."
+        )
+    return result
+
+
+def record_job(mapping_name: str, extract_bc: dict | None, extract_crm: dict | None) -> dict[str, Any]:
+    from bcsync.pipeline.record import record_job as step
+
+    mapping, run, services, _ = _setup(mapping_name)
+    context = get_current_context()
+    ti = context["ti"]
+    loads = {}
+    for task_id in ("load_crm", "load_bc"):
+        result = ti.xcom_pull(task_ids=task_id, key=LOAD_RESULT_KEY)
+        if result and result.get("ran"):
+            loads[result["pass"]] = result
+    summary = step(mapping, run, services, {"bc": extract_bc or {}, "crm": extract_crm or {}}, loads)
+    for asset in context.get("outlets") or []:
+        context["outlet_events"][asset].extra = summary
+    return summary

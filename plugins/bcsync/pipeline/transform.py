@@ -1,0 +1,102 @@
+"""Transform: plan every candidate record of each pass with the pure engine, and stage the plans."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import pandas as pd
+from airflow.sdk import ObjectStoragePath
+
+from bcsync.engine.model import SOURCE_ID, Side, SyncPass
+from bcsync.engine.planner import count_actions, plan_pass
+from bcsync.pipeline.context import RunContext, RunKind
+from bcsync.pipeline.frames import as_destination, as_source
+from bcsync.pipeline.lookups import build_lookups
+from bcsync.pipeline.rules import apply_table_rules
+from bcsync.pipeline.services import Services
+from bcsync.pipeline.specs import pass_spec, passes
+from bcsync.pipeline.staging import StagedFrame, read_frame, write_frame
+from bcsync.registry.model import IntegrationTableMapping
+
+log = logging.getLogger(__name__)
+
+# What users recognise a record by in logs and the error store, per side.
+LABEL_FIELDS = {Side.BC: ("number", "code", "displayName"), Side.CRM: ("name", "fullname", "currencyname")}
+
+
+def transform(
+    mapping: IntegrationTableMapping,
+    run: RunContext,
+    services: Services,
+    folder: ObjectStoragePath,
+    extracts: dict[str, dict[str, Any]],
+    coupled: dict[str, Any],
+) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for sync_pass in passes(mapping, run.direction):
+        staged = extracts.get(sync_pass.source.value) or {}
+        raw = read_frame(StagedFrame.from_xcom(staged["staged"])) if staged.get("staged") else pd.DataFrame()
+        source = as_source(raw, mapping, sync_pass.source) if len(raw) else pd.DataFrame(columns=[SOURCE_ID])
+        step = coupled[sync_pass.value]
+        couplings = read_frame(StagedFrame.from_xcom(step["couplings"]))
+        destination = as_destination(
+            read_frame(StagedFrame.from_xcom(step["destination"])), mapping, sync_pass.destination
+        )
+        spec = pass_spec(
+            mapping,
+            sync_pass,
+            services.registry,
+            full_sync=run.kind is RunKind.FULL,
+            force_modify=run.kind is RunKind.RECORDS,
+        )
+        lookups = build_lookups(mapping, sync_pass, services) if len(source) else {}
+        plan = plan_pass(spec, source, couplings, destination, lookups)
+        plan = apply_table_rules(mapping, sync_pass, plan, source, services)
+        plan["label"] = _labels(source, sync_pass.source, len(plan))
+        plan["etag"] = _etags(plan, destination)
+        staged_plan = write_frame(folder, f"plan_{sync_pass.value}", plan)
+        counters = count_actions(plan["action"]).as_dict()
+        log.info("%s %s plan: %s", mapping.name, sync_pass.value, _summary(plan))
+        if run.dry_run:
+            _log_plan(mapping, sync_pass, plan)
+        result[sync_pass.value] = {"plan": staged_plan.to_xcom(), "planned": counters}
+    return result
+
+
+def _labels(source: pd.DataFrame, side: Side, rows: int) -> list[str | None]:
+    for field in LABEL_FIELDS[side]:
+        if field in source.columns:
+            return [None if pd.isna(v) else str(v) for v in source[field]]
+    return [None] * rows
+
+
+def _etags(plan: pd.DataFrame, destination: pd.DataFrame) -> list[str | None]:
+    """The destination's ETag as read, so BC updates are conditional on nobody having changed it since."""
+    if "@odata.etag" not in destination.columns or destination.empty:
+        return [None] * len(plan)
+    by_id = dict(zip(destination["destination_id"], destination["@odata.etag"], strict=True))
+    return [by_id.get(d) for d in plan["destination_id"]]
+
+
+def _summary(plan: pd.DataFrame) -> str:
+    counts = plan["action"].value_counts()
+    return ", ".join(f"{action} {count}" for action, count in counts.items()) or "nothing to do"
+
+
+def _log_plan(mapping: IntegrationTableMapping, sync_pass: SyncPass, plan: pd.DataFrame) -> None:
+    """Dry run: one line per record that would change, as a reviewer wants to read it."""
+    for row in plan.itertuples(index=False):
+        if row.action in ("ignore", "unchanged"):
+            continue
+        detail = row.error if row.action == "fail" else (row.payload or "")
+        log.info(
+            "DRY RUN %s %s %s %s (%s) → %s: %s",
+            mapping.name,
+            sync_pass.value,
+            row.action.upper(),
+            row.source_id,
+            row.label or "",
+            row.destination_id or "new",
+            detail,
+        )

@@ -1,0 +1,86 @@
+"""The validated set of mappings: lookup by name, alias or DAG id, and the dependency order."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from bcsync.registry.model import IntegrationTableMapping, OptionMapping
+
+
+@dataclass(frozen=True)
+class Registry:
+    """Every integration table mapping, in dependency order, with the option mappings they use.
+
+    Build it with `bcsync.registry.load_registry`, which validates first: the order here assumes the
+    dependencies exist and are acyclic.
+    """
+
+    mappings: tuple[IntegrationTableMapping, ...]
+    option_mappings: Mapping[str, OptionMapping] = field(default_factory=dict)
+    sources: Mapping[str, str] = field(default_factory=dict)  # mapping name → file it came from
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "mappings", _dependency_order(self.mappings))
+
+    @property
+    def jobs(self) -> tuple[IntegrationTableMapping, ...]:
+        """The mappings that have a job (a DAG) of their own; child mappings run with their parent."""
+        return tuple(m for m in self.mappings if not m.is_child)
+
+    def get(self, name: str) -> IntegrationTableMapping:
+        """A mapping by name or alias (BC's own name, e.g. SALESPRC-PRODPRICE)."""
+        for mapping in self.mappings:
+            if mapping.name == name or name in mapping.aliases:
+                return mapping
+        raise KeyError(f"no mapping named {name!r}; known: {', '.join(m.name for m in self.mappings)}")
+
+    def by_dag_id(self, dag_id: str) -> IntegrationTableMapping:
+        for mapping in self.mappings:
+            if mapping.dag_id == dag_id:
+                return mapping
+        raise KeyError(f"no mapping has DAG id {dag_id!r}")
+
+    def children(self, name: str) -> tuple[IntegrationTableMapping, ...]:
+        """Mappings synchronized as part of `name`'s job (POSTEDSALESLINE-INV under the invoice header)."""
+        return tuple(m for m in self.mappings if m.parent == name)
+
+    def option_mapping(self, name: str) -> OptionMapping:
+        try:
+            return self.option_mappings[name]
+        except KeyError:
+            raise KeyError(f"no option mapping named {name!r}") from None
+
+    def dependency_waves(self) -> list[list[IntegrationTableMapping]]:
+        """The order of a full synchronization (BC's "Full Synch. Review"): a job starts once every job
+        it depends on has finished. Child mappings are left out, as BC leaves them out."""
+        jobs = self.jobs
+        done: set[str] = set()
+        waves: list[list[IntegrationTableMapping]] = []
+        remaining = list(jobs)
+        while remaining:
+            wave = [m for m in remaining if all(d in done for d in m.dependencies)]
+            if not wave:  # only reachable for an unvalidated registry
+                raise ValueError(f"dependency cycle among {', '.join(m.name for m in remaining)}")
+            waves.append(wave)
+            done.update(m.name for m in wave)
+            remaining = [m for m in remaining if m.name not in done]
+        return waves
+
+
+def _dependency_order(mappings: Sequence[IntegrationTableMapping]) -> tuple[IntegrationTableMapping, ...]:
+    """Dependencies first; otherwise the declared order is kept, so the result is stable."""
+    known = {m.name for m in mappings}
+    ordered: list[IntegrationTableMapping] = []
+    placed: set[str] = set()
+    remaining = list(mappings)
+    while remaining:
+        ready = next(
+            (m for m in remaining if all(d in placed or d not in known for d in m.dependencies)), None
+        )
+        if ready is None:
+            raise ValueError(f"dependency cycle among {', '.join(m.name for m in remaining)}")
+        ordered.append(ready)
+        placed.add(ready.name)
+        remaining.remove(ready)
+    return tuple(ordered)

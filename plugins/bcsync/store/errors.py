@@ -1,0 +1,90 @@
+"""Per-record sync errors (BC's "Integration Synch. Job Errors"), with the Airflow task try that logged them.
+
+An error stays open until a later success of the same record in the same direction resolves it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+import pandas as pd
+from sqlalchemy import Connection, select, update
+
+from bcsync.store.frames import (
+    StoreInputError,
+    batches,
+    direction_of,
+    frame_of,
+    guids,
+    records,
+    require_columns,
+    to_frame,
+    utc_column,
+)
+from bcsync.store.schema import MESSAGE_LENGTH, Direction, record_errors
+
+COLUMNS = [column.name for column in record_errors.columns]
+TIMESTAMPS = ["logged_on", "resolved_on"]
+_OPTIONAL_TEXT = ["job_id", "run_id", "task_id", "bc_number", "name", "detail"]
+
+
+def add_record_errors(conn: Connection, rows: pd.DataFrame, *, now: datetime) -> int:
+    """Log errors in bulk. Required: mapping, direction, message. A message longer than BC's 250
+    characters is cut, and the full text kept in `detail` when no detail was given."""
+    frame = frame_of(rows)
+    if frame.empty:
+        return 0
+    require_columns(frame, ["mapping", "direction", "message"], "add_record_errors")
+    out = pd.DataFrame({"mapping": frame["mapping"].astype(str).to_numpy()})
+    out["direction"] = [direction_of(value).value for value in frame["direction"]]
+    for column in ("bc_id", "crm_id"):
+        values = frame[column].to_numpy() if column in frame.columns else [None] * len(frame)
+        out[column] = guids(values, column, optional=True)
+    if frame["message"].isna().any():
+        raise StoreInputError("add_record_errors: every error needs a message")
+    message = frame["message"].astype(str).to_numpy()
+    out["message"] = [text[:MESSAGE_LENGTH] for text in message]
+    for column in _OPTIONAL_TEXT:
+        out[column] = frame[column].to_numpy() if column in frame.columns else None
+    too_long = pd.Series([len(text) > MESSAGE_LENGTH for text in message])
+    out["detail"] = out["detail"].where(out["detail"].notna() | ~too_long, pd.Series(message))
+    out["try_number"] = frame["try_number"].to_numpy() if "try_number" in frame.columns else None
+    logged = frame["logged_on"].to_numpy() if "logged_on" in frame.columns else [now] * len(frame)
+    out["logged_on"] = utc_column(logged, "logged_on").fillna(now)
+    out["resolved"] = False
+    written = records(out)
+    for batch in batches(written):
+        conn.execute(record_errors.insert(), list(batch))
+    return len(written)
+
+
+def select_open_errors(
+    conn: Connection, mapping: str | None = None, direction: Direction | None = None
+) -> pd.DataFrame:
+    query = select(*record_errors.columns).where(record_errors.c.resolved.is_(False))
+    if mapping is not None:
+        query = query.where(record_errors.c.mapping == mapping)
+    if direction is not None:
+        query = query.where(record_errors.c.direction == direction.value)
+    query = query.order_by(record_errors.c.id)
+    return to_frame(conn.execute(query).all(), COLUMNS, TIMESTAMPS)
+
+
+def resolve_errors(
+    conn: Connection, mapping: str, direction: Direction, source_ids: Sequence[str], *, now: datetime
+) -> int:
+    """Close the open errors of these source records (BC id for To, CRM id for From)."""
+    column = record_errors.c.bc_id if direction is Direction.TO_CRM else record_errors.c.crm_id
+    statement = (
+        update(record_errors)
+        .where(
+            record_errors.c.mapping == mapping,
+            record_errors.c.direction == direction.value,
+            record_errors.c.resolved.is_(False),
+        )
+        .values(resolved=True, resolved_on=now)
+    )
+    return sum(
+        conn.execute(statement.where(column.in_(batch))).rowcount for batch in batches(list(source_ids))
+    )

@@ -1,0 +1,341 @@
+"""`CouplingStore`: the one entry point to the coupling store, one transaction per call.
+
+Constructing a store does no I/O (DAG files may build one at parse time); the first call migrates
+the database to the newest schema.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import Connection, Engine, update
+from sqlalchemy.engine import URL
+
+from bcsync.store import couplings as coupling_rows
+from bcsync.store import errors, jobs, pending, results, watermarks
+from bcsync.store.couplings import CouplingOutcome
+from bcsync.store.database import (
+    DEFAULT_CONN_ID,
+    create_store_engine,
+    default_sqlite_url,
+    read_transaction,
+    url_from_connection,
+    write_transaction,
+)
+from bcsync.store.frames import StoreInputError, direction_of, enum_of, frame_of, guid_list, utc
+from bcsync.store.migrations import upgrade_to_head
+from bcsync.store.results import BC_SKIPS_AFTER, RecordedResults
+from bcsync.store.schema import MAPPING_LENGTH, CoupledBy, Direction, JobType, couplings
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+Ids = Iterable[str]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class CouplingStore:
+    """Couplings, watermarks, record errors, the job log and the pending-writes journal of bcsync.
+
+    :param url_or_engine: a SQLAlchemy URL (``sqlite:////abs/store.db``,
+        ``postgresql://user@host:5432/db``) or an engine made by `create_store_engine`.
+    :param clock: returns the current UTC time; tests pass a fixed clock.
+
+    Every method is one transaction. Frames in and out use canonical lower-case GUID strings and
+    timezone-aware UTC timestamps; ids are accepted in any case, with or without braces.
+    """
+
+    def __init__(self, url_or_engine: str | URL | Engine, *, clock: Clock = utc_now) -> None:
+        if isinstance(url_or_engine, Engine):
+            self.engine = url_or_engine
+        else:
+            self.engine = create_store_engine(url_or_engine)
+        self._clock = clock
+        self._migrated = False
+
+    @classmethod
+    def from_connection(cls, conn_id: str = DEFAULT_CONN_ID, *, clock: Clock = utc_now) -> CouplingStore:
+        """The store behind an Airflow Connection (see docs/store.md). Without the default
+        connection, the embedded SQLite file under AIRFLOW_HOME is used."""
+        from airflow.sdk import BaseHook
+        from airflow.sdk.exceptions import AirflowNotFoundException
+
+        try:
+            url = url_from_connection(BaseHook.get_connection(conn_id))
+        except AirflowNotFoundException:
+            if conn_id != DEFAULT_CONN_ID:
+                raise
+            url = default_sqlite_url()
+            log.info("no Airflow connection %r: using the embedded store %s", conn_id, url.database)
+        return cls(url, clock=clock)
+
+    def dispose(self) -> None:
+        """Close pooled connections (tests, and processes that fork)."""
+        self.engine.dispose()
+
+    # ---- couplings (BC's "CRM Integration Record") ----
+
+    def couplings(self, mapping: str) -> pd.DataFrame:
+        """Every coupling of a mapping, one row each (columns: see docs/store.md)."""
+        with self._read() as conn:
+            return coupling_rows.select_couplings(conn, _mapping(mapping))
+
+    def couplings_for(
+        self, mapping: str, bc_ids: Ids | None = None, crm_ids: Ids | None = None
+    ) -> pd.DataFrame:
+        """The couplings touching any of the given BC or CRM ids."""
+        bc, crm = guid_list(bc_ids, "bc_ids"), guid_list(crm_ids, "crm_ids")
+        with self._read() as conn:
+            return coupling_rows.select_couplings(conn, _mapping(mapping), bc, crm)
+
+    def couple(
+        self,
+        mapping: str,
+        rows: pd.DataFrame | Iterable[Any],
+        *,
+        coupled_by: CoupledBy | str = CoupledBy.MATCH,
+        replace: bool = False,
+    ) -> CouplingOutcome:
+        """Couple pairs one-to-one (columns `bc_id`, `crm_id`, optional `bc_synced_on`, `crm_synced_on`,
+        `coupled_by`). A pair whose BC or CRM id is coupled elsewhere is refused and returned in
+        `conflicts`, unless `replace` moves the coupling (BC's re-coupling)."""
+        how = enum_of(CoupledBy, coupled_by, "coupled_by")
+        with self._write() as conn:
+            return coupling_rows.couple(
+                conn, _mapping(mapping), frame_of(rows), coupled_by=how, replace=replace, now=self._now()
+            )
+
+    def uncouple(self, mapping: str, *, bc_ids: Ids = (), crm_ids: Ids = ()) -> int:
+        """Remove the couplings of these records; returns how many were removed."""
+        bc, crm = guid_list(bc_ids, "bc_ids"), guid_list(crm_ids, "crm_ids")
+        with self._write() as conn:
+            return coupling_rows.uncouple(conn, _mapping(mapping), bc_ids=bc, crm_ids=crm)
+
+    def record_sync_results(
+        self,
+        mapping: str,
+        direction: Direction | str,
+        results_frame: pd.DataFrame | Iterable[Any],
+        *,
+        job_id: str | None = None,
+        skip_after: int = BC_SKIPS_AFTER,
+    ) -> RecordedResults:
+        """Write one pass's per-record outcomes onto the couplings (see `results.record_sync_results`)."""
+        with self._write() as conn:
+            return results.record_sync_results(
+                conn,
+                _mapping(mapping),
+                direction_of(direction),
+                frame_of(results_frame),
+                job_id=job_id,
+                skip_after=skip_after,
+                now=self._now(),
+            )
+
+    def skipped(self, mapping: str) -> pd.DataFrame:
+        """The couplings marked Skipped (BC's "CRM Skipped Records")."""
+        with self._read() as conn:
+            return coupling_rows.select_skipped(conn, _mapping(mapping))
+
+    def restore_skipped(self, mapping: str, *, bc_ids: Ids | None = None, crm_ids: Ids | None = None) -> int:
+        """Restore skipped couplings (all of the mapping's when no ids are given); returns how many."""
+        everything = bc_ids is None and crm_ids is None
+        bc = None if everything else guid_list(bc_ids, "bc_ids")
+        crm = None if everything else guid_list(crm_ids, "crm_ids")
+        with self._write() as conn:
+            return coupling_rows.restore_skipped(
+                conn, _mapping(mapping), bc_ids=bc, crm_ids=crm, now=self._now()
+            )
+
+    def failed_last_time(self, mapping: str, direction: Direction | str) -> pd.DataFrame:
+        """`bc_id`, `crm_id` of couplings whose last result in this direction is Failure and that are
+        not skipped: BC processes them again even if unchanged."""
+        prefix = results.direction_prefix(direction_of(direction))
+        with self._read() as conn:
+            return coupling_rows.select_failed_last_time(conn, _mapping(mapping), f"{prefix}_result")
+
+    def clear_synced_on(self, mapping: str, direction: Direction | str) -> int:
+        """Forget the source side's last-synced timestamps of a direction, so every coupled record counts
+        as changed (BC's "Run Unconditional Full Synchronization"); returns the couplings touched."""
+        side = "bc_synced_on" if direction_of(direction) is Direction.TO_CRM else "crm_synced_on"
+        statement = (
+            update(couplings)
+            .where(couplings.c.mapping == _mapping(mapping))
+            .values({side: None, "updated_on": self._now()})
+        )
+        with self._write() as conn:
+            return conn.execute(statement).rowcount
+
+    # ---- watermarks ("Synch. Int. Tbl. Mod. On Fltr." / "Synch. Modified On Filter") ----
+
+    def get_watermark(self, mapping: str, direction: Direction | str) -> datetime | None:
+        """The modified-on high-water mark; None means "read every record"."""
+        with self._read() as conn:
+            return watermarks.get_watermark(conn, _mapping(mapping), direction_of(direction))
+
+    def advance_watermark(
+        self,
+        mapping: str,
+        direction: Direction | str,
+        value: datetime,
+        *,
+        not_after: datetime | None = None,
+    ) -> datetime:
+        """Move the watermark forward to `value` (never backwards); returns the watermark in force.
+
+        `not_after` caps the value, BC-style, at the run's start, so a record changed during the run
+        is read again next time.
+        """
+        stamp = utc(value, "value")
+        if stamp is None:
+            raise StoreInputError("advance_watermark: value is required")
+        cap = utc(not_after, "not_after")
+        if cap is not None:
+            stamp = min(stamp, cap)
+        with self._write() as conn:
+            return watermarks.advance_watermark(
+                conn, _mapping(mapping), direction_of(direction), stamp, now=self._now()
+            )
+
+    def clear_watermarks(self, mapping: str, directions: Iterable[Direction | str] | None = None) -> int:
+        """Clear the mapping's watermarks (both directions by default): BC's Full Synchronization."""
+        chosen = list(Direction) if directions is None else [direction_of(d) for d in directions]
+        with self._write() as conn:
+            return watermarks.clear_watermarks(conn, _mapping(mapping), chosen)
+
+    def watermarks(self, mapping: str | None = None) -> pd.DataFrame:
+        with self._read() as conn:
+            return watermarks.select_watermarks(conn, None if mapping is None else _mapping(mapping))
+
+    # ---- record errors ("Integration Synch. Job Errors") ----
+
+    def add_record_errors(self, rows: pd.DataFrame | Iterable[Any]) -> int:
+        """Log per-record errors (see `errors.add_record_errors` for the columns); returns how many."""
+        with self._write() as conn:
+            return errors.add_record_errors(conn, frame_of(rows), now=self._now())
+
+    def open_errors(
+        self, mapping: str | None = None, direction: Direction | str | None = None
+    ) -> pd.DataFrame:
+        """Errors not yet resolved by a later success, oldest first."""
+        chosen = None if direction is None else direction_of(direction)
+        with self._read() as conn:
+            return errors.select_open_errors(conn, None if mapping is None else _mapping(mapping), chosen)
+
+    # ---- job log ("Integration Synch. Job") ----
+
+    def start_job(
+        self,
+        mapping: str,
+        direction: Direction | str,
+        *,
+        job_type: JobType | str = JobType.SCHEDULED,
+        run_id: str | None = None,
+        job_id: str | None = None,
+    ) -> str:
+        """Record a job as started and return its id (a new uuid4 unless given)."""
+        how = enum_of(JobType, job_type, "job_type")
+        with self._write() as conn:
+            return jobs.start_job(
+                conn,
+                mapping=_mapping(mapping),
+                direction=direction_of(direction),
+                job_type=how,
+                run_id=run_id,
+                job_id=job_id,
+                started_on=self._now(),
+            )
+
+    def finish_job(
+        self, job_id: str, counters: Mapping[str, int] | Any, *, message: str | None = None
+    ) -> None:
+        """Store the job's final counters (BC names: Inserted, Modified, ...) and message."""
+        with self._write() as conn:
+            jobs.finish_job(conn, job_id, counters, message=message, finished_on=self._now())
+
+    def jobs(self, mapping: str | None = None, *, limit: int = 100) -> pd.DataFrame:
+        """The job log, newest first."""
+        if limit < 1:
+            raise StoreInputError(f"limit must be at least 1, got {limit}")
+        with self._read() as conn:
+            return jobs.select_jobs(conn, None if mapping is None else _mapping(mapping), limit)
+
+    # ---- pending-writes journal ----
+
+    def record_pending(
+        self,
+        mapping: str,
+        direction: Direction | str,
+        rows: pd.DataFrame | Iterable[Any],
+        *,
+        job_id: str | None = None,
+    ) -> pd.DataFrame:
+        """Journal creates before sending them; returns the open entries (reuse their destination_id)."""
+        with self._write() as conn:
+            return pending.record_pending(
+                conn,
+                _mapping(mapping),
+                direction_of(direction),
+                frame_of(rows),
+                job_id=job_id,
+                now=self._now(),
+            )
+
+    def confirm(self, mapping: str, direction: Direction | str, source_ids: Ids) -> int:
+        """Mark journalled creates as done (after their couplings are written)."""
+        ids = guid_list(source_ids, "source_ids")
+        with self._write() as conn:
+            return pending.confirm_pending(
+                conn, _mapping(mapping), direction_of(direction), ids, now=self._now()
+            )
+
+    def abandon(self, mapping: str, direction: Direction | str, source_ids: Ids) -> int:
+        """Mark journalled creates as never having happened."""
+        ids = guid_list(source_ids, "source_ids")
+        with self._write() as conn:
+            return pending.abandon_pending(
+                conn, _mapping(mapping), direction_of(direction), ids, now=self._now()
+            )
+
+    def list_pending(self, mapping: str, direction: Direction | str) -> pd.DataFrame:
+        """Creates still open: a retried task must reconcile each (found → couple + confirm, else abandon)."""
+        with self._read() as conn:
+            return pending.select_pending(conn, _mapping(mapping), direction_of(direction))
+
+    # ---- plumbing ----
+
+    def _now(self) -> datetime:
+        now = utc(self._clock(), "clock")
+        assert now is not None
+        return now
+
+    def _ready(self) -> None:
+        if not self._migrated:
+            upgrade_to_head(self.engine)
+            self._migrated = True
+
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        self._ready()
+        with write_transaction(self.engine) as conn:
+            yield conn
+
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        self._ready()
+        with read_transaction(self.engine) as conn:
+            yield conn
+
+
+def _mapping(name: str) -> str:
+    if not isinstance(name, str) or not name.strip() or len(name) > MAPPING_LENGTH:
+        raise StoreInputError(f"mapping: expected a name of 1 to {MAPPING_LENGTH} characters, got {name!r}")
+    return name
