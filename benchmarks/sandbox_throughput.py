@@ -15,6 +15,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from sandbox.launcher import RunningSandbox, running_sandbox
 DATAVERSE_PAGE_SIZE = 5000
 DATAVERSE_BATCH_SIZE = 1000
 DATAVERSE_BULK_SIZE = 1000
+PARALLEL_CLIENTS = 8  # concurrent clients, as a sync sending parallel single requests uses
 
 
 @dataclass(frozen=True)
@@ -141,6 +143,20 @@ def measure_dataverse(sandbox: RunningSandbox, records: int) -> list[Measurement
         for index in range(singles):
             _checked(session.post(root + "accounts", json=_account(f"{tag}s", index)), 204)
     results.append(Measurement("dataverse", "single POST (sequential)", singles, watch.seconds))
+
+    sessions = [_dataverse_session(sandbox)[0] for _ in range(PARALLEL_CLIENTS)]
+
+    def post(index: int) -> None:
+        worker = sessions[index % PARALLEL_CLIENTS]
+        _checked(worker.post(root + "accounts", json=_account(f"{tag}p", index)), 204)
+
+    with Stopwatch() as watch, ThreadPoolExecutor(PARALLEL_CLIENTS) as pool:
+        list(pool.map(post, range(singles)))
+    results.append(
+        Measurement("dataverse", f"single POST ({PARALLEL_CLIENTS} in parallel)", singles, watch.seconds)
+    )
+    for worker in sessions:
+        worker.close()
 
     read = 0
     url: str | None = root + "accounts?$select=name,telephone1,address1_city,creditlimit,modifiedon"

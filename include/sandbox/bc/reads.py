@@ -12,13 +12,14 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Table, and_
 
-from sandbox.bc.errors import BCError, bad_request
+from sandbox.bc.errors import BCError, bad_request, record_not_found
 from sandbox.bc.pages import ApiPage, PageIndex
 from sandbox.bc.tables import PRIMARY_KEYS
 from sandbox.bc.wire import entity
 from sandbox.odata import (
     ExpandItem,
     ODataError,
+    UnknownProperty,
     decode_skiptoken,
     encode_skiptoken,
     filter_clause,
@@ -61,7 +62,9 @@ def check_options(query: Mapping[str, str]) -> None:
 
 
 def odata_error(error: ODataError) -> BCError:
-    return BCError(400, "BadRequest", error.message)
+    """BC's answer to a bad query option: an unknown property is BadRequest_NotFound."""
+    code = "BadRequest_NotFound" if isinstance(error, UnknownProperty) else "BadRequest"
+    return BCError(400, code, error.message)
 
 
 class Reader:
@@ -144,11 +147,7 @@ class Reader:
         if row is None or (
             scope.parent_id is not None and page.parent_field and row[page.parent_field] != scope.parent_id
         ):
-            raise BCError(
-                404,
-                "Internal_RecordNotFound",
-                f"The {page.caption} does not exist. Identification fields and values: Id='{key}'",
-            )
+            raise record_not_found(page.caption, key)
         return row
 
     def expand(
@@ -164,8 +163,10 @@ class Reader:
             navigation = page.navigation(item.navigation)
             target = self.pages.page(navigation.target) if navigation else None
             if navigation is None or target is None:
-                raise bad_request(
-                    f"Could not find a property named '{item.navigation}' on type '{page.qualified_type}'"
+                raise BCError(
+                    400,
+                    "BadRequest_NotFound",
+                    f"Could not find a property named '{item.navigation}' on type '{page.qualified_type}'",
                 )
             local = page.by_name[navigation.local].attribute
             remote = target.by_name[navigation.remote]

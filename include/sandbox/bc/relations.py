@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sandbox.bc import tables as t
-from sandbox.bc.errors import BCError
+from sandbox.bc.errors import BCError, record_not_found
 from sandbox.storage.repository import Row, UnitOfWork
 from sandbox.storage.schema import EntitySchema
 
@@ -133,12 +133,7 @@ def _lookup(
         return None
     row = work.get(relation.target, key, company=company)
     if row is None:
-        raise BCError(
-            404,
-            "Internal_RecordNotFound",
-            f"The {t.CAPTIONS[relation.target.logical_name]} does not exist. "
-            f"Identification fields and values: Id='{key}'",
-        )
+        raise record_not_found(t.CAPTIONS[relation.target.logical_name], key)
     return row
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from sandbox.bc import numbering
 from sandbox.bc import tables as t
-from sandbox.bc.errors import BCError, bad_request, method_not_allowed
+from sandbox.bc.errors import BCError, bad_request, entity_changed, method_not_allowed, record_not_found
 from sandbox.bc.etags import parse_if_match
 from sandbox.bc.pages import ApiPage, PageIndex
 from sandbox.bc.reads import Scope
@@ -36,13 +36,9 @@ def missing_if_match() -> BCError:
 
 def _storage_error(page: ApiPage, error: Exception, key: str | None = None) -> BCError:
     if isinstance(error, VersionMismatch):
-        return BCError(409, "Request_EntityChanged", "Another user has already changed the record")
+        return entity_changed()
     if isinstance(error, NotFound):
-        return BCError(
-            404,
-            "Internal_RecordNotFound",
-            f"The {page.caption} does not exist. Identification fields and values: Id='{key or error.key}'",
-        )
+        return record_not_found(page.caption, key or str(error.key))
     if isinstance(error, DuplicateKey):
         shown = ",".join(f"{page_name(page, name)}='{value}'" for name, value in error.values.items())
         return BCError(
@@ -57,6 +53,15 @@ def _storage_error(page: ApiPage, error: Exception, key: str | None = None) -> B
             f"{page_name(page, error.attribute)} must have a value in {page.caption}: {error.message}",
         )
     raise error
+
+
+def _refuse_posted_invoice(invoice: Row) -> None:
+    if invoice.get("status") in t.POSTED_STATUSES:
+        raise BCError(
+            400,
+            "Application_DialogException",
+            f"Sales invoice {invoice['number']} is posted and cannot be changed or deleted",
+        )
 
 
 def page_name(page: ApiPage, attribute: str) -> str:
@@ -137,7 +142,7 @@ class Writer:
         values = table_values(page, body, current)
         values = validate_relations(self.work, page.table, scope.company, values, current)
         if page.parent_field is not None:
-            values = self._priced(page, {**current, **values}, values)
+            values = self._priced({**current, **values}, values)
         try:
             row = self.work.update(
                 page.table,
@@ -184,21 +189,17 @@ class Writer:
         if row is None or (
             scope.parent_id is not None and page.parent_field and row[page.parent_field] != scope.parent_id
         ):
-            raise _storage_error(page, NotFound(page.table.logical_name, key), key)
+            raise record_not_found(page.caption, key)
         return row
 
     def _refuse_posted(self, page: ApiPage, row: Row, company: str) -> None:
-        invoice = row
+        """Posted invoices and their lines are history: BC refuses to change or delete them."""
         if page.parent_field is not None:
-            invoice = self.work.get(t.SALES_INVOICE, row[page.parent_field], company=company) or {}
-        elif page.table is not t.SALES_INVOICE:
-            return
-        if invoice.get("status") in t.POSTED_STATUSES:
-            raise BCError(
-                400,
-                "Application_DialogException",
-                f"Sales invoice {invoice['number']} is posted and cannot be changed or deleted",
+            _refuse_posted_invoice(
+                self.work.get(t.SALES_INVOICE, row[page.parent_field], company=company) or {}
             )
+        elif page.table is t.SALES_INVOICE:
+            _refuse_posted_invoice(row)
 
     def _deep_insert_lines(
         self, page: ApiPage, body: dict[str, Any]
@@ -224,21 +225,17 @@ class Writer:
             raise bad_request(f"The property '{field}' does not match the document in the URL")
         document = self.work.get(t.SALES_INVOICE, document_id, company=scope.company)
         if document is None:
-            raise BCError(
-                404,
-                "Internal_RecordNotFound",
-                f"The Sales Invoice does not exist. Identification fields and values: Id='{document_id}'",
-            )
-        self._refuse_posted(self.pages.page("salesInvoices") or page, document, scope.company)
+            raise record_not_found(t.CAPTIONS[t.SALES_INVOICE.logical_name], document_id)
+        _refuse_posted_invoice(document)
         values = {**values, field: document_id}
         if not values.get("sequence"):
             lines = self.work.find(t.SALES_INVOICE_LINE, {field: document_id}, company=scope.company)
             values["sequence"] = max((line["sequence"] for line in lines), default=0) + LINE_NO_STEP
         merged = {a.name: a.default for a in t.SALES_INVOICE_LINE.attributes} | values
-        return self._priced(page, merged, values)
+        return self._priced(merged, values)
 
     @staticmethod
-    def _priced(page: ApiPage, line: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
+    def _priced(line: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
         """The line's computed amounts (the service's own fields) from quantity, price, discount, VAT %."""
         quantity, price = Decimal(line["quantity"]), Decimal(line["unitPrice"])
         gross = (quantity * price).quantize(_CENTS, ROUND_HALF_UP)

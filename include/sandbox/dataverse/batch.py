@@ -143,18 +143,33 @@ class BatchRunner:
             return ApiResponse.error(error)
         except ODataError as error:
             return ApiResponse.error(bad_request(error.message))
+        batch = replace(request, actor=actor)
         boundary = f"batchresponse_{uuid.uuid4()}"
         rendered: list[str] = []
-        for part in parts:
-            text, failure = self._run_part(part, replace(request, actor=actor))
-            if failure is not None and not continue_on_error:
-                body = _multipart(boundary, [text])
-                return ApiResponse(failure, _batch_headers(boundary), body)
-            rendered.append(text)
+        for group in _runs_of_creates(parts):
+            results = self._create_together(group, batch) if len(group) > 1 else None
+            for part in group if results is None else ():
+                text, failure = self._run_part(part, batch)
+                if failure is not None and not continue_on_error:
+                    return ApiResponse(failure, _batch_headers(boundary), _multipart(boundary, [text]))
+                rendered.append(text)
+            rendered += results or []
         headers = _batch_headers(boundary)
         if continue_on_error:
             headers["Preference-Applied"] = "odata.continue-on-error"
         return ApiResponse(200, headers, _multipart(boundary, rendered))
+
+    def _create_together(self, group: list[Part], batch: ApiRequest) -> list[str] | None:
+        """The answers to a run of plain creates, written as one multi-row insert; None if any fails.
+
+        The outcome is what running them one by one gives when all succeed; on a failure the caller
+        runs them one by one so each part gets its own answer and the batch stops where it should.
+        """
+        requests = [_inherit(part.request, batch) for part in group if isinstance(part, Operation)]
+        responses = self.service.create_together(requests)
+        if responses is None:
+            return None
+        return [_http_part(response, None) for response in responses]
 
     def _run_part(self, part: Part, batch: ApiRequest) -> tuple[str, int | None]:
         """The rendered part and, when it failed, its status."""
@@ -187,6 +202,32 @@ class BatchRunner:
             + _multipart(boundary, responses).decode()
         )
         return text, None
+
+
+def _runs_of_creates(parts: list[Part]) -> list[list[Part]]:
+    """Parts grouped so that consecutive plain creates in one entity set share a group."""
+    groups: list[list[Part]] = []
+    previous: str | None = None
+    for part in parts:
+        target = _plain_create_target(part)
+        if target is not None and target == previous:
+            groups[-1].append(part)
+        else:
+            groups.append([part])
+        previous = target
+    return groups
+
+
+def _plain_create_target(part: Part) -> str | None:
+    """The entity set of a POST that nothing else in the batch refers to and that returns no body."""
+    if not isinstance(part, Operation) or part.content_id is not None:
+        return None
+    request = part.request
+    if request.method != "POST" or request.query or "/" in request.path or "(" in request.path:
+        return None
+    if request.path.startswith("$") or "representation" in (request.header("prefer") or ""):
+        return None
+    return request.path
 
 
 def _inherit(request: ApiRequest, batch: ApiRequest) -> ApiRequest:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import quote
 
 from sqlalchemy import ColumnElement
@@ -38,8 +38,6 @@ KNOWN_OPTIONS = ("$select", "$filter", "$orderby", "$top", "$expand", "$count", 
 TOTAL_COUNT = "Microsoft.Dynamics.CRM.totalrecordcount"
 TOTAL_COUNT_EXCEEDED = "Microsoft.Dynamics.CRM.totalrecordcountlimitexceeded"
 _IN_CHUNK = 500
-
-T = TypeVar("T")
 
 
 @contextmanager
@@ -167,8 +165,8 @@ class QueryReader:
         limit = page_size(preferences)
         # $top caps the result (no next link) unless odata.maxpagesize asks for paging.
         capped = preferences.max_page_size is None and query.top is not None
-        if capped:
-            limit = min(query.top, MAX_PAGE_SIZE)  # type: ignore[type-var]
+        if query.top is not None and capped:
+            limit = min(query.top, MAX_PAGE_SIZE)
         rows = self.work.query(
             schema, where=query.where, order_by=query.order_by, limit=limit + 1, after=after
         )

@@ -106,19 +106,17 @@ def entity(
 
 
 class Annotator:
-    """Adds the annotations `Prefer: odata.include-annotations` asked for (formatted values, lookups)."""
+    """Adds the annotations `Prefer: odata.include-annotations` asked for (formatted values, lookups).
 
-    def __init__(self, patterns: list[str], lookup_table: Callable[[Attribute, str], str | None]) -> None:
-        self.patterns = patterns
+    `wants` answers whether an annotation name was asked for; `lookup_table` names the table a
+    lookup value points to (polymorphic lookups need a look at the data).
+    """
+
+    def __init__(
+        self, wants: Callable[[str], bool], lookup_table: Callable[[Attribute, str], str | None]
+    ) -> None:
+        self.wants = wants
         self.lookup_table = lookup_table
-
-    def wants(self, name: str) -> bool:
-        for pattern in self.patterns:
-            if pattern == "*" or pattern == name:
-                return True
-            if pattern.endswith(".*") and name.startswith(pattern[:-1]):
-                return True
-        return False
 
     def annotate(self, out: dict[str, Any], schema: EntitySchema, attribute: Attribute, value: Any) -> None:
         column = attribute.column
@@ -135,15 +133,6 @@ class Annotator:
         formatted = _formatted(schema, attribute, value)
         if formatted is not None:
             out[f"{column}@{FORMATTED}"] = formatted
-
-    @classmethod
-    def from_prefer(
-        cls, value: str | None, lookup_table: Callable[[Attribute, str], str | None]
-    ) -> Annotator | None:
-        if not value:
-            return None
-        patterns = [p.strip() for p in value.strip('"').split(",") if p.strip()]
-        return cls(patterns, lookup_table) if patterns else None
 
 
 def _formatted(schema: EntitySchema, attribute: Attribute, value: Any) -> str | None:

@@ -13,7 +13,7 @@ from urllib.parse import unquote
 
 from sandbox.dataverse.errors import bad_request, invalid_key, record_not_found
 from sandbox.storage.repository import Row, UnitOfWork
-from sandbox.storage.schema import AttributeType, EntitySchema
+from sandbox.storage.schema import EntitySchema
 from sandbox.storage.values import parse_guid
 
 API_PREFIX = "/api/data/v9.2"
@@ -148,17 +148,6 @@ def key_values(schema: EntitySchema, key: KeyPredicate) -> dict[str, Any]:
     return values
 
 
-def primary_key_of(work: UnitOfWork, schema: EntitySchema, key: KeyPredicate) -> str | None:
-    """The GUID a key names, or None when an alternate key names no row yet (upsert creates it)."""
-    if key.primary is not None:
-        return key.primary
-    values = key_values(schema, key)
-    if set(values) == {schema.key}:
-        return _guid(values[schema.key], schema)
-    found = work.find(schema, values)
-    return found[0][schema.key] if found else None
-
-
 def _guid(value: Any, schema: EntitySchema) -> str:
     try:
         return parse_guid(str(value))
@@ -173,10 +162,3 @@ def relative_reference(url: str) -> str:
     if marker >= 0:
         text = text[marker + len(API_PREFIX) + 1 :]
     return text.lstrip("/")
-
-
-def is_lookup_target(schema: EntitySchema, navigation: str) -> bool:
-    return any(
-        attribute.type is AttributeType.LOOKUP and navigation in attribute.targets
-        for attribute in schema.attributes
-    )

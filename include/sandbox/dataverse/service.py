@@ -284,11 +284,11 @@ class DataverseService:
         return QueryReader(self.catalog, call.work, self.repository.table)
 
     def annotator(self, call: Call) -> Annotator | None:
-        patterns = call.preferences.include_annotations
-        if not patterns:
+        if not call.preferences.include_annotations:
             return None
         return Annotator(
-            list(patterns), lambda attribute, value: self._lookup_table(call.work, attribute, value)
+            call.preferences.wants_annotation,
+            lambda attribute, value: self._lookup_table(call.work, attribute, value),
         )
 
     def _lookup_table(self, work: UnitOfWork, attribute: Attribute, value: str) -> str | None:
@@ -458,6 +458,36 @@ class DataverseService:
         writer = self.writer(call)
         row = writer.create(schema, writer.values_from_body(schema, call.request.json()))
         return self._written(call, schema, row, created=True, entity_id_header=True)
+
+    def create_together(self, requests: list[ApiRequest]) -> list[ApiResponse] | None:
+        """Plain POST creates to one entity set, as one transaction and one multi-row insert.
+
+        Answers exactly what the creates give one by one when all succeed; None (nothing written)
+        when any fails, so the caller can run them one by one for their individual answers.
+        """
+        schema = self.catalog.by_set.get(requests[0].path)
+        if schema is None:
+            return None
+        try:
+            with self.repository.unit_of_work() as work:
+                call = self._call(requests[0], work, {})
+                writer = self.writer(call)
+                rows = [writer.values_from_body(schema, request.json()) for request in requests]
+                created = writer.create_many(schema, rows)
+        except DataverseError:
+            return None
+        headers = {"OData-Version": "4.0"}
+        return [
+            ApiResponse(
+                204,
+                {
+                    **headers,
+                    "ETag": etag(row[VERSION_COLUMN]),
+                    "OData-EntityId": self.entity_url(schema, row[schema.key]),
+                },
+            )
+            for row in created
+        ]
 
     def patch(self, call: Call, schema: EntitySchema, key: KeyPredicate) -> ApiResponse:
         writer = self.writer(call)

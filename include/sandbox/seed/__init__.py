@@ -1,7 +1,12 @@
 """Deterministic CRONUS-like seed data for the local Business Central and Dataverse services.
 
-`seed(repository, settings=..., customers=N, seed=S)` writes both sides; see docs/sandbox.md for the
-coupling story (which records exist on both sides, on one side, or ambiguously).
+`seed(repository, settings=..., customers=N, seed=S)` writes both sides and returns a `SeedSummary`
+(rows per table per side, and per mapping how many records are shared, ambiguous or one-sided).
+The story before bcsync's first full synchronization: about 30 % of customers already exist as an
+account with the same name (and address, phone, e-mail), 2 % have two same-named accounts (must not
+be coupled), the rest exist only in BC; 20 % more accounts, plus Sales' "(sample)" accounts, exist
+only in Dataverse. Currencies match on ISO code, salespeople on name and e-mail, units on
+"NAV <code>", items and resources on number, price groups on name; each has one-sided records too.
 """
 
 from sandbox.seed.summary import CouplingStory, SeedSummary

@@ -118,19 +118,27 @@ def person_key(person: Salesperson) -> str:
 
 
 def salespeople(source: SeedSource, customers: int) -> tuple[Salesperson, ...]:
-    """CRONUS's salespeople, plus one more per 2,500 customers (shared, with generated names)."""
+    """CRONUS's salespeople, plus one more per 2,500 customers (mostly shared, with generated names).
+
+    Names are unique, so matching users by name or e-mail is never ambiguous.
+    """
     extra = max(0, customers // 2_500 - len(_CRONUS_SALESPEOPLE))
     rng = source.stream("salespeople")
+    taken = {person.name for person in _CRONUS_SALESPEOPLE}
     generated = []
-    for index in range(extra):
+    while len(generated) < extra:
         first, last = rng.choice(words.FIRST_NAMES), rng.choice(words.LAST_NAMES)
+        if f"{first} {last}" in taken:
+            continue
+        taken.add(f"{first} {last}")
+        number = len(generated) + 1
         generated.append(
             Salesperson(
-                f"SP{index + 1:04d}",
+                f"SP{number:04d}",
                 first,
-                f"{last}-{index + 1}" if index >= len(words.LAST_NAMES) else last,
+                last,
                 "Account Manager",
-                f"+1 425 555 {2000 + index % 8000:04d}",
+                f"+1 425 555 {2000 + number:04d}",
                 on_bc=True,
                 on_dataverse=rng.random() < 0.8,
             )

@@ -1,8 +1,8 @@
 """The customer base, side-neutral: who exists in BC, in Dataverse or in both, with contacts and invoices.
 
 Each BC customer gets a coupling role (see `Role`); the first customers are fixed showcase records
-with real-world awkwardness. Customer `i` is generated from its chunk's own random stream, so a
-chunk can be produced without the ones before it and memory stays bounded at any size.
+with real-world awkwardness. Customers are generated a chunk at a time, each chunk from its own
+random stream, so memory stays bounded at any size (invoice numbers run on from chunk to chunk).
 """
 
 from __future__ import annotations

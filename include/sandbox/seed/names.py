@@ -99,10 +99,14 @@ def person(rng: random.Random) -> Person:
     return Person(rng.choice(words.FIRST_NAMES), middle, rng.choice(words.LAST_NAMES))
 
 
+# Letters that Unicode does not decompose into a base letter and an accent.
+_UNDECOMPOSABLE = str.maketrans({"ø": "o", "Ø": "O", "æ": "ae", "Æ": "AE", "ß": "ss", "ł": "l", "đ": "d"})
+
+
 @functools.lru_cache(maxsize=4096)  # person names repeat a lot; company names never do
 def ascii_slug(text: str) -> str:
     """Lower-case ASCII letters and digits only: 'Müller & Söhne' → 'mullersohne'."""
-    decomposed = unicodedata.normalize("NFKD", text)
+    decomposed = unicodedata.normalize("NFKD", text.translate(_UNDECOMPOSABLE))
     return "".join(c for c in decomposed.lower() if c.isascii() and c.isalnum())
 
 

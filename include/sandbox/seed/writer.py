@@ -62,10 +62,7 @@ def _without_defaults(schema: EntitySchema, rows: list[dict[str, Any]]) -> list[
     """Leave out values the repository would fill in anyway (a sixth of all values), so it
     validates less: the stored rows are the same."""
     defaults = {a.name: a.default for a in schema.attributes}
-    return [
-        {name: value for name, value in row.items() if value is not None and value != defaults[name]}
-        for row in rows
-    ]
+    return [{name: value for name, value in row.items() if value != defaults[name]} for row in rows]
 
 
 def _upper_case_codes(schema: EntitySchema, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -42,10 +42,6 @@ log = logging.getLogger(__name__)
 WRITES = ("insert", "modify")
 
 
-class RecordFailures(Exception):
-    """Some records failed; everything else was written and recorded. The message lists the count."""
-
-
 def job_id_for(run: RunContext, mapping: IntegrationTableMapping, sync_pass: SyncPass) -> str:
     """One job row per mapping, pass and DAG run; stable across task retries."""
     return str(

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from airflow.sdk import get_current_context
+from airflow.sdk.exceptions import AirflowFailException
 
 from bcsync.engine.model import Side
 from bcsync.pipeline.context import RunContext
@@ -16,6 +17,14 @@ from bcsync.pipeline.services import Services
 from bcsync.pipeline.staging import run_folder
 
 LOAD_RESULT_KEY = "load_result"
+
+
+class RecordFailures(AirflowFailException):
+    """Some records failed; the rest were written and everything was recorded.
+
+    Not retried automatically: the failed records are picked up again by the next run (BC retries
+    what failed last time), or at once when a user clears the task.
+    """
 
 
 def _setup(mapping_name: str) -> tuple[Any, RunContext, Services, Any]:
@@ -49,7 +58,6 @@ def transform(mapping_name: str, extract_bc: dict, extract_crm: dict, coupled: d
 
 def load(mapping_name: str, destination: str, transformed: dict) -> dict[str, Any]:
     """Apply the plan; when records failed, the result is kept and the task fails so the run is red."""
-    from bcsync.pipeline.load import RecordFailures
     from bcsync.pipeline.load import load as step
 
     mapping, run, services, folder = _setup(mapping_name)

@@ -12,18 +12,18 @@ from datetime import datetime
 import pandas as pd
 from sqlalchemy import Connection, delete, or_, select
 
+from bcsync.store.bulk import bulk_insert
 from bcsync.store.database import lock_mapping
 from bcsync.store.frames import (
     batches,
     enum_of,
     frame_of,
     guids,
-    records,
     require_columns,
     to_frame,
     utc_column,
 )
-from bcsync.store.schema import CoupledBy, couplings
+from bcsync.store.schema import CoupledBy, Direction, SyncResult, couplings, direction_prefix
 
 COLUMNS = [column.name for column in couplings.columns]
 TIMESTAMPS = ["bc_synced_on", "crm_synced_on", "created_on", "updated_on"]
@@ -33,6 +33,17 @@ BC_ID_ALREADY_COUPLED = "bc_id_already_coupled"
 CRM_ID_ALREADY_COUPLED = "crm_id_already_coupled"
 DUPLICATE_IN_REQUEST = "duplicate_in_request"
 CONFLICT_COLUMNS = ["bc_id", "crm_id", "reason", "coupled_crm_id", "coupled_bc_id"]
+_NEW_COUPLING_COLUMNS = [
+    "mapping",
+    "bc_id",
+    "crm_id",
+    "bc_synced_on",
+    "crm_synced_on",
+    "coupled_by",
+    "skipped",
+    "created_on",
+    "updated_on",
+]
 
 
 @dataclass(frozen=True)
@@ -79,12 +90,14 @@ def couple(
     coupled_by: CoupledBy,
     replace: bool,
     now: datetime,
+    synced: tuple[Direction, str | None] | None = None,
 ) -> CouplingOutcome:
     """Couple BC ids to CRM ids one-to-one; refuse (or with `replace`, move) clashing couplings.
 
     `rows` needs `bc_id` and `crm_id`; optional `bc_synced_on` / `crm_synced_on` seed the
     last-synced timestamps (after a create they are the two records' modified-on values), and an
-    optional `coupled_by` column overrides the argument per row.
+    optional `coupled_by` column overrides the argument per row. `synced` = (direction, job id)
+    also records the new couplings as synced successfully by that job, as BC does after an insert.
     """
     frame = _requested(rows, coupled_by)
     frame, duplicates = _split_ambiguous(frame)
@@ -113,26 +126,15 @@ def couple(
         conflicts = pd.concat([duplicates, refused[CONFLICT_COLUMNS]], ignore_index=True)
         new = frame[~same & ~clashing]
 
+    columns = [*_NEW_COUPLING_COLUMNS]
     new = new.assign(mapping=mapping, created_on=now, updated_on=now, skipped=False)
-    written = records(
-        new[
-            [
-                "mapping",
-                "bc_id",
-                "crm_id",
-                "bc_synced_on",
-                "crm_synced_on",
-                "coupled_by",
-                "skipped",
-                "created_on",
-                "updated_on",
-            ]
-        ]
-    )
-    for batch in batches(written):
-        conn.execute(couplings.insert(), list(batch))
+    if synced is not None:
+        prefix = direction_prefix(synced[0])
+        new = new.assign(**{f"{prefix}_result": SyncResult.SUCCESS.value, f"{prefix}_job_id": synced[1]})
+        columns += [f"{prefix}_result", f"{prefix}_job_id"]
+    bulk_insert(conn, couplings, new[columns])
     return CouplingOutcome(
-        coupled=len(written),
+        coupled=len(new),
         already_coupled=int(same.sum()),
         replaced=replaced,
         conflicts=conflicts.reset_index(drop=True),

@@ -11,13 +11,13 @@ from datetime import datetime
 import pandas as pd
 from sqlalchemy import Connection, select, update
 
+from bcsync.store.bulk import bulk_insert
 from bcsync.store.frames import (
     StoreInputError,
     batches,
     direction_of,
     frame_of,
     guids,
-    records,
     require_columns,
     to_frame,
     utc_column,
@@ -49,14 +49,13 @@ def add_record_errors(conn: Connection, rows: pd.DataFrame, *, now: datetime) ->
         out[column] = frame[column].to_numpy() if column in frame.columns else None
     too_long = pd.Series([len(text) > MESSAGE_LENGTH for text in message])
     out["detail"] = out["detail"].where(out["detail"].notna() | ~too_long, pd.Series(message))
-    out["try_number"] = frame["try_number"].to_numpy() if "try_number" in frame.columns else None
+    tries = frame["try_number"].to_numpy() if "try_number" in frame.columns else [None] * len(frame)
+    out["try_number"] = pd.array(tries, dtype="Int64")
     logged = frame["logged_on"].to_numpy() if "logged_on" in frame.columns else [now] * len(frame)
     out["logged_on"] = utc_column(logged, "logged_on").fillna(now)
     out["resolved"] = False
-    written = records(out)
-    for batch in batches(written):
-        conn.execute(record_errors.insert(), list(batch))
-    return len(written)
+    bulk_insert(conn, record_errors, out)
+    return len(out)
 
 
 def select_open_errors(

@@ -34,7 +34,7 @@ def start_job(
 ) -> str:
     """Record a job as started; returns its id. Starting an id that exists is a no-op, so a retried
     task that derives its job id from the run (e.g. uuid5) continues the same job."""
-    job_id = str(uuid.UUID(job_id)) if job_id else str(uuid.uuid4())
+    job_id = job_id or str(uuid.uuid4())
     statement = dialect_insert(conn, sync_jobs).values(
         job_id=job_id,
         mapping=mapping,

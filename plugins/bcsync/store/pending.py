@@ -10,17 +10,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 import pandas as pd
 from sqlalchemy import Connection, select, text, update
 
-from bcsync.store.database import dialect_insert
+from bcsync.store.bulk import bulk_insert
 from bcsync.store.frames import (
     StoreInputError,
     batches,
     frame_of,
     guids,
-    records,
     require_columns,
     to_frame,
 )
@@ -63,16 +63,14 @@ def record_pending(
         created_on=now,
         updated_on=now,
     )
-    statement = (
-        dialect_insert(conn, pending_writes)
-        .on_conflict_do_nothing(
+
+    def keep_the_open_entry(statement: Any) -> Any:
+        return statement.on_conflict_do_nothing(
             index_elements=[pending_writes.c.mapping, pending_writes.c.direction, pending_writes.c.source_id],
             index_where=text(OPEN_PENDING_WRITE),  # literal SQL: it must match the index's predicate
         )
-        .returning(pending_writes.c.id)
-    )  # RETURNING lets SQLAlchemy batch many rows per statement
-    for batch in batches(records(out)):
-        conn.execute(statement, list(batch))
+
+    bulk_insert(conn, pending_writes, out, keep_the_open_entry)
     return select_pending(conn, mapping, direction, out["source_id"].tolist())
 
 

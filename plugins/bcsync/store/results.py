@@ -10,25 +10,28 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import pandas as pd
 from sqlalchemy import Connection
 
-from bcsync.store.couplings import COLUMNS, select_couplings
-from bcsync.store.database import dialect_insert, lock_mapping
+from bcsync.store.bulk import bulk_insert
+from bcsync.store.couplings import select_couplings
+from bcsync.store.database import lock_mapping
 from bcsync.store.errors import resolve_errors
 from bcsync.store.frames import (
     StoreInputError,
-    batches,
     frame_of,
     guids,
-    records,
     require_columns,
     utc_column,
 )
-from bcsync.store.schema import Direction, SyncResult, couplings
+from bcsync.store.schema import Direction, SyncResult, couplings, direction_prefix
 
 BC_SKIPS_AFTER = 2  # BC marks a coupling Skipped when the same error happens twice in a row
+_INSERT_COLUMNS = ["mapping", "bc_id", "crm_id", "coupled_by", "created_on"]
+_SYNC_COLUMNS = ["bc_synced_on", "crm_synced_on", "skipped", "updated_on"]
+_DIRECTION_COLUMNS = ["result", "job_id", "error_hash", "failures"]
 
 
 @dataclass(frozen=True)
@@ -39,10 +42,6 @@ class RecordedResults:
     failed: int
     not_coupled: int  # results for records without a coupling (e.g. a failed insert): nothing to update
     newly_skipped: pd.DataFrame  # bc_id, crm_id: count these as Skipped, not Failed, in this job
-
-
-def direction_prefix(direction: Direction) -> str:
-    return "to_crm" if direction is Direction.TO_CRM else "from_crm"
 
 
 def source_column(direction: Direction) -> str:
@@ -78,11 +77,12 @@ def record_sync_results(
     frame = _results(results, direction)
     lock_mapping(conn, mapping)
     key = source_column(direction)
-    current = select_couplings(conn, mapping, **{f"{key}s": frame[key].tolist()})
-    merged = current.merge(frame, on=key, how="inner", suffixes=("", "_new"))
     prefix = direction_prefix(direction)
+    columns = [*_INSERT_COLUMNS, *_SYNC_COLUMNS, *(f"{prefix}_{name}" for name in _DIRECTION_COLUMNS)]
+    current = select_couplings(conn, mapping, **{f"{key}s": frame[key].tolist()}, columns=columns)
+    merged = current.merge(frame, on=key, how="inner", suffixes=("", "_new"))
     success = merged["result"] == SyncResult.SUCCESS
-    updated = merged[COLUMNS].copy()
+    updated = merged[columns].copy()
 
     for side in ("bc", "crm"):
         stored, new = merged[f"{side}_synced_on"], merged[f"{side}_modified_on"]
@@ -105,7 +105,7 @@ def record_sync_results(
     # flag set by one direction survives a failure in the other (BC test 139186 T108).
     updated["skipped"] = (merged["skipped"].astype(bool) | now_skipped) & ~success
     updated["updated_on"] = now
-    _write(conn, updated)
+    _write(conn, updated, prefix)
 
     succeeded_ids = merged.loc[success, key].tolist()
     resolve_errors(conn, mapping, direction, succeeded_ids, now=now)
@@ -139,17 +139,15 @@ def _results(results: pd.DataFrame, direction: Direction) -> pd.DataFrame:
     return out
 
 
-def _write(conn: Connection, updated: pd.DataFrame) -> None:
-    """Bulk upsert of whole coupling rows: one multi-row statement per batch on both databases."""
-    if updated.empty:
-        return
-    statement = dialect_insert(conn, couplings)
-    changing = [column for column in COLUMNS if column not in ("mapping", "bc_id", "created_on")]
-    statement = statement.on_conflict_do_update(
-        index_elements=[couplings.c.mapping, couplings.c.bc_id],
-        set_={column: statement.excluded[column] for column in changing},
-    ).returning(
-        couplings.c.bc_id
-    )  # RETURNING lets SQLAlchemy batch many rows per statement (insertmanyvalues)
-    for batch in batches(records(updated)):
-        conn.execute(statement, list(batch))
+def _write(conn: Connection, updated: pd.DataFrame, prefix: str) -> None:
+    """Bulk upsert of the columns a pass changes (plus those an INSERT needs)."""
+    changing = [*_SYNC_COLUMNS, *(f"{prefix}_{name}" for name in _DIRECTION_COLUMNS)]
+
+    def update_changed_columns(statement: Any) -> Any:
+        return statement.on_conflict_do_update(
+            index_elements=[couplings.c.mapping, couplings.c.bc_id],
+            set_={column: statement.excluded[column] for column in changing},
+        )
+
+    # The rows exist (read under the mapping's lock), so the INSERT half only has to be well-formed.
+    bulk_insert(conn, couplings, updated[[*_INSERT_COLUMNS, *changing]], update_changed_columns)

@@ -42,6 +42,11 @@ class Direction(StrEnum):
     FROM_CRM = "FromIntegrationTable"  # Dataverse → BC
 
 
+def direction_prefix(direction: Direction) -> str:
+    """The prefix of a direction's coupling columns: `to_crm_result`, `from_crm_job_id`, ..."""
+    return "to_crm" if direction is Direction.TO_CRM else "from_crm"
+
+
 class SyncResult(StrEnum):
     """BC's "Last Synch. Result" options; blank (never synced in that direction) is NULL."""
 

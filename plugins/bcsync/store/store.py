@@ -27,10 +27,10 @@ from bcsync.store.database import (
     url_from_connection,
     write_transaction,
 )
-from bcsync.store.frames import StoreInputError, direction_of, enum_of, frame_of, guid_list, utc
+from bcsync.store.frames import StoreInputError, direction_of, enum_of, frame_of, guid_list, guids, utc
 from bcsync.store.migrations import upgrade_to_head
 from bcsync.store.results import BC_SKIPS_AFTER, RecordedResults
-from bcsync.store.schema import MAPPING_LENGTH, CoupledBy, Direction, JobType, couplings
+from bcsync.store.schema import MAPPING_LENGTH, CoupledBy, Direction, JobType, couplings, direction_prefix
 
 log = logging.getLogger(__name__)
 
@@ -103,14 +103,27 @@ class CouplingStore:
         *,
         coupled_by: CoupledBy | str = CoupledBy.MATCH,
         replace: bool = False,
+        synced_direction: Direction | str | None = None,
+        job_id: str | None = None,
     ) -> CouplingOutcome:
         """Couple pairs one-to-one (columns `bc_id`, `crm_id`, optional `bc_synced_on`, `crm_synced_on`,
         `coupled_by`). A pair whose BC or CRM id is coupled elsewhere is refused and returned in
-        `conflicts`, unless `replace` moves the coupling (BC's re-coupling)."""
+        `conflicts`, unless `replace` moves the coupling (BC's re-coupling).
+
+        After the sync created the counterparts, pass `synced_direction` and `job_id`: the couplings
+        are then written as synced successfully in that direction by that job, in the same insert.
+        """
         how = enum_of(CoupledBy, coupled_by, "coupled_by")
+        synced = None if synced_direction is None else (direction_of(synced_direction), _job_id(job_id))
         with self._write() as conn:
             return coupling_rows.couple(
-                conn, _mapping(mapping), frame_of(rows), coupled_by=how, replace=replace, now=self._now()
+                conn,
+                _mapping(mapping),
+                frame_of(rows),
+                coupled_by=how,
+                replace=replace,
+                now=self._now(),
+                synced=synced,
             )
 
     def uncouple(self, mapping: str, *, bc_ids: Ids = (), crm_ids: Ids = ()) -> int:
@@ -123,7 +136,7 @@ class CouplingStore:
         self,
         mapping: str,
         direction: Direction | str,
-        results_frame: pd.DataFrame | Iterable[Any],
+        outcomes: pd.DataFrame | Iterable[Any],
         *,
         job_id: str | None = None,
         skip_after: int = BC_SKIPS_AFTER,
@@ -134,8 +147,8 @@ class CouplingStore:
                 conn,
                 _mapping(mapping),
                 direction_of(direction),
-                frame_of(results_frame),
-                job_id=job_id,
+                frame_of(outcomes),
+                job_id=_job_id(job_id),
                 skip_after=skip_after,
                 now=self._now(),
             )
@@ -158,7 +171,7 @@ class CouplingStore:
     def failed_last_time(self, mapping: str, direction: Direction | str) -> pd.DataFrame:
         """`bc_id`, `crm_id` of couplings whose last result in this direction is Failure and that are
         not skipped: BC processes them again even if unchanged."""
-        prefix = results.direction_prefix(direction_of(direction))
+        prefix = direction_prefix(direction_of(direction))
         with self._read() as conn:
             return coupling_rows.select_failed_last_time(conn, _mapping(mapping), f"{prefix}_result")
 
@@ -250,7 +263,7 @@ class CouplingStore:
                 direction=direction_of(direction),
                 job_type=how,
                 run_id=run_id,
-                job_id=job_id,
+                job_id=_job_id(job_id),
                 started_on=self._now(),
             )
 
@@ -285,7 +298,7 @@ class CouplingStore:
                 _mapping(mapping),
                 direction_of(direction),
                 frame_of(rows),
-                job_id=job_id,
+                job_id=_job_id(job_id),
                 now=self._now(),
             )
 
@@ -339,3 +352,8 @@ def _mapping(name: str) -> str:
     if not isinstance(name, str) or not name.strip() or len(name) > MAPPING_LENGTH:
         raise StoreInputError(f"mapping: expected a name of 1 to {MAPPING_LENGTH} characters, got {name!r}")
     return name
+
+
+def _job_id(job_id: str | None) -> str | None:
+    """Job ids are GUIDs (`start_job` returns them); anything else is a caller's mistake."""
+    return None if job_id is None else guids([job_id], "job_id").iloc[0]

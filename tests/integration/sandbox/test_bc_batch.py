@@ -181,3 +181,21 @@ def test_batch_body_must_be_json_requests(sandbox: RunningSandbox, session: requ
     url = f"{sandbox.bc_api}/$batch"
     assert_bc_error(session.post(url, json={"nope": []}), 400, "BadRequest")
     assert_bc_error(session.get(url), 405, "BadRequest_MethodNotAllowed")
+
+
+def test_duplicate_numbers_in_one_batch_fail_only_the_second(
+    sandbox: RunningSandbox, session: requests.Session
+) -> None:
+    number = f"DUP{uuid.uuid4().hex[:6]}".upper()
+    operations = [
+        post_customer(sandbox, "1", f"Dup one {number}", number=number),
+        post_customer(sandbox, "2", f"Dup two {number}", number=number),
+    ]
+
+    answers = batch(sandbox, session, operations, Prefer="odata.continue-on-error").json()["responses"]
+
+    assert [(a["id"], a["status"]) for a in answers] == [("1", 201), ("2", 400)]
+    assert answers[1]["body"]["error"]["code"] == "Internal_EntityWithSameKeyExists"
+    assert names_present(sandbox, session, [f"Dup one {number}", f"Dup two {number}"]) == {
+        f"Dup one {number}"
+    }

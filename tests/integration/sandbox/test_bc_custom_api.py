@@ -137,4 +137,17 @@ def test_custom_sales_invoice_page_has_the_posted_invoice_sync_fields(
 
 def test_standard_properties_are_not_on_custom_pages(session: requests.Session, custom: str) -> None:
     response = session.get(f"{custom}/customers", params={"$select": "displayName"})
-    assert "displayName" in assert_bc_error(response, 400, "BadRequest")
+    assert "displayName" in assert_bc_error(response, 400, "BadRequest_NotFound")
+
+
+def test_create_through_custom_page_assigns_the_series_number(
+    sandbox: RunningSandbox, session: requests.Session, custom: str
+) -> None:
+    response = session.post(f"{custom}/customers", json={"name": "Series Co", "faxNo": "+1 555 0199"})
+
+    assert response.status_code == 201, response.text
+    created = response.json()
+    assert created["no"].startswith("C")
+    assert response.headers["Location"].endswith(f"/customers({created['id']})")
+    standard = session.get(f"{sandbox.bc_company_url}/customers({created['id']})").json()
+    assert (standard["number"], standard["displayName"]) == (created["no"], "Series Co")

@@ -189,20 +189,21 @@ def test_lines_nested_and_top_level_are_the_same_rows(
 
 
 @pytest.mark.parametrize(
-    ("params", "fragment"),
+    ("params", "code", "fragment"),
     [
-        ({"$filter": "lastModifiedDateTime gt"}, "Syntax error"),
-        ({"$filter": "noSuchField eq 1"}, "noSuchField"),
-        ({"$select": "number,noSuchField"}, "noSuchField"),
-        ({"$orderby": "noSuchField"}, "noSuchField"),
-        ({"$expand": "noSuchNavigation"}, "noSuchNavigation"),
-        ({"$skiptoken": "garbage"}, "skiptoken"),
-        ({"$top": "-1"}, "$top"),
-        ({"$skip": "10"}, "$skip"),
+        ({"$filter": "lastModifiedDateTime gt"}, "BadRequest", "Syntax error"),
+        ({"$filter": "displayName eq 5"}, "BadRequest", "displayName"),
+        ({"$filter": "noSuchField eq 1"}, "BadRequest_NotFound", "noSuchField"),
+        ({"$select": "number,noSuchField"}, "BadRequest_NotFound", "noSuchField"),
+        ({"$orderby": "noSuchField"}, "BadRequest_NotFound", "noSuchField"),
+        ({"$expand": "noSuchNavigation"}, "BadRequest_NotFound", "noSuchNavigation"),
+        ({"$skiptoken": "garbage"}, "BadRequest", "skiptoken"),
+        ({"$top": "-1"}, "BadRequest", "$top"),
+        ({"$skip": "10"}, "BadRequest", "$skip"),
     ],
 )
 def test_bad_query_options_are_bad_requests(
-    sandbox: RunningSandbox, session: requests.Session, params: dict[str, str], fragment: str
+    sandbox: RunningSandbox, session: requests.Session, params: dict[str, str], code: str, fragment: str
 ) -> None:
     response = session.get(f"{sandbox.bc_company_url}/customers", params=params)
-    assert fragment in assert_bc_error(response, 400, "BadRequest")
+    assert fragment in assert_bc_error(response, 400, code)

@@ -162,3 +162,29 @@ def test_more_than_1000_requests_is_413(api: Api) -> None:
     response = _batch(session, root, parts)
     assert response.status_code == 413
     assert response.json()["error"]["message"] == "Number of requests in a batch exceeded the limit of 1000."
+
+
+def test_a_failing_create_among_creates_stops_the_batch_after_the_earlier_ones(api: Api) -> None:
+    session, root = api
+    tag = uuid.uuid4().hex[:8]
+    parts = [
+        _request("POST", f"{root}accounts", {"name": f"{tag}-first"}),
+        _request("POST", f"{root}accounts", {"name": "n" * 161}),
+        _request("POST", f"{root}accounts", {"name": f"{tag}-third"}),
+    ]
+    response = _batch(session, root, parts)
+    assert response.status_code == 400
+    assert _statuses(response) == [400]
+    assert len(_accounts_named(session, root, f"{tag}-first")) == 1
+    assert _accounts_named(session, root, f"{tag}-third") == []
+
+
+def test_creates_with_client_keys_answer_each_part_with_its_own_entity_url(api: Api) -> None:
+    session, root = api
+    keys = [str(uuid.uuid4()) for _ in range(3)]
+    parts = [_request("POST", f"{root}accounts", {"accountid": key, "name": "keyed"}) for key in keys]
+    parts.append(_request("POST", f"{root}accounts", {"accountid": keys[0], "name": "again"}))
+    response = _batch(session, root, parts, prefer="odata.continue-on-error")
+    assert _statuses(response) == [204, 204, 204, 412]
+    entity_ids = re.findall(r"OData-EntityId: \S+accounts\(([0-9a-f-]+)\)", response.text)
+    assert entity_ids == keys

@@ -168,3 +168,25 @@ def test_alternate_key_urls_read_upsert_and_bind(api: Api) -> None:
     assert contact["_parentcustomerid_value"] == read["accountid"]
     duplicate = session.post(root + "accounts", json={"name": "dup", "accountnumber": number})
     assert duplicate.status_code == 412
+
+
+def test_counts_are_capped_at_5000(api: Api) -> None:
+    session, root = api
+    statistics = "Microsoft.Dynamics.CRM.nav_accountstatistics"
+    for start in range(0, 5001, 1000):
+        targets = [
+            {"@odata.type": statistics, "nav_customerno": f"C{n}"}
+            for n in range(start, min(start + 1000, 5001))
+        ]
+        created = session.post(
+            root + "nav_accountstatisticses/Microsoft.Dynamics.CRM.CreateMultiple", json={"Targets": targets}
+        )
+        assert created.status_code == 200
+    annotations = 'odata.include-annotations="Microsoft.Dynamics.CRM.totalrecordcountlimitexceeded"'
+    body = session.get(
+        root + "nav_accountstatisticses?$select=nav_customerno&$count=true&$top=1",
+        headers={"Prefer": annotations},
+    ).json()
+    assert body["@odata.count"] == 5000
+    assert body["@Microsoft.Dynamics.CRM.totalrecordcountlimitexceeded"] is True
+    assert session.get(root + "nav_accountstatisticses/$count").text == "5000"

@@ -14,6 +14,7 @@ import pytest
 from sandbox.bc import tables as bc_tables
 from sandbox.dataverse import schema as dataverse_schema
 from sandbox.seed import seed
+from sandbox.seed.background import BackgroundGeneration
 from sandbox.seed.customers import LONG_NAME_LENGTH
 from sandbox.seed.determinism import EPOCH
 from sandbox.seed.generate import SeedGenerator
@@ -34,7 +35,9 @@ def generate(customers: int, seed_: int = 42) -> tuple[Tables, SeedGenerator]:
 
 
 def dump(tables: Tables) -> str:
-    return json.dumps({f"{s}/{t}": rows for (s, t), rows in sorted(tables.items())}, default=str, sort_keys=True)
+    return json.dumps(
+        {f"{s}/{t}": rows for (s, t), rows in sorted(tables.items())}, default=str, sort_keys=True
+    )
 
 
 @pytest.fixture(scope="module")
@@ -81,6 +84,20 @@ def test_row_counts_scale_with_the_number_of_customers() -> None:
     assert small.summary.bc["contact"] >= 200  # every customer has its company contact
 
 
+def test_no_customers_still_gives_the_reference_data() -> None:
+    tables, generator = generate(0)
+    assert not bc(tables, "customer") and not dv(tables, "account")
+    assert bc(tables, "currency") and dv(tables, "transactioncurrency") and bc(tables, "salespersonPurchaser")
+    assert generator.summary.story("CUSTOMER").shared == 0
+
+
+def test_generating_in_a_child_process_gives_the_same_data() -> None:
+    background = BackgroundGeneration(seed=5, customers=30, business_unit_id=BUSINESS_UNIT)
+    in_process = SeedGenerator(seed=5, customers=30, business_unit_id=BUSINESS_UNIT)
+    assert list(background.transactions()) == list(in_process.transactions())
+    assert background.summary == in_process.summary
+
+
 def test_summary_counts_every_generated_row(company: tuple[Tables, SeedGenerator]) -> None:
     tables, generator = company
     for (service, table), rows in tables.items():
@@ -95,7 +112,9 @@ def test_customers_match_accounts_by_name_as_the_summary_says(company: tuple[Tab
     accounts_by_name = Counter(row["name"].casefold() for row in dv(tables, "account"))
     matches = Counter(accounts_by_name[row["displayName"].casefold()] for row in bc(tables, "customer"))
     customer_names = {row["displayName"].casefold() for row in bc(tables, "customer")}
-    unmatched_accounts = sum(1 for row in dv(tables, "account") if row["name"].casefold() not in customer_names)
+    unmatched_accounts = sum(
+        1 for row in dv(tables, "account") if row["name"].casefold() not in customer_names
+    )
     story = generator.summary.story("CUSTOMER")
     assert set(matches) <= {0, 1, 2}
     assert (matches[1], matches[2], matches[0]) == (story.shared, story.ambiguous, story.bc_only)
@@ -103,7 +122,9 @@ def test_customers_match_accounts_by_name_as_the_summary_says(company: tuple[Tab
     assert 0.25 < story.shared / 600 < 0.35 and story.ambiguous >= 1 and story.bc_only > story.shared
 
 
-def test_customer_names_are_unique_so_matches_are_never_accidental(company: tuple[Tables, SeedGenerator]) -> None:
+def test_customer_names_are_unique_so_matches_are_never_accidental(
+    company: tuple[Tables, SeedGenerator],
+) -> None:
     tables, _ = company
     names = [row["displayName"].casefold() for row in bc(tables, "customer")]
     assert len(set(names)) == len(names)
@@ -197,7 +218,9 @@ def test_bc_references_point_at_existing_records(company: tuple[Tables, SeedGene
 
 def test_dataverse_references_point_at_existing_records(company: tuple[Tables, SeedGenerator]) -> None:
     tables, _ = company
-    ids = {table: {row[f"{table}id"] for row in dv(tables, table)} for (_, table) in tables if _ == "dataverse"}
+    ids = {
+        table: {row[f"{table}id"] for row in dv(tables, table)} for (_, table) in tables if _ == "dataverse"
+    }
     for account in dv(tables, "account"):
         assert account["ownerid"] in ids["systemuser"]
         assert account["transactioncurrencyid"] in ids["transactioncurrency"]
@@ -217,7 +240,9 @@ def test_ledger_figures_agree_with_the_posted_invoices(company: tuple[Tables, Se
     tables, _ = company
     remaining: dict[str, Decimal] = defaultdict(Decimal)
     for invoice in bc(tables, "salesInvoice"):
-        assert (invoice["status"] == "Draft") == (invoice["remainingAmount"] == 0 and invoice["status"] != "Paid")
+        assert (invoice["status"] == "Draft") == (
+            invoice["remainingAmount"] == 0 and invoice["status"] != "Paid"
+        )
         remaining[invoice["customerId"]] += invoice["remainingAmount"]
     local = [row for row in bc(tables, "customer") if row["currencyCode"] == ""]
     assert all(row["balanceLCY"] == remaining[row["id"]] for row in local)

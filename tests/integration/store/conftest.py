@@ -17,7 +17,9 @@ from sqlalchemy.engine import URL, make_url
 
 from bcsync.store import CouplingStore
 
-SERVER_URL = os.environ.get("BCSYNC_TEST_POSTGRES_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
+SERVER_URL = os.environ.get(
+    "BCSYNC_TEST_POSTGRES_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
+)
 
 
 class SteppingClock:

@@ -1,4 +1,4 @@
-"""The coupling store's core behaviours on PostgreSQL: migrations, upserts, locks and the Airflow Connection."""
+"""The coupling store on PostgreSQL: migrations, upserts, bulk copies, locks and the Airflow Connection."""
 
 from __future__ import annotations
 
@@ -33,7 +33,9 @@ def new_ids(count: int) -> list[str]:
     return [str(uuid.uuid4()) for _ in range(count)]
 
 
-def test_a_fresh_database_is_migrated_to_head_once_even_when_workers_start_together(postgres_url: URL) -> None:
+def test_a_fresh_database_is_migrated_to_head_once_even_when_workers_start_together(
+    postgres_url: URL,
+) -> None:
     engines = [create_store_engine(postgres_url) for _ in range(4)]
     failures: list[BaseException] = []
 
@@ -97,9 +99,9 @@ def test_watermarks_only_move_forward(store: CouplingStore) -> None:
     store.advance_watermark("CUSTOMER", FROM_CRM, T0)
 
     assert store.advance_watermark("CUSTOMER", FROM_CRM, T0 - timedelta(seconds=1)) == T0
-    assert store.advance_watermark("CUSTOMER", FROM_CRM, T0 + timedelta(hours=2), not_after=T0 + timedelta(hours=1)) == (
-        T0 + timedelta(hours=1)
-    )
+    assert store.advance_watermark(
+        "CUSTOMER", FROM_CRM, T0 + timedelta(hours=2), not_after=T0 + timedelta(hours=1)
+    ) == (T0 + timedelta(hours=1))
     assert store.get_watermark("CUSTOMER", TO_CRM) is None
 
 
@@ -128,7 +130,9 @@ def test_pending_journal_keeps_one_open_entry_per_source_record(store: CouplingS
     source, first, second = new_ids(2), new_ids(2), new_ids(2)
     store.record_pending("CUSTOMER", TO_CRM, pd.DataFrame({"source_id": source, "destination_id": first}))
 
-    again = store.record_pending("CUSTOMER", TO_CRM, pd.DataFrame({"source_id": source, "destination_id": second}))
+    again = store.record_pending(
+        "CUSTOMER", TO_CRM, pd.DataFrame({"source_id": source, "destination_id": second})
+    )
     confirmed = store.confirm("CUSTOMER", TO_CRM, source[:1])
     abandoned = store.abandon("CUSTOMER", TO_CRM, source[1:])
 
@@ -143,7 +147,11 @@ def test_job_log_round_trip(store: CouplingStore, clock) -> None:
     store.finish_job(job_id, {"Inserted": 2, "Unchanged": 3})
 
     job = store.jobs("CUSTOMER").iloc[0]
-    assert (job["inserted"], job["unchanged"], job["finished_on"] - job["started_on"]) == (2, 3, timedelta(seconds=5))
+    assert (job["inserted"], job["unchanged"], job["finished_on"] - job["started_on"]) == (
+        2,
+        3,
+        timedelta(seconds=5),
+    )
 
 
 def test_bulk_coupling_and_results_for_twenty_thousand_records(store: CouplingStore) -> None:
@@ -169,3 +177,17 @@ def test_from_connection_reads_a_postgres_airflow_connection(
     assert store.engine.dialect.name == "postgresql"
     assert store.get_watermark("CUSTOMER", TO_CRM) == T0
     store.dispose()
+
+
+def test_free_text_survives_the_bulk_copy_path_unchanged(store: CouplingStore) -> None:
+    awkward = 'Name "O\'Brien & Co"\twith tab\nnew line, back\\slash and \\N, ü€'
+    bc = new_ids(1)
+
+    store.add_record_errors(
+        [{"mapping": "CUSTOMER", "direction": TO_CRM, "bc_id": bc[0], "message": awkward, "try_number": 3}]
+    )
+    store.record_pending("CUSTOMER", FROM_CRM, [{"source_id": bc[0], "marker": awkward}])
+
+    error = store.open_errors("CUSTOMER").iloc[0]
+    assert (error["message"], error["detail"], error["try_number"]) == (awkward, None, 3)
+    assert store.list_pending("CUSTOMER", FROM_CRM)["marker"].tolist() == [awkward]

@@ -17,7 +17,9 @@ def pairs(bc_ids: list[str], crm_ids: list[str]) -> pd.DataFrame:
     return pd.DataFrame({"bc_id": bc_ids, "crm_id": crm_ids})
 
 
-def test_coupling_new_pairs_stores_them_with_how_and_when(store: CouplingStore, new_ids: NewIds, clock) -> None:
+def test_coupling_new_pairs_stores_them_with_how_and_when(
+    store: CouplingStore, new_ids: NewIds, clock
+) -> None:
     bc, crm = new_ids(3), new_ids(3)
 
     outcome = store.couple("CUSTOMER", pairs(bc, crm), coupled_by=CoupledBy.CREATE)
@@ -57,7 +59,11 @@ def test_a_bc_record_already_coupled_elsewhere_is_refused(store: CouplingStore, 
 
     assert outcome.coupled == 0
     conflict = outcome.conflicts.iloc[0]
-    assert (conflict["bc_id"], conflict["crm_id"], conflict["reason"]) == (bc[0], crm[1], "bc_id_already_coupled")
+    assert (conflict["bc_id"], conflict["crm_id"], conflict["reason"]) == (
+        bc[0],
+        crm[1],
+        "bc_id_already_coupled",
+    )
     assert conflict["coupled_crm_id"] == crm[0]
     assert store.couplings("CUSTOMER")["crm_id"].tolist() == crm[:1]
 
@@ -86,7 +92,9 @@ def test_clashing_pairs_are_refused_while_the_rest_of_the_batch_is_coupled(
     assert store.couplings_for("CUSTOMER", bc_ids=[bc[2]])["crm_id"].tolist() == [crm[2]]
 
 
-def test_a_request_naming_one_record_twice_is_refused_for_both_pairs(store: CouplingStore, new_ids: NewIds) -> None:
+def test_a_request_naming_one_record_twice_is_refused_for_both_pairs(
+    store: CouplingStore, new_ids: NewIds
+) -> None:
     bc, crm = new_ids(2), new_ids(3)
 
     outcome = store.couple("CUSTOMER", pairs([bc[0], bc[0], bc[1]], crm))
@@ -149,7 +157,10 @@ def test_initial_synced_timestamps_can_be_given_when_coupling(store: CouplingSto
 @pytest.mark.parametrize(
     ("rows", "complaint"),
     [
-        (pd.DataFrame({"bc_id": ["not-a-guid"], "crm_id": ["6f9619ff-8b86-d011-b42d-00c04fc964ff"]}), "bc_id"),
+        (
+            pd.DataFrame({"bc_id": ["not-a-guid"], "crm_id": ["6f9619ff-8b86-d011-b42d-00c04fc964ff"]}),
+            "bc_id",
+        ),
         (pd.DataFrame({"bc_id": ["6f9619ff-8b86-d011-b42d-00c04fc964ff"]}), "missing column"),
         (
             pd.DataFrame(
@@ -184,3 +195,24 @@ def test_malformed_rows_are_refused_with_the_column_named(
 def test_a_blank_mapping_name_is_refused(store: CouplingStore) -> None:
     with pytest.raises(StoreInputError, match="mapping"):
         store.couplings(" ")
+
+
+def test_couplings_of_records_the_sync_created_are_written_as_synced_by_the_job(
+    store: CouplingStore, new_ids: NewIds
+) -> None:
+    bc, crm = new_ids(2), new_ids(2)
+    created = datetime(2026, 2, 1, 10, 30, tzinfo=UTC)
+    job_id = store.start_job("CUSTOMER", "ToIntegrationTable")
+
+    store.couple(
+        "CUSTOMER",
+        pairs(bc, crm).assign(bc_synced_on=created, crm_synced_on=created),
+        coupled_by=CoupledBy.CREATE,
+        synced_direction="ToIntegrationTable",
+        job_id=job_id,
+    )
+
+    stored = store.couplings("CUSTOMER")
+    assert stored[["to_crm_result", "to_crm_job_id"]].values.tolist() == [["Success", job_id]] * 2
+    assert stored["from_crm_result"].isna().all()
+    assert (stored["crm_synced_on"] == created).all()

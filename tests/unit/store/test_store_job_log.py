@@ -38,7 +38,14 @@ def test_a_job_is_started_then_finished_with_bcs_counters(store: CouplingStore, 
         "manual__2026-03-01",
     )
     assert (job["started_on"], job["finished_on"]) == (started, clock.now)
-    assert [job[c] for c in ("inserted", "modified", "deleted", "unchanged", "skipped", "failed")] == [7, 2, 0, 90, 1, 0]
+    assert [job[c] for c in ("inserted", "modified", "deleted", "unchanged", "skipped", "failed")] == [
+        7,
+        2,
+        0,
+        90,
+        1,
+        0,
+    ]
 
 
 def test_a_job_with_no_records_still_gets_a_finished_row(store: CouplingStore) -> None:
@@ -84,7 +91,9 @@ def test_finishing_an_unknown_job_is_an_error(store: CouplingStore) -> None:
         store.finish_job(str(uuid.uuid4()), {"Inserted": 1})
 
 
-@pytest.mark.parametrize(("counters", "complaint"), [({"Created": 1}, "unknown counter"), ({"Failed": -1}, "Failed")])
+@pytest.mark.parametrize(
+    ("counters", "complaint"), [({"Created": 1}, "unknown counter"), ({"Failed": -1}, "Failed")]
+)
 def test_bad_counters_are_refused(store: CouplingStore, counters: dict, complaint: str) -> None:
     job_id = store.start_job("CUSTOMER", TO_CRM)
     with pytest.raises(StoreInputError, match=complaint):
@@ -115,8 +124,17 @@ def test_record_errors_keep_the_task_try_and_both_records(store: CouplingStore, 
     )
 
     error = store.open_errors("CUSTOMER").iloc[0]
-    assert (error["task_id"], error["try_number"], error["bc_id"], error["crm_id"]) == ("load_crm", 2, bc[0], crm[0])
-    assert (error["bc_number"], error["name"], error["logged_on"]) == ("10000", "Adatum Corporation", clock.now)
+    assert (error["task_id"], error["try_number"], error["bc_id"], error["crm_id"]) == (
+        "load_crm",
+        2,
+        bc[0],
+        crm[0],
+    )
+    assert (error["bc_number"], error["name"], error["logged_on"]) == (
+        "10000",
+        "Adatum Corporation",
+        clock.now,
+    )
     assert not error["resolved"]
 
 
@@ -153,3 +171,8 @@ def test_open_errors_filter_by_mapping_and_direction(store: CouplingStore) -> No
 def test_malformed_errors_are_refused(store: CouplingStore, row: dict, complaint: str) -> None:
     with pytest.raises(StoreInputError, match=complaint):
         store.add_record_errors([row])
+
+
+def test_a_job_id_that_is_not_a_guid_is_refused(store: CouplingStore) -> None:
+    with pytest.raises(StoreInputError, match="job_id"):
+        store.start_job("CUSTOMER", TO_CRM, job_id="run-42")

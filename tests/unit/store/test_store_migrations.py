@@ -85,8 +85,12 @@ def test_migrated_schema_matches_the_table_definitions(engine: sa.Engine) -> Non
 def test_a_new_revision_is_applied_on_top_and_keeps_the_data(engine: sa.Engine, tmp_path: Path) -> None:
     upgrade_to_head(engine)
     with engine.begin() as conn:
-        conn.execute(sa.text("INSERT INTO sync_jobs (job_id, mapping, direction, type, started_on) "
-                             "VALUES ('j1', 'CUSTOMER', 'ToIntegrationTable', 'scheduled', '2026-01-01')"))
+        conn.execute(
+            sa.text(
+                "INSERT INTO sync_jobs (job_id, mapping, direction, type, started_on) "
+                "VALUES ('j1', 'CUSTOMER', 'ToIntegrationTable', 'scheduled', '2026-01-01')"
+            )
+        )
     scripts = tmp_path / "migrations"
     shutil.copytree(MIGRATIONS_DIR, scripts, ignore=shutil.ignore_patterns("__pycache__"))
     (scripts / "versions" / "0002_test.py").write_text(SECOND_REVISION)

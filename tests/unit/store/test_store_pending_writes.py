@@ -1,4 +1,4 @@
-"""The pending-writes journal: a create is journalled before it is sent and closed once its outcome is known."""
+"""The pending-writes journal: a create is journalled before it is sent, closed once its outcome is known."""
 
 from __future__ import annotations
 
@@ -13,7 +13,9 @@ TO_CRM, FROM_CRM = Direction.TO_CRM, Direction.FROM_CRM
 def test_journalled_creates_are_listed_until_confirmed(store: CouplingStore, new_ids) -> None:
     source, chosen = new_ids(2), new_ids(2)
 
-    entries = store.record_pending("CUSTOMER", TO_CRM, pd.DataFrame({"source_id": source, "destination_id": chosen}))
+    entries = store.record_pending(
+        "CUSTOMER", TO_CRM, pd.DataFrame({"source_id": source, "destination_id": chosen})
+    )
 
     assert entries.set_index("source_id").loc[source, "destination_id"].tolist() == chosen
     assert set(store.list_pending("CUSTOMER", TO_CRM)["state"]) == {"pending"}
@@ -36,7 +38,9 @@ def test_a_retry_gets_back_the_id_chosen_the_first_time(store: CouplingStore, ne
 def test_bc_creates_are_journalled_with_a_marker_to_look_them_up_by(store: CouplingStore, new_ids) -> None:
     source = new_ids(1)
 
-    store.record_pending("CUSTOMER", FROM_CRM, [{"source_id": source[0], "marker": "CUST-000123"}], job_id=None)
+    store.record_pending(
+        "CUSTOMER", FROM_CRM, [{"source_id": source[0], "marker": "CUST-000123"}], job_id=None
+    )
 
     entry = store.list_pending("CUSTOMER", FROM_CRM).iloc[0]
     assert (entry["marker"], entry["destination_id"]) == ("CUST-000123", None)

@@ -43,7 +43,12 @@ def test_a_success_records_result_job_and_both_modified_on_values(store: Couplin
     bc, _ = coupled
     job = str(uuid.uuid4())
     frame = pd.DataFrame(
-        {"bc_id": bc[:1], "result": ["Success"], "bc_modified_on": [T0], "crm_modified_on": [T0 + timedelta(1)]}
+        {
+            "bc_id": bc[:1],
+            "result": ["Success"],
+            "bc_modified_on": [T0],
+            "crm_modified_on": [T0 + timedelta(1)],
+        }
     )
 
     recorded = store.record_sync_results("CUSTOMER", "ToIntegrationTable", frame, job_id=job)
@@ -55,7 +60,9 @@ def test_a_success_records_result_job_and_both_modified_on_values(store: Couplin
     assert pd.isna(row["from_crm_result"])  # the other direction's "Last Synch. Result" is untouched
 
 
-def test_the_from_direction_is_keyed_by_crm_id_and_writes_its_own_fields(store: CouplingStore, coupled) -> None:
+def test_the_from_direction_is_keyed_by_crm_id_and_writes_its_own_fields(
+    store: CouplingStore, coupled
+) -> None:
     bc, crm = coupled
     frame = pd.DataFrame({"crm_id": crm[:1], "result": ["Failure"], "message": ["Customer is blocked"]})
 
@@ -120,14 +127,21 @@ def test_blank_messages_never_count_as_the_same_error(store: CouplingStore, coup
     assert not coupling(store, bc[0])["skipped"]
 
 
-def test_a_success_resets_the_count_and_resolves_the_records_open_errors(store: CouplingStore, coupled) -> None:
+def test_a_success_resets_the_count_and_resolves_the_records_open_errors(
+    store: CouplingStore, coupled
+) -> None:
     bc, crm = coupled
     fail(store, bc[:2], "Boom")
     store.add_record_errors(
         [
             {"mapping": "CUSTOMER", "direction": "ToIntegrationTable", "bc_id": bc[0], "message": "Boom"},
             {"mapping": "CUSTOMER", "direction": "ToIntegrationTable", "bc_id": bc[1], "message": "Boom"},
-            {"mapping": "CUSTOMER", "direction": "FromIntegrationTable", "crm_id": crm[0], "message": "Other"},
+            {
+                "mapping": "CUSTOMER",
+                "direction": "FromIntegrationTable",
+                "crm_id": crm[0],
+                "message": "Other",
+            },
         ]
     )
 
@@ -190,7 +204,9 @@ def test_restore_clears_skipped_and_the_record_is_retried_next_run(store: Coupli
     assert not fail(store, bc[:1], "Boom").newly_skipped.empty
 
 
-def test_restore_without_ids_restores_every_skipped_coupling_of_the_mapping(store: CouplingStore, coupled) -> None:
+def test_restore_without_ids_restores_every_skipped_coupling_of_the_mapping(
+    store: CouplingStore, coupled
+) -> None:
     bc, _ = coupled
     for _ in range(2):
         fail(store, bc, "Boom")
@@ -208,7 +224,9 @@ def test_results_for_uncoupled_records_only_count_as_not_coupled(
     assert store.failed_last_time("CUSTOMER", TO_CRM).empty
 
 
-def test_unconditional_full_sync_forgets_the_source_sides_synced_timestamps(store: CouplingStore, coupled) -> None:
+def test_unconditional_full_sync_forgets_the_source_sides_synced_timestamps(
+    store: CouplingStore, coupled
+) -> None:
     bc, _ = coupled
     succeed(store, bc, T0, T0)
 
@@ -224,7 +242,10 @@ def test_unconditional_full_sync_forgets_the_source_sides_synced_timestamps(stor
     [
         (pd.DataFrame({"crm_id": ["6f9619ff-8b86-d011-b42d-00c04fc964ff"], "result": ["Success"]}), "bc_id"),
         (pd.DataFrame({"bc_id": ["6f9619ff-8b86-d011-b42d-00c04fc964ff"], "result": ["Done"]}), "result"),
-        (pd.DataFrame({"bc_id": ["6f9619ff-8b86-d011-b42d-00c04fc964ff"] * 2, "result": ["Success"] * 2}), "twice"),
+        (
+            pd.DataFrame({"bc_id": ["6f9619ff-8b86-d011-b42d-00c04fc964ff"] * 2, "result": ["Success"] * 2}),
+            "twice",
+        ),
     ],
 )
 def test_malformed_results_are_refused(store: CouplingStore, frame: pd.DataFrame, complaint: str) -> None:

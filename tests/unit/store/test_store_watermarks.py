@@ -1,4 +1,4 @@
-"""Modified-on watermarks per mapping and direction: only forward, capped by the caller, cleared by a full sync."""
+"""Modified-on watermarks per mapping and direction: only forward, capped by the caller, cleared."""
 
 from __future__ import annotations
 
@@ -36,7 +36,9 @@ def test_a_watermark_never_moves_backwards(store: CouplingStore) -> None:
 def test_the_value_is_capped_at_the_runs_start(store: CouplingStore) -> None:
     run_start = T0 + timedelta(minutes=1)
 
-    in_force = store.advance_watermark("CUSTOMER", TO_CRM, run_start + timedelta(seconds=30), not_after=run_start)
+    in_force = store.advance_watermark(
+        "CUSTOMER", TO_CRM, run_start + timedelta(seconds=30), not_after=run_start
+    )
 
     assert in_force == run_start
 
@@ -47,7 +49,10 @@ def test_each_direction_and_mapping_has_its_own_watermark(store: CouplingStore) 
 
     assert store.get_watermark("CUSTOMER", FROM_CRM) == T0 - timedelta(hours=1)
     assert store.get_watermark("CONTACT", TO_CRM) is None
-    assert store.watermarks("CUSTOMER")["direction"].tolist() == ["FromIntegrationTable", "ToIntegrationTable"]
+    assert store.watermarks("CUSTOMER")["direction"].tolist() == [
+        "FromIntegrationTable",
+        "ToIntegrationTable",
+    ]
 
 
 def test_other_time_zones_are_stored_as_the_same_instant_in_utc(store: CouplingStore) -> None:

@@ -1,0 +1,172 @@
+"""`make demo`: a real synchronization on the embedded default (local services + SQLite).
+
+1. starts the local Entra ID, Dataverse and Business Central services with seed data;
+2. runs SALESPEOPLE, CURRENCY, CUSTOMER and CONTACT (dependency order) as a full synchronization:
+   shared records are coupled by matching, the rest created on the other side;
+3. changes a record on each side, then runs the four jobs again as scheduled runs would (incremental);
+printing BC's job log (counters per job and direction) after each round. Everything it creates
+lives under var/demo/.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+WORK = ROOT / "var" / "demo"
+JOBS = ("SALESPEOPLE", "CURRENCY", "CUSTOMER", "CONTACT")
+COUNTERS = ("Inserted", "Modified", "Deleted", "Unchanged", "Skipped", "Failed")
+
+
+def main() -> int:
+    customers = int(os.environ.get("BCSYNC_DEMO_CUSTOMERS", "200"))
+    shutil.rmtree(WORK, ignore_errors=True)
+    (WORK / "logs").mkdir(parents=True)
+
+    from sandbox.launcher import start_sandbox
+
+    print(f"Starting the local services with seed data for {customers} customers ...")
+    sandbox = start_sandbox(WORK / "sandbox", seed_customers=customers, timeout=300)
+    try:
+        env = _airflow_environment(sandbox)
+        os.environ.update(env)
+        _show_services(sandbox)
+        _airflow_db(env)
+
+        from bcsync.registry import load_registry
+
+        registry = load_registry()
+        dag_ids = [registry.get(name).dag_id for name in JOBS]
+
+        started = datetime.now(UTC)
+        _round(
+            "1. Full synchronization (couple by matching, create the rest)", dag_ids, {"full_sync": True}, env
+        )
+        _print_job_log(started)
+
+        changes = _change_one_record_on_each_side(sandbox)
+        print("\nChanges made:\n  " + "\n  ".join(changes))
+        started = datetime.now(UTC)
+        _round("2. Scheduled run (incremental, from the watermarks)", dag_ids, {}, env)
+        _print_job_log(started)
+        print(f"\nTask logs: {WORK / 'logs'}   Coupling store: {WORK / 'store.db'}")
+    finally:
+        sandbox.stop()
+    return 0
+
+
+def _airflow_environment(sandbox) -> dict[str, str]:
+    from bcsync.clients.sandbox_connections import sandbox_connections
+
+    home = WORK / "airflow"
+    home.mkdir(parents=True, exist_ok=True)
+    return {
+        **sandbox_connections(sandbox),
+        "AIRFLOW_CONN_BCSYNC_STORE": f"sqlite:///{WORK / 'store.db'}",
+        "AIRFLOW_HOME": str(home),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "BCSYNC_STAGING_URL": f"file://{WORK / 'staging'}",
+        "PYTHONPATH": os.pathsep.join([str(ROOT / "plugins"), str(ROOT / "include")]),
+    }
+
+
+def _airflow_db(env: dict[str, str]) -> None:
+    print("Initialising Airflow's metadata database (SQLite) ...")
+    subprocess.run(
+        [sys.executable, "-m", "airflow", "db", "migrate"],
+        env={**os.environ, **env},
+        check=True,
+        stdout=(WORK / "logs" / "airflow-db-migrate.log").open("w"),
+        stderr=subprocess.STDOUT,
+    )
+
+
+def _round(title: str, dag_ids: list[str], conf: dict, env: dict[str, str]) -> None:
+    print(f"\n== {title} ==")
+    log_file = WORK / "logs" / f"{title.split('.')[0]}-runs.log"
+    began = time.monotonic()
+    with log_file.open("w") as log:
+        result = subprocess.run(
+            [sys.executable, "-m", "bcsync.local_runs", "--conf", json.dumps(conf), *dag_ids],
+            env={**os.environ, **env},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            check=False,
+        )
+    states = _run_states(log_file)
+    print(
+        f"   DAG runs ({time.monotonic() - began:.0f} s): " + ", ".join(f"{d} {s}" for d, s in states.items())
+    )
+    if result.returncode:
+        raise SystemExit(f"the DAG runs did not complete; see {log_file}")
+
+
+def _run_states(log_file: Path) -> dict[str, str]:
+    for line in log_file.read_text().splitlines():
+        if line.startswith("RUN STATES "):
+            return {
+                k: v.rsplit(".", 1)[-1].lower() for k, v in json.loads(line[len("RUN STATES ") :]).items()
+            }
+    return {}
+
+
+def _print_job_log(since: datetime) -> None:
+    from bcsync.store.store import CouplingStore
+
+    store = CouplingStore(f"sqlite:///{WORK / 'store.db'}")
+    jobs = store.jobs(limit=100)
+    jobs = jobs[jobs["started_on"] >= since].sort_values("started_on")
+    header = f"   {'job':<12} {'direction':<21}" + "".join(f"{c:>10}" for c in COUNTERS)
+    print(header)
+    print("   " + "-" * (len(header) - 3))
+    for job in jobs.to_dict("records"):
+        counts = "".join(f"{int(job.get(c.lower(), 0) or 0):>10}" for c in COUNTERS)
+        print(f"   {job['mapping']:<12} {job['direction']:<21}{counts}")
+    errors = store.open_errors()
+    if len(errors):
+        print(f"   open record errors: {len(errors)}, e.g. {errors.iloc[-1]['message']}")
+    store.dispose()
+
+
+def _change_one_record_on_each_side(sandbox) -> list[str]:
+    """Edit a coupled customer in BC and a coupled account in Sales, as users would."""
+    from bcsync.clients.bc import BusinessCentralHook
+    from bcsync.clients.dataverse import DataverseHook
+    from bcsync.store.store import CouplingStore
+
+    store = CouplingStore(f"sqlite:///{WORK / 'store.db'}")
+    couplings = store.couplings("CUSTOMER")
+    store.dispose()
+    healthy = couplings[~couplings["skipped"] & (couplings["to_crm_result"] != "Failure")]
+    first, second = healthy.iloc[0], healthy.iloc[1]
+    bc, crm = BusinessCentralHook(), DataverseHook()
+    customer = bc.get("customers", first["bc_id"], select=["id", "number", "displayName", "phoneNumber"])
+    bc.update("customers", first["bc_id"], {"phoneNumber": "+1 425 555 0199"}, etag=customer["@odata.etag"])
+    account = crm.get("accounts", second["crm_id"], select=["accountid", "name", "address1_city"])
+    crm.update("accounts", second["crm_id"], {"address1_city": "Redmond"})
+    return [
+        f"BC customer {customer['number']} {customer['displayName']}: Phone No. → +1 425 555 0199",
+        f"Sales account {account['name']}: City {account.get('address1_city')} → Redmond",
+    ]
+
+
+def _show_services(sandbox) -> None:
+    print(f"   Entra ID:         {sandbox.entra_url}/{sandbox.tenant_id}/oauth2/v2.0/token")
+    print(f"   Dataverse:        {sandbox.dataverse_api}/")
+    print(f"   Business Central: {sandbox.bc_api}/")
+    summary = sandbox.data_dir / "seed-summary.json"
+    if summary.exists():
+        print(f"   seed: {summary.read_text()[:400]}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
