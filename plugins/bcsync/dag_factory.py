@@ -126,9 +126,17 @@ def build_dag(mapping: IntegrationTableMapping) -> DAG:
             loads.append(_load_task("load_crm", name, "crm", DATAVERSE_POOL)(planned))
         if mapping.direction.to_bc:
             loads.append(_load_task("load_bc", name, "bc", BC_POOL)(planned))
+
+        @task(task_id="job_status", trigger_rule=TriggerRule.ALL_DONE)
+        def job_status() -> None:
+            from bcsync.pipeline import tasks
+
+            tasks.job_status(name)
+
         done = record_job(bc, crm)
         for load in loads:
             load >> done
+        done >> job_status()
     return dag
 
 

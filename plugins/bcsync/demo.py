@@ -138,9 +138,13 @@ def _print_job_log(since: datetime) -> None:
 
 
 def _change_one_record_on_each_side(sandbox) -> list[str]:
-    """Edit a coupled customer in BC and a coupled account in Sales, as users would."""
+    """Edit a coupled customer in BC (through its API) and a coupled account in Sales as a Sales user.
+
+    The Sales edit is written as one of the seed's human users, straight into the sandbox's store:
+    an edit through the API would be made by bcsync's own application user, whose changes bcsync
+    ignores on purpose (echo prevention).
+    """
     from bcsync.clients.bc import BusinessCentralHook
-    from bcsync.clients.dataverse import DataverseHook
     from bcsync.store.store import CouplingStore
 
     store = CouplingStore(f"sqlite:///{WORK / 'store.db'}")
@@ -148,15 +152,32 @@ def _change_one_record_on_each_side(sandbox) -> list[str]:
     store.dispose()
     healthy = couplings[~couplings["skipped"] & (couplings["to_crm_result"] != "Failure")]
     first, second = healthy.iloc[0], healthy.iloc[1]
-    bc, crm = BusinessCentralHook(), DataverseHook()
+
+    bc = BusinessCentralHook()
     customer = bc.get("customers", first["bc_id"], select=["id", "number", "displayName", "phoneNumber"])
     bc.update("customers", first["bc_id"], {"phoneNumber": "+1 425 555 0199"}, etag=customer["@odata.etag"])
-    account = crm.get("accounts", second["crm_id"], select=["accountid", "name", "address1_city"])
-    crm.update("accounts", second["crm_id"], {"address1_city": "Redmond"})
+    account_name, old_city = _edit_account_as_sales_user(
+        sandbox, second["crm_id"], {"address1_city": "Redmond"}
+    )
     return [
-        f"BC customer {customer['number']} {customer['displayName']}: Phone No. → +1 425 555 0199",
-        f"Sales account {account['name']}: City {account.get('address1_city')} → Redmond",
+        f"BC customer {customer['number']} {customer['displayName']}: Phone No. → +1 425 555 0199 (BC API)",
+        f"Sales account {account_name}: City {old_city} → Redmond (by a Sales user)",
     ]
+
+
+def _edit_account_as_sales_user(sandbox, account_id: str, values: dict) -> tuple[str, str]:
+    from sandbox.dataverse import SCHEMAS
+    from sandbox.storage.database import Database
+    from sandbox.storage.repository import Repository
+
+    schemas = {schema.logical_name: schema for schema in SCHEMAS}
+    database = Database(sandbox.db_url, SCHEMAS)
+    repository = Repository(database)
+    users = repository.find(schemas["systemuser"], {"isintegrationuser": False, "applicationid": None})
+    before = repository.get(schemas["account"], account_id)
+    repository.update(schemas["account"], account_id, values, actor=users[0]["systemuserid"])
+    database.dispose()
+    return before["name"], before.get("address1_city")
 
 
 def _show_services(sandbox) -> None:

@@ -222,6 +222,36 @@ PAGES: tuple[ApiPage, ...] = (
         parent="salesInvoices",
         parent_field="documentId",
     ),
+    # Page 30085 is read-only in BC (InsertAllowed/ModifyAllowed/DeleteAllowed = false): rates are
+    # maintained in BC itself, the API only reads them.
+    ApiPage(
+        STANDARD,
+        "currencyExchangeRate",
+        "currencyExchangeRates",
+        t.CURRENCY_EXCHANGE_RATE,
+        _all(t.CURRENCY_EXCHANGE_RATE),
+        "Currency Exchange Rate",
+        30085,
+        editable=False,
+    ),
+    ApiPage(
+        STANDARD,
+        "paymentTerm",
+        "paymentTerms",
+        t.PAYMENT_TERMS,
+        _all(t.PAYMENT_TERMS),
+        "Payment Terms",
+        30023,
+    ),
+    ApiPage(
+        STANDARD,
+        "shipmentMethod",
+        "shipmentMethods",
+        t.SHIPMENT_METHOD,
+        _all(t.SHIPMENT_METHOD),
+        "Shipment Method",
+        30024,
+    ),
     # -- custom API bcsync/sync/v1.0 (caption-rule property names) -------------------------------------
     ApiPage(CUSTOM, "company", "companies", t.COMPANY, _all(t.COMPANY), "Company", 50099, editable=False),
     ApiPage(
@@ -290,6 +320,24 @@ PAGES: tuple[ApiPage, ...] = (
     ),
     ApiPage(CUSTOM, "salesPrice", "salesPrices", t.SALES_PRICE, _all(t.SALES_PRICE), "Sales Price", 50107),
     ApiPage(CUSTOM, "resource", "resources", t.RESOURCE, _all(t.RESOURCE), "Resource", 50108),
+    ApiPage(
+        CUSTOM,
+        "shippingAgent",
+        "shippingAgents",
+        t.SHIPPING_AGENT,
+        _all(t.SHIPPING_AGENT),
+        "Shipping Agent",
+        50109,
+    ),
+    ApiPage(
+        CUSTOM,
+        "contactBusinessRelation",
+        "contactBusinessRelations",
+        t.CONTACT_BUSINESS_RELATION,
+        _all(t.CONTACT_BUSINESS_RELATION),
+        "Contact Business Relation",
+        50110,
+    ),
 )
 
 

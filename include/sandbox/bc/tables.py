@@ -40,6 +40,14 @@ Tables (logical name ← BC table): fields beyond id and lastModifiedDateTime
   resource ← Resource: no, type, name, searchName, baseUnitOfMeasure, unitCost, unitPrice, vendorNo,
     capacity, blocked, resourceGroupNo
   noSeries ← No. Series (+ line): code, description, startingNo, lastNoUsed, incrementByNo
+  currencyExchangeRate ← Currency Exchange Rate: currencyCode, startingDate, exchangeRateAmount,
+    relationalCurrencyCode (blank = LCY), relationalExchangeRateAmount
+  paymentTerm ← Payment Terms: code, displayName, dueDateCalculation, discountDateCalculation,
+    discountPercent, calculateDiscountOnCreditMemos
+  shipmentMethod ← Shipment Method: code, displayName
+  shippingAgent ← Shipping Agent: code, name, internetAddress
+  contactBusinessRelation ← Contact Business Relation (5054): contactNo, businessRelationCode,
+    linkToTable, no
 
 Seed data writes read-only figures (ledger figures, inventory, totals, posted statuses) with
 `as_system=True`; API clients cannot.
@@ -516,6 +524,63 @@ NO_SERIES = table(
     api_route="internal",
 )
 
+CURRENCY_EXCHANGE_RATE = table(
+    "currencyExchangeRate",
+    "currencyExchangeRates",
+    code("currencyCode", 10, "Currency Code", required=True),
+    day("startingDate", "Starting Date"),
+    # exchangeRateAmount units of the currency = relationalExchangeRateAmount units of the relational
+    # currency (blank: the LCY), e.g. 100 EUR = 108.42 USD.
+    decimal("exchangeRateAmount", "Exchange Rate Amount"),
+    code("relationalCurrencyCode", 10, "Relational Currency Code"),
+    decimal("relationalExchangeRateAmount", "Relational Exch. Rate Amount"),
+    alternate_keys={"primaryKey": ("currencyCode", "startingDate")},
+)
+
+PAYMENT_TERMS = table(
+    "paymentTerm",
+    "paymentTerms",
+    code("code", 10, "Code", required=True),
+    text("displayName", 100, "Description"),
+    # DateFormula fields travel as their text ("1M", "8D", "CM").
+    text("dueDateCalculation", 32, "Due Date Calculation"),
+    text("discountDateCalculation", 32, "Discount Date Calculation"),
+    decimal("discountPercent", "Discount %"),
+    boolean("calculateDiscountOnCreditMemos", "Calc. Pmt. Disc. on Cr. Memos"),
+    alternate_keys={"code": ("code",)},
+)
+
+SHIPMENT_METHOD = table(
+    "shipmentMethod",
+    "shipmentMethods",
+    code("code", 10, "Code", required=True),
+    text("displayName", 100, "Description"),
+    alternate_keys={"code": ("code",)},
+)
+
+SHIPPING_AGENT = table(
+    "shippingAgent",
+    "shippingAgents",
+    code("code", 10, "Code", required=True),
+    text("name", 50, "Name"),
+    text("internetAddress", 250, "Internet Address"),
+    alternate_keys={"code": ("code",)},
+    api_route="custom",
+)
+
+LINK_TO_TABLES = (" ", "Customer", "Vendor", "Bank Account", "Employee")
+
+CONTACT_BUSINESS_RELATION = table(
+    "contactBusinessRelation",
+    "contactBusinessRelations",
+    code("contactNo", 20, "Contact No.", required=True),
+    code("businessRelationCode", 10, "Business Relation Code", required=True),
+    enum("linkToTable", "Link to Table", LINK_TO_TABLES),
+    code("no", 20, "No."),
+    alternate_keys={"primaryKey": ("contactNo", "businessRelationCode")},
+    api_route="custom",
+)
+
 # The BC primary key of each table: the order an API page lists records in without $orderby.
 PRIMARY_KEYS: dict[str, tuple[str, ...]] = {
     "company": ("name",),
@@ -531,6 +596,11 @@ PRIMARY_KEYS: dict[str, tuple[str, ...]] = {
     "salesPrice": ("itemNo", "salesType", "salesCode", "startingDate", "currencyCode"),
     "resource": ("no",),
     "noSeries": ("code",),
+    "currencyExchangeRate": ("currencyCode", "startingDate"),
+    "paymentTerm": ("code",),
+    "shipmentMethod": ("code",),
+    "shippingAgent": ("code",),
+    "contactBusinessRelation": ("contactNo", "businessRelationCode"),
 }
 
 # BC's table captions, as error messages name the tables.
@@ -548,6 +618,11 @@ CAPTIONS: dict[str, str] = {
     "salesPrice": "Sales Price",
     "resource": "Resource",
     "noSeries": "No. Series",
+    "currencyExchangeRate": "Currency Exchange Rate",
+    "paymentTerm": "Payment Terms",
+    "shipmentMethod": "Shipment Method",
+    "shippingAgent": "Shipping Agent",
+    "contactBusinessRelation": "Contact Business Relation",
 }
 
 SCHEMAS: tuple[EntitySchema, ...] = (
@@ -564,4 +639,9 @@ SCHEMAS: tuple[EntitySchema, ...] = (
     SALES_PRICE,
     RESOURCE,
     NO_SERIES,
+    CURRENCY_EXCHANGE_RATE,
+    PAYMENT_TERMS,
+    SHIPMENT_METHOD,
+    SHIPPING_AGENT,
+    CONTACT_BUSINESS_RELATION,
 )

@@ -11,7 +11,7 @@ from datetime import timedelta
 from typing import Any
 
 from sandbox.bc import numbering
-from sandbox.seed import catalog
+from sandbox.seed import bc_reference, catalog
 from sandbox.seed.customers import ContactPerson, Customer, Invoice, InvoiceLine
 from sandbox.seed.determinism import EPOCH, WORK_DATE, SeedSource, moment
 
@@ -141,6 +141,60 @@ class BusinessCentralRows:
             for price in prices
         ]
 
+    def exchange_rates(self) -> list[Row]:
+        """Currency Exchange Rate rows (relational currency blank = LCY); none for CHF."""
+        return [
+            {
+                "id": self.id("currencyExchangeRate", f"{rate.currency}/{rate.starting_date.isoformat()}"),
+                "currencyCode": rate.currency,
+                "startingDate": rate.starting_date,
+                "exchangeRateAmount": rate.amount,
+                "relationalExchangeRateAmount": rate.relational_amount,
+                "lastModifiedDateTime": self._modified(),
+            }
+            for rate in bc_reference.exchange_rates()
+        ]
+
+    def payment_terms(self) -> list[Row]:
+        rows = []
+        for code, description, _ in catalog.PAYMENT_TERMS:
+            formula = bc_reference.PAYMENT_TERMS_FORMULAS[code]
+            rows.append(
+                {
+                    "id": self.id("paymentTerm", code),
+                    "code": code,
+                    "displayName": description,
+                    "dueDateCalculation": formula.due,
+                    "discountDateCalculation": formula.discount,
+                    "discountPercent": formula.discount_percent,
+                    "lastModifiedDateTime": self._modified(),
+                }
+            )
+        return rows
+
+    def shipment_methods(self) -> list[Row]:
+        return [
+            {
+                "id": self.id("shipmentMethod", code),
+                "code": code,
+                "displayName": description,
+                "lastModifiedDateTime": self._modified(),
+            }
+            for code, description in catalog.SHIPMENT_METHODS
+        ]
+
+    def shipping_agents(self) -> list[Row]:
+        return [
+            {
+                "id": self.id("shippingAgent", agent.code),
+                "code": agent.code,
+                "name": agent.name,
+                "internetAddress": agent.internet_address,
+                "lastModifiedDateTime": self._modified(),
+            }
+            for agent in bc_reference.SHIPPING_AGENTS
+        ]
+
     def number_series(self, last_used: dict[str, str]) -> list[Row]:
         """BC's series (`sandbox.bc.numbering`) for tables the seed numbered, left at its last number,
         so records the API creates later continue after the seed data."""
@@ -191,6 +245,7 @@ class BusinessCentralRows:
             "primaryContactNo": primary.number if primary else "",
             "shipmentMethodCode": customer.shipment_method,
             "paymentTermsCode": customer.payment_terms,
+            **self._terms_ids(customer),
             "customerPriceGroup": customer.price_group,
             "balanceLCY": figures.balance,
             "outstandingOrdersLCY": figures.outstanding_orders,
@@ -200,6 +255,18 @@ class BusinessCentralRows:
             "overdueAmountsLCY": figures.overdue,
             "overdueAmountsAsOf": WORK_DATE,
             "salesLCY": figures.sales,
+            "lastModifiedDateTime": customer.modified,
+        }
+
+    def business_relation(self, customer: Customer) -> Row:
+        """The Contact Business Relation tying the company contact to its customer (BC's CONTACT
+        rule finds a person's customer through its company's relation)."""
+        return {
+            "id": self.id("contactBusinessRelation", customer.number),
+            "contactNo": customer.contact_number,
+            "businessRelationCode": bc_reference.CUSTOMER_BUSINESS_RELATION,
+            "linkToTable": "Customer",
+            "no": customer.number,
             "lastModifiedDateTime": customer.modified,
         }
 
@@ -254,6 +321,17 @@ class BusinessCentralRows:
             "email": contact.email,
         }
 
+    def _terms_ids(self, customer: Customer) -> Row:
+        """The `...Id` twins of the payment terms and shipment method codes, as BC keeps them."""
+        return {
+            "paymentTermsId": self.id("paymentTerm", customer.payment_terms)
+            if customer.payment_terms
+            else EMPTY_GUID,
+            "shipmentMethodId": self.id("shipmentMethod", customer.shipment_method)
+            if customer.shipment_method
+            else EMPTY_GUID,
+        }
+
     def invoices(self, customer: Customer) -> tuple[list[Row], list[Row]]:
         headers, lines = [], []
         for invoice in customer.invoices:
@@ -291,6 +369,7 @@ class BusinessCentralRows:
             "shipmentDate": invoice.invoice_date - timedelta(days=1),
             "shipmentMethodCode": customer.shipment_method,
             "paymentTermsCode": customer.payment_terms,
+            **self._terms_ids(customer),
             "lastModifiedDateTime": invoice.modified,
         }
         for prefix in ("sellTo", "billTo", "shipTo"):

@@ -71,6 +71,10 @@ class SeedGenerator:
                 Batch("bc", "resource", bc.resources()),
                 Batch("bc", "customerPriceGroup", bc.price_groups()),
                 Batch("bc", "salesPrice", bc.sales_prices(catalog.sales_prices(self._items))),
+                Batch("bc", "currencyExchangeRate", bc.exchange_rates()),
+                Batch("bc", "paymentTerm", bc.payment_terms()),
+                Batch("bc", "shipmentMethod", bc.shipment_methods()),
+                Batch("bc", "shippingAgent", bc.shipping_agents()),
                 Batch("dataverse", "systemuser", dataverse.users(self._salespeople)),
                 Batch("dataverse", "transactioncurrency", dataverse.currencies()),
                 Batch("dataverse", "uomschedule", schedules),
@@ -105,11 +109,12 @@ class SeedGenerator:
 
     def _chunk(self, chunk: Chunk) -> list[Batch]:
         bc, dataverse = self._bc, self._dataverse
-        customers, contacts, invoices, lines = [], [], [], []
+        customers, contacts, relations, invoices, lines = [], [], [], [], []
         accounts, persons, dv_invoices, dv_lines = [], [], [], []
         for customer in chunk.customers:
             customers.append(bc.customer(customer))
             contacts.extend(bc.contacts(customer))
+            relations.append(bc.business_relation(customer))
             headers, invoice_lines = bc.invoices(customer)
             invoices.extend(headers)
             lines.extend(invoice_lines)
@@ -133,6 +138,7 @@ class SeedGenerator:
             [
                 Batch("bc", "customer", customers),
                 Batch("bc", "contact", contacts),
+                Batch("bc", "contactBusinessRelation", relations),
                 Batch("bc", "salesInvoice", invoices),
                 Batch("bc", "salesInvoiceLine", lines),
                 Batch("dataverse", "account", accounts),

@@ -86,3 +86,23 @@ def record_job(mapping_name: str, extract_bc: dict | None, extract_crm: dict | N
     for asset in context.get("outlets") or []:
         context["outlet_events"][asset].extra = summary
     return summary
+
+
+def job_status(mapping_name: str) -> None:
+    """Fail the run when any record or load failed, so the run shows red like BC's job in Error.
+
+    Runs last, after the job was recorded and its asset event emitted: the counters are kept either way.
+    """
+    ti = get_current_context()["ti"]
+    summary = ti.xcom_pull(task_ids="record_job")
+    if not summary:
+        raise AirflowFailException(f"{mapping_name}: the job was not recorded; see the record_job task log")
+    broken = [d for d, result in summary["directions"].items() if result.get("status") == "load failed"]
+    if broken:
+        raise AirflowFailException(
+            f"{mapping_name}: loading failed for {', '.join(broken)}; see the load task logs"
+        )
+    if summary.get("failed"):
+        raise AirflowFailException(
+            f"{mapping_name}: {summary['failed']} record(s) failed; see SYNC ERROR lines in the load logs"
+        )
