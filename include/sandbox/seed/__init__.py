@@ -7,6 +7,9 @@ account with the same name (and address, phone, e-mail), 2 % have two same-named
 be coupled), the rest exist only in BC; 20 % more accounts, plus Sales' "(sample)" accounts, exist
 only in Dataverse. Currencies match on ISO code, salespeople on name and e-mail, units on
 "NAV <code>", items and resources on number, price groups on name; each has one-sided records too.
+BC's reference tables back every payment terms and shipment method code a customer uses, CRONUS's
+shipping agents exist, each company contact has a Customer business relation, and every BC currency
+has an exchange rate except CHF, so a CHF sync shows BC's "no exchange rate defined" failure.
 """
 
 from sandbox.seed.summary import CouplingStory, SeedSummary

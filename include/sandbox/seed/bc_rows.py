@@ -324,13 +324,12 @@ class BusinessCentralRows:
     def _terms_ids(self, customer: Customer) -> Row:
         """The `...Id` twins of the payment terms and shipment method codes, as BC keeps them."""
         return {
-            "paymentTermsId": self.id("paymentTerm", customer.payment_terms)
-            if customer.payment_terms
-            else EMPTY_GUID,
-            "shipmentMethodId": self.id("shipmentMethod", customer.shipment_method)
-            if customer.shipment_method
-            else EMPTY_GUID,
+            "paymentTermsId": self._code_id("paymentTerm", customer.payment_terms),
+            "shipmentMethodId": self._code_id("shipmentMethod", customer.shipment_method),
         }
+
+    def _code_id(self, table: str, code: str) -> str:
+        return self.id(table, code) if code else EMPTY_GUID
 
     def invoices(self, customer: Customer) -> tuple[list[Row], list[Row]]:
         headers, lines = [], []

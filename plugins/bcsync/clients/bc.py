@@ -246,6 +246,7 @@ class BusinessCentralHook(ODataServiceHook):
             f"{route}/$batch",
             json=encode_json_batch(operations),
             headers={"Prefer": CONTINUE_ON_ERROR, "Content-Type": "application/json"},
+            resend_safe=all(operation.method != "POST" for operation in operations),
         )
         parts = decode_json_batch(self.get_conn().decode(response), len(operations))
         if any(part is None for part in parts):

@@ -309,7 +309,11 @@ class DataverseHook(ODataServiceHook):
         targets = [plan.bulk_target(record) for record in records]
         try:
             response = self.get_conn().request(
-                "POST", f"{plan.entity_set}/Microsoft.Dynamics.CRM.{message}", json={"Targets": targets}
+                "POST",
+                f"{plan.entity_set}/Microsoft.Dynamics.CRM.{message}",
+                json={"Targets": targets},
+                # Upserts and updates address rows by key: sending them twice changes nothing more.
+                resend_safe=plan.operation != "create",
             )
         except RecordRejected as rejection:
             if rejection.status == 413 and len(records) > 1:
@@ -357,6 +361,7 @@ class DataverseHook(ODataServiceHook):
             "$batch",
             data=body,
             headers={"Content-Type": content_type, "Prefer": CONTINUE_ON_ERROR},
+            resend_safe=all(operation.method != "POST" for operation in operations),
         )
         return decode_multipart(response.headers.get("Content-Type", ""), response.content)
 

@@ -83,6 +83,14 @@ class ServiceUnavailable(TaskFailure):
     """Retries are exhausted; Airflow's task retry takes over."""
 
 
+class OutcomeUnknown(TaskFailure):
+    """The connection broke after a request that creates records was sent: it may have been applied.
+
+    Sending it again could create duplicates, so the task fails instead; its retry reconciles what
+    was journalled as pending against what the service now holds.
+    """
+
+
 def service_error(body: Any) -> tuple[str, str]:
     """The `(code, message)` of a service error body, or empty strings when it has none."""
     if isinstance(body, (bytes, str)):

@@ -16,11 +16,13 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
+import urllib3
 from requests.adapters import HTTPAdapter
 
 from bcsync.clients.auth import BearerAuth
 from bcsync.clients.errors import (
     ConfigurationError,
+    OutcomeUnknown,
     ServiceUnavailable,
     TransientServiceError,
     UnexpectedResponse,
@@ -135,8 +137,16 @@ class ServiceTransport:
         json: Any = None,
         data: bytes | None = None,
         headers: Mapping[str, str] | None = None,
+        resend_safe: bool | None = None,
     ) -> requests.Response:
-        """Send a request; return the successful response or raise a `ClientError`."""
+        """Send a request; return the successful response or raise a `ClientError`.
+
+        `resend_safe` says whether sending the request twice does no harm; by default every method
+        but POST. A request that is not safe to resend is not retried once it may have reached the
+        service (the connection broke after sending): `OutcomeUnknown` is raised instead.
+        """
+        if resend_safe is None:
+            resend_safe = method.upper() != "POST"
         url = self.url(path_or_url)
         merged = {**self.headers, **(headers or {})}
         waited = 0.0
@@ -152,7 +162,16 @@ class ServiceTransport:
                     self.auth.refresh(response.request)
                     continue
                 error = classify(response)
-            except (requests.ConnectionError, requests.Timeout) as failure:
+            except (
+                requests.ConnectionError,
+                requests.Timeout,
+                requests.exceptions.ChunkedEncodingError,
+            ) as failure:
+                if not resend_safe and _may_have_been_applied(failure):
+                    raise OutcomeUnknown(
+                        f"{method} {redact_url(url)}: the connection broke after the request was sent "
+                        f"({type(failure).__name__}); it may have been applied, so it is not sent again"
+                    ) from failure
                 error = TransientServiceError(f"{type(failure).__name__}: {failure}")
             except TransientServiceError as failure:  # token endpoint unreachable
                 error = failure
@@ -202,3 +221,11 @@ class ServiceTransport:
         if not isinstance(body, dict):
             raise UnexpectedResponse(f"expected a JSON object from {redact_url(response.url)}")
         return body
+
+
+def _may_have_been_applied(failure: Exception) -> bool:
+    """False only when the request certainly never reached the service (no connection was made)."""
+    if isinstance(failure, requests.ConnectTimeout):
+        return False
+    reason = getattr(failure.args[0], "reason", None) if failure.args else None
+    return not isinstance(reason, urllib3.exceptions.NewConnectionError)

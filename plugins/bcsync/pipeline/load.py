@@ -170,7 +170,7 @@ def _write_bc(
     results: list[dict[str, Any]] = []
 
     if len(inserts):
-        found = _reconcile_pending_bc(mapping, sync_pass, services)
+        found = _reconcile_pending_bc(mapping, sync_pass, services, inserts)
         services.store.record_pending(
             mapping.name, sync_pass.value, pd.DataFrame({"source_id": inserts[SOURCE_ID]}), job_id=job_id
         )
@@ -227,42 +227,59 @@ def _write_extension(services, extension, rows: pd.DataFrame, outcomes: list[dic
 
 
 def _reconcile_pending_bc(
-    mapping: IntegrationTableMapping, sync_pass: SyncPass, services: Services
+    mapping: IntegrationTableMapping, sync_pass: SyncPass, services: Services, inserts: pd.DataFrame
 ) -> dict[str, str]:
-    """Creates journalled by an earlier try that never got recorded: did BC commit them?
+    """Creates journalled by an earlier try that were never recorded: did BC commit them?
 
-    BC's API has no client-chosen ids, so a committed create is recognised as a record of this table,
-    modified since the journal entry, that nothing is coupled to yet. Found ones are coupled by the
-    caller instead of being created again; the rest are abandoned and sent again.
+    BC's API takes no client-chosen ids, so a committed create is recognised by content: an uncoupled
+    record of this table, modified since the journal entry, whose fields equal the planned payload —
+    exactly one such record per pending create. Found ones are coupled instead of created again;
+    the others are abandoned and sent again.
     """
     pending = services.store.list_pending(mapping.name, sync_pass.value)
     if pending.empty:
         return {}
+    modified = mapping.bc_modified_field or "lastModifiedDateTime"
     since = pd.to_datetime(pending["created_on"], utc=True).min().to_pydatetime() - timedelta(seconds=2)
     coupled = set(services.store.couplings(mapping.name)["bc_id"])
-    frames = list(
-        services.bc.iter_pages(
+    payloads = dict(zip(inserts[SOURCE_ID], inserts["payload"], strict=True))
+    primary = _split_fields(mapping)
+    fields = sorted({name for p in payloads.values() for name in (p or {}) if name in primary})
+    recent = [
+        row
+        for page in services.bc.iter_pages(
             mapping.bc_endpoint.entity_set,
-            select=[mapping.bc_key, mapping.bc_modified_field or "lastModifiedDateTime"],
-            filter=odata.ge(mapping.bc_modified_field or "lastModifiedDateTime", since),
+            select=[mapping.bc_key, *fields],
+            filter=odata.ge(modified, since),
             api=mapping.bc_endpoint.api.value,
         )
-    )
-    recent = [
-        str(r[mapping.bc_key]).lower()
-        for page in frames
-        for r in page
-        if str(r[mapping.bc_key]).lower() not in coupled
+        for row in page
+        if str(row[mapping.bc_key]).lower() not in coupled
     ]
     found: dict[str, str] = {}
-    if len(recent) == len(pending):  # one uncoupled new record per open create: they are ours
-        found = dict(zip(pending["source_id"], recent, strict=True))
-    else:
-        services.store.abandon(mapping.name, sync_pass.value, pending["source_id"].tolist())
+    for source_id in pending["source_id"]:
+        wanted = {
+            k: ("" if v is None else v) for k, v in (payloads.get(source_id) or {}).items() if k in primary
+        }
+        matches = [r for r in recent if wanted and all(r.get(k) == v for k, v in wanted.items())]
+        if len(matches) == 1:
+            found[source_id] = str(matches[0][mapping.bc_key]).lower()
+    lost = [s for s in pending["source_id"] if s not in found]
+    if lost:
+        services.store.abandon(mapping.name, sync_pass.value, lost)
     log.info(
-        "%s: %d pending create(s) from an earlier try, %d found in BC", mapping.name, len(pending), len(found)
+        "%s: %d create(s) pending from an earlier try; %d found in BC", mapping.name, len(pending), len(found)
     )
     return found
+
+
+def _split_fields(mapping: IntegrationTableMapping) -> set[str]:
+    """The BC fields written through the mapping's primary page."""
+    return {
+        f.bc_field
+        for f in mapping.fields
+        if f.bc_field and (f.bc_api or mapping.bc_endpoint.api) is mapping.bc_endpoint.api
+    }
 
 
 # ---- shared ----------------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ import threading
 import time
 
 import pytest
-from conftest import BC_API, BC_URL, COMPANY, bc_connection
+from client_connections import BC_API, BC_URL, COMPANY, bc_connection
 from wire_fake import TENANT, FakeWire, Reply, Sent, odata_error
 
 from bcsync.clients import BusinessCentralHook, ConfigurationError, RecordRejected

@@ -6,7 +6,7 @@ import json
 import re
 
 import pytest
-from conftest import DATAVERSE_API
+from client_connections import DATAVERSE_API
 from wire_fake import FakeWire, Reply, Sent, odata_error
 
 from bcsync.clients import ConfigurationError, DataverseHook, RecordRejected, ServiceUnavailable

@@ -6,7 +6,7 @@ import json
 import logging
 
 import pytest
-from conftest import CLIENT_SECRET, DATAVERSE_API, dataverse_connection
+from client_connections import CLIENT_SECRET, DATAVERSE_API, dataverse_connection
 from wire_fake import AUTHORITY, FakeWire, Reply, odata_error
 
 from bcsync.clients import AuthenticationFailed, DataverseHook, ServiceUnavailable

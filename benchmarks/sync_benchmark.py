@@ -1,0 +1,472 @@
+"""End-to-end CUSTOMER sync through the real path: local services over HTTPS, SQLite store, dag.test runs.
+
+Seeds N customers, runs SALESPEOPLE and CURRENCY full synchronizations (dependencies, not timed), then
+times three runs of `bcsync_customer`, each restricted to BC → Sales (ToIntegrationTable):
+
+1. initial full synchronization (conf {"full_sync": true, "direction": "ToIntegrationTable"});
+2. incremental run after 1 % of the customers were changed through the BC API (JSON $batch);
+3. incremental run with nothing changed (the Airflow overhead floor).
+
+For each: wall time of the DAG-run process, its peak RSS and CPU time, the local services' CPU time,
+the job log counters (coupling store), and the HTTP requests the services answered (their admin stats),
+per 1,000 records written and by method and path template. The Airflow overhead is split from our
+task code with dag.test's log: process start-up (imports, DagBag), dag.test outside the tasks, the task
+runner around each callable, and the callables themselves.
+
+    PYTHONPATH=plugins:include .venv/bin/python benchmarks/sync_benchmark.py [--customers 100000]
+        [--changed-percent 1] [--profile] [--keep] [--work-dir DIR] [--no-bytecode-cache]
+
+The DAG-run processes cache compiled modules under the work dir (PYTHONPYCACHEPREFIX), as a deployed
+worker has them; --no-bytecode-cache keeps an inherited PYTHONDONTWRITEBYTECODE=1 instead.
+
+--profile runs each timed DAG run under cProfile (main thread only: the hooks' parallel batch threads
+are not profiled; their time shows as waits) and prints the top functions; it slows the runs down.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import json
+import logging
+import os
+import platform
+import pstats
+import re
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+DAG_ID = "bcsync_customer"
+DEPENDENCY_DAGS = ("bcsync_salespeople", "bcsync_currency")
+DIRECTION = "ToIntegrationTable"
+COUNTERS = ("inserted", "modified", "deleted", "unchanged", "skipped", "failed", "coupled")
+RESULT_PREFIX = "BENCH RESULT "
+SERVICES = ("bc", "dataverse")
+UPDATE_BATCH = 5000  # records per write_many call when changing customers (the hook splits into $batch)
+
+
+@dataclass
+class TaskTime:
+    total: float  # dag.test "starting task" → "end task": Airflow's task runner around our code
+    code: float  # our callable: end of pre-execute → "Done. Returned value" / "Task failed"
+
+
+@dataclass
+class RunFigures:
+    name: str
+    wall: float = 0.0
+    startup: float = 0.0  # child process: interpreter + imports + DagBag parse, before dag.test
+    dag_test: float = 0.0  # child process: dag.test() itself
+    tasks: dict[str, TaskTime] = field(default_factory=dict)  # from the dag.test log
+    peak_rss_mb: float = 0.0
+    cpu: float = 0.0
+    server_cpu: float = 0.0
+    state: str = ""
+    counters: dict[str, int] = field(default_factory=dict)
+    requests: dict[str, dict[str, Any]] = field(default_factory=dict)  # service → stats snapshot
+    profile: str = ""
+
+    @property
+    def task_total(self) -> float:
+        return sum(t.total for t in self.tasks.values())
+
+    @property
+    def task_code(self) -> float:
+        return sum(t.code for t in self.tasks.values())
+
+    @property
+    def written(self) -> int:
+        return sum(self.counters.get(c, 0) for c in ("inserted", "modified", "deleted"))
+
+    @property
+    def total_requests(self) -> int:
+        return sum(int(s.get("total", 0)) for s in self.requests.values())
+
+
+# -- child mode: one DAG run in this process ----------------------------------------------------------
+
+
+def child(dag_ids: list[str], conf: dict[str, Any], profile_file: str | None) -> int:
+    """Run the DAGs with bcsync.local_runs in this process; print one JSON line with the figures."""
+    began = time.perf_counter()
+    from bcsync import local_runs
+
+    dags = local_runs.load_dags()
+    loaded = time.perf_counter()
+    profiler = cProfile.Profile() if profile_file else None
+    states: dict[str, str] = {}
+    if profiler:
+        profiler.enable()
+    for dag_id in dag_ids:
+        dag_run = dags[dag_id].test(run_conf=conf)
+        states[dag_id] = str(getattr(dag_run, "state", "unknown")).rsplit(".", 1)[-1].lower()
+    if profiler:
+        profiler.disable()
+        profiler.dump_stats(profile_file)
+    ran = time.perf_counter()
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    result = {
+        "states": states,
+        "startup_in_process": loaded - began,
+        "dag_test": ran - loaded,
+        "maxrss_kb": usage.ru_maxrss,
+        "cpu": usage.ru_utime + usage.ru_stime,
+    }
+    print(RESULT_PREFIX + json.dumps(result), flush=True)
+    return 0  # a failed run state (records that failed) is reported, not an error of the benchmark
+
+
+# -- parent: environment, sandbox, runs ---------------------------------------------------------------
+
+
+class Bench:
+    def __init__(self, work: Path, customers: int, profile: bool, bytecode_cache: bool = True) -> None:
+        self.work = work
+        self.bytecode_cache = bytecode_cache
+        self.customers = customers
+        self.profile = profile
+        self.logs = work / "logs"
+        self.logs.mkdir(parents=True, exist_ok=True)
+        self.store_url = f"sqlite:///{work / 'store.db'}"
+        self.env: dict[str, str] = {}
+        self.sandbox: Any = None
+
+    def start(self) -> float:
+        from sandbox.launcher import start_sandbox
+
+        began = time.perf_counter()
+        self.sandbox = start_sandbox(
+            self.work / "sandbox", seed_customers=self.customers, timeout=max(120, self.customers / 500)
+        )
+        seeded = time.perf_counter() - began
+        home = self.work / "airflow"
+        home.mkdir(parents=True, exist_ok=True)
+        self.env = {
+            "AIRFLOW_CONN_BCSYNC_STORE": self.store_url,
+            "AIRFLOW_HOME": str(home),
+            "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
+            "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "BCSYNC_STAGING_URL": f"file://{self.work / 'staging'}",
+            "PYTHONPATH": os.pathsep.join([str(ROOT / "plugins"), str(ROOT / "include")]),
+        }
+        if self.bytecode_cache:
+            # Compiled modules are cached under the work dir (never in the checkout), so the DAG-run
+            # processes import like a deployed worker does; the untimed dependency run warms the cache.
+            self.env["PYTHONPYCACHEPREFIX"] = str(self.work / "pycache")
+        os.environ.update(self.env)  # before anything imports airflow in this process
+        from bcsync.clients.sandbox_connections import sandbox_connections
+
+        self.env.update(sandbox_connections(self.sandbox))
+        os.environ.update(self.env)
+        with (self.logs / "airflow-db-migrate.log").open("w") as log:
+            subprocess.run(
+                [sys.executable, "-m", "airflow", "db", "migrate"],
+                env=self.child_env(),
+                check=True,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        return seeded
+
+    def child_env(self) -> dict[str, str]:
+        env = {**os.environ, **self.env}
+        if self.bytecode_cache:
+            env.pop("PYTHONDONTWRITEBYTECODE", None)
+        return env
+
+    def stop(self) -> None:
+        if self.sandbox is not None:
+            self.sandbox.stop()
+
+    def run(self, name: str, dag_ids: tuple[str, ...], conf: dict[str, Any], *, timed: bool) -> RunFigures:
+        figures = RunFigures(name)
+        profile_file = str(self.logs / f"{_slug(name)}.prof") if (self.profile and timed) else None
+        command = [sys.executable, str(Path(__file__).resolve()), "--child", json.dumps(conf), *dag_ids]
+        if profile_file:
+            command[3:3] = ["--child-profile", profile_file]
+        if timed:
+            for service in SERVICES:
+                self.sandbox.admin(service, "POST", "stats/reset")
+        server_cpu = _process_cpu(self.sandbox.process.pid)
+        started_on = datetime.now(UTC)
+        log_file = self.logs / f"{_slug(name)}.log"
+        began = time.perf_counter()
+        with log_file.open("w") as log:
+            process = subprocess.run(
+                command, env=self.child_env(), stdout=log, stderr=subprocess.STDOUT, check=False
+            )
+        figures.wall = time.perf_counter() - began
+        figures.server_cpu = _process_cpu(self.sandbox.process.pid) - server_cpu
+        result = _child_result(log_file)
+        if process.returncode or not result:
+            raise SystemExit(f"{name}: the DAG run failed (exit {process.returncode}); see {log_file}")
+        figures.state = ",".join(result["states"].values())
+        if any(state != "success" for state in result["states"].values()):
+            print(f"  note: {name}: run state {result['states']} (record failures; see {log_file})")
+        figures.dag_test = result["dag_test"]
+        figures.startup = figures.wall - result["dag_test"]
+        figures.peak_rss_mb = result["maxrss_kb"] / 1024
+        figures.cpu = result["cpu"]
+        if timed:
+            figures.requests = {s: self.sandbox.admin(s, "GET", "stats") for s in SERVICES}
+            figures.counters = self._counters(started_on)
+            figures.tasks = task_times(log_file)
+            if profile_file:
+                figures.profile = _top_functions(profile_file)
+        return figures
+
+    def _counters(self, since: datetime) -> dict[str, int]:
+        from bcsync.store.store import CouplingStore
+
+        store = CouplingStore(self.store_url)
+        try:
+            jobs = store.jobs("CUSTOMER", limit=20)
+        finally:
+            store.dispose()
+        jobs = jobs[(jobs["started_on"] >= since) & (jobs["direction"] == DIRECTION)]
+        return {c: int(jobs[c].fillna(0).sum()) for c in COUNTERS if c in jobs.columns}
+
+    def change_customers(self, percent: float) -> tuple[int, float]:
+        """Update `percent` % of the coupled customers through the BC API; returns (count, seconds)."""
+        from bcsync.clients.bc import BusinessCentralHook
+        from bcsync.store.store import CouplingStore
+
+        store = CouplingStore(self.store_url)
+        try:
+            bc_ids = store.couplings("CUSTOMER")["bc_id"].dropna().tolist()
+        finally:
+            store.dispose()
+        count = max(1, int(len(bc_ids) * percent / 100))
+        step = max(1, len(bc_ids) // count)
+        chosen = bc_ids[::step][:count]
+        stamp = datetime.now(UTC).strftime("%H%M%S")
+        hook = BusinessCentralHook()
+        began = time.perf_counter()
+        failures = 0
+        for start in range(0, len(chosen), UPDATE_BATCH):
+            records = [
+                {"id": bc_id, "phoneNumber": f"+1 425 {stamp[:3]} {start + i:05d}"}
+                for i, bc_id in enumerate(chosen[start : start + UPDATE_BATCH])
+            ]
+            results = hook.write_many("customers", records, "update", if_match="*")
+            failures += sum(1 for r in results if not r.ok)
+        if failures:
+            raise SystemExit(f"{failures} customer update(s) failed")
+        return len(chosen), time.perf_counter() - began
+
+
+# -- helpers ------------------------------------------------------------------------------------------
+
+
+_LOG_TIME = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+)Z ")
+_TASK_START = re.compile(r"\[DAG TEST\] starting task_id=(\S+)")
+_TASK_END = re.compile(r"\[DAG TEST\] end task task_id=(\S+)")
+
+
+def task_times(log_file: Path) -> dict[str, TaskTime]:
+    """Per task, from dag.test's log: time in Airflow's task runner and time in our callable.
+
+    Our callable runs from the end of the runner's pre-execute group (its first `::endgroup::`) to
+    the runner's "Done. Returned value was" (or "Task failed with exception") line.
+    """
+    times: dict[str, TaskTime] = {}
+    task = started = code_start = code_end = None
+    for line in log_file.read_text(errors="replace").splitlines():
+        stamp = _LOG_TIME.match(line)
+        if not stamp:
+            continue
+        moment = datetime.fromisoformat(stamp.group(1)).timestamp()
+        if match := _TASK_START.search(line):
+            task, started, code_start, code_end = match.group(1), moment, None, None
+        elif task is None:
+            continue
+        elif code_start is None and "::endgroup::" in line:
+            code_start = moment
+        elif code_end is None and (
+            "Done. Returned value was" in line or "Task failed with exception" in line
+        ):
+            code_end = moment
+        elif _TASK_END.search(line):
+            code = (code_end - code_start) if code_start and code_end else 0.0
+            times[task] = TaskTime(total=moment - started, code=code)
+            task = None
+    return times
+
+
+def _slug(name: str) -> str:
+    return "".join(c if c.isalnum() else "-" for c in name.lower()).strip("-")
+
+
+def _process_cpu(pid: int) -> float:
+    try:
+        import psutil
+    except ImportError:
+        return 0.0
+    try:
+        times = psutil.Process(pid).cpu_times()
+    except psutil.Error:
+        return 0.0
+    return times.user + times.system
+
+
+def _child_result(log_file: Path) -> dict[str, Any] | None:
+    for line in reversed(log_file.read_text(errors="replace").splitlines()):
+        if line.startswith(RESULT_PREFIX):
+            return json.loads(line[len(RESULT_PREFIX) :])
+    return None
+
+
+def _top_functions(profile_file: str, limit: int = 25) -> str:
+    out = io.StringIO()
+    stats = pstats.Stats(profile_file, stream=out)
+    stats.strip_dirs().sort_stats("cumulative").print_stats(limit)
+    stats.sort_stats("tottime").print_stats(limit)
+    return out.getvalue()
+
+
+# -- report -------------------------------------------------------------------------------------------
+
+
+def print_report(runs: list[RunFigures]) -> None:
+    print(
+        f"\n{'run':<24} {'wall s':>7} {'code s':>7} {'peak MB':>7} {'cpu s':>6} {'srv cpu':>7} "
+        + "".join(f"{c[:8]:>9}" for c in COUNTERS)
+        + f" {'requests':>8} {'req/1k wr':>9}"
+    )
+    for run in runs:
+        per_k = f"{run.total_requests * 1000 / run.written:.1f}" if run.written else "n/a"
+        print(
+            f"{run.name:<24} {run.wall:>7.1f} {run.task_code:>7.1f} {run.peak_rss_mb:>7.0f} "
+            f"{run.cpu:>6.1f} {run.server_cpu:>7.1f} "
+            + "".join(f"{run.counters.get(c, 0):>9,}" for c in COUNTERS)
+            + f" {run.total_requests:>8,} {per_k:>9}"
+        )
+    print(
+        "\nwall = DAG-run process (start to exit); code = time in our task callables; cpu = that "
+        "process's CPU;\nsrv cpu = the local services' CPU during the run; req/1k wr = HTTP requests (both "
+        "services) per 1,000 inserted/modified/deleted."
+    )
+
+    print(
+        "\nAirflow overhead: process start + imports + DagBag | dag.test outside the tasks"
+        " | task runner around our code:"
+    )
+    for run in runs:
+        outside = run.dag_test - run.task_total
+        runner = run.task_total - run.task_code
+        print(
+            f"  {run.name:<24} startup {run.startup:5.1f} s | dag.test {outside:5.1f} s"
+            f" | runner {runner:5.1f} s | our code {run.task_code:7.1f} s  (wall {run.wall:.1f} s)"
+        )
+
+    print("\nTask times, s (our code / with the task runner):")
+    task_ids = sorted({t for run in runs for t in run.tasks}, key=_task_order)
+    print(f"  {'task':<12}" + "".join(f"{run.name[:22]:>24}" for run in runs))
+    for task_id in task_ids:
+        cells = []
+        for run in runs:
+            time_ = run.tasks.get(task_id)
+            cells.append(f"{time_.code:.2f} / {time_.total:.2f}" if time_ else "-")
+        print(f"  {task_id:<12}" + "".join(f"{cell:>24}" for cell in cells))
+
+    print("\nHTTP requests by service, method and path template:")
+    for run in runs:
+        print(f"  {run.name}:")
+        for service in SERVICES:
+            snapshot = run.requests.get(service, {})
+            routes = snapshot.get("by_route", {})
+            if not routes:
+                print(f"    {service:<10} (none)")
+                continue
+            for route, statuses in sorted(routes.items(), key=lambda item: -sum(item[1].values())):
+                count = sum(statuses.values())
+                status = ", ".join(f"{s}×{n}" for s, n in sorted(statuses.items()))
+                print(f"    {service:<10} {count:>6,}  {route}  [{status}]")
+
+    for run in runs:
+        if run.profile:
+            print(f"\ncProfile of {run.name} (main thread of the DAG-run process):\n{run.profile}")
+
+
+def _task_order(task_id: str) -> int:
+    order = ("extract_bc", "extract_crm", "couple", "transform", "load_crm", "load_bc", "record_job")
+    return order.index(task_id) if task_id in order else len(order)
+
+
+def main() -> int:
+    if len(sys.argv) > 1 and sys.argv[1] == "--child":
+        args = sys.argv[2:]
+        profile_file = None
+        if args and args[0] == "--child-profile":
+            profile_file, args = args[1], args[2:]
+        return child(args[1:], json.loads(args[0]), profile_file)
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--customers", type=int, default=100_000, help="customers seeded (default 100000)")
+    parser.add_argument("--changed-percent", type=float, default=1.0, help="customers changed for run 2")
+    parser.add_argument("--profile", action="store_true", help="cProfile each timed run (slower)")
+    parser.add_argument(
+        "--no-bytecode-cache",
+        action="store_true",
+        help="keep the inherited PYTHONDONTWRITEBYTECODE: every DAG-run process compiles all modules",
+    )
+    parser.add_argument("--keep", action="store_true", help="keep the work dir (logs, store, profiles)")
+    parser.add_argument("--work-dir", type=Path, help="work dir (default: a new /tmp/bench_sync_*)")
+    args = parser.parse_args()
+
+    work = args.work_dir or Path(tempfile.mkdtemp(prefix="bench_sync_"))
+    if args.work_dir:
+        work.mkdir(parents=True, exist_ok=False)
+    print(f"machine: {os.cpu_count()} CPUs (nproc {len(os.sched_getaffinity(0))}), {platform.platform()}")
+    print(
+        f"python {platform.python_version()}; work dir {work}; bytecode cache for the DAG runs: "
+        + ("off (inherited environment)" if args.no_bytecode_cache else "on (under the work dir)")
+    )
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # the store's migration check, in this process
+    bench = Bench(work, args.customers, args.profile, bytecode_cache=not args.no_bytecode_cache)
+    runs: list[RunFigures] = []
+    try:
+        print(f"seeding {args.customers:,} customers and starting the local services ...", flush=True)
+        seeded = bench.start()
+        print(f"  ready in {seeded:.0f} s", flush=True)
+
+        deps = bench.run("dependencies", DEPENDENCY_DAGS, {"full_sync": True}, timed=False)
+        print(f"dependencies (SALESPEOPLE, CURRENCY full sync, not timed): {deps.wall:.1f} s", flush=True)
+
+        full = {"full_sync": True, "direction": DIRECTION}
+        runs.append(bench.run("1 initial full sync", (DAG_ID,), full, timed=True))
+        print(f"run 1 done: {runs[-1].wall:.1f} s", flush=True)
+
+        changed, seconds = bench.change_customers(args.changed_percent)
+        print(f"changed {changed:,} customers through the BC API in {seconds:.1f} s", flush=True)
+        runs.append(
+            bench.run(f"2 incremental {changed:,} chg", (DAG_ID,), {"direction": DIRECTION}, timed=True)
+        )
+        print(f"run 2 done: {runs[-1].wall:.1f} s", flush=True)
+
+        runs.append(bench.run("3 incremental, no chg", (DAG_ID,), {"direction": DIRECTION}, timed=True))
+        print(f"run 3 done: {runs[-1].wall:.1f} s", flush=True)
+    finally:
+        bench.stop()
+        if runs:
+            print_report(runs)
+        if args.keep:
+            print(f"\nkept: {work} (logs/ has each run's output and profiles)")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

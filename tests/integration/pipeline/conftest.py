@@ -1,0 +1,99 @@
+"""A fresh sandbox, coupling store and staging area per test, and a harness that runs jobs through them."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+from airflow.sdk import ObjectStoragePath
+
+from bcsync.clients.sandbox_connections import sandbox_connections
+from bcsync.engine.model import Side
+from bcsync.pipeline.context import RunContext, RunKind
+from bcsync.pipeline.load import load
+from bcsync.pipeline.runner import run_job
+from bcsync.pipeline.services import Services
+from bcsync.pipeline.specs import passes
+from bcsync.pipeline.staging import run_folder
+from sandbox.dataverse import SCHEMAS as DATAVERSE_SCHEMAS
+from sandbox.launcher import RunningSandbox, running_sandbox
+from sandbox.storage.database import Database
+from sandbox.storage.repository import Repository
+
+
+@dataclass
+class SyncHarness:
+    """Runs bcsync jobs against one sandbox, and plays the users who edit records on either side."""
+
+    sandbox: RunningSandbox
+    services: Services
+    staging: ObjectStoragePath
+    _runs: itertools.count = field(default_factory=lambda: itertools.count(1))
+    last_run: RunContext | None = None
+
+    def run(self, job: str, kind: RunKind = RunKind.SCHEDULED, **options: Any) -> dict[str, Any]:
+        mapping = self.services.registry.get(job)
+        self.last_run = RunContext(
+            dag_id=mapping.dag_id, run_id=f"test_run_{next(self._runs)}", kind=kind, **options
+        )
+        return run_job(job, self.last_run, self.services, self.staging)
+
+    def retry_load(self, job: str, destination: Side) -> dict[str, Any]:
+        """Run the last run's load task again, as Airflow's task retry does (same run, same plan)."""
+        mapping = self.services.registry.get(job)
+        run = replace(self.last_run, try_number=self.last_run.try_number + 1)
+        folder = run_folder(run.dag_id, run.run_id, self.staging)
+        planned = {
+            sync_pass.value: {
+                "plan": {"url": str(folder / f"plan_{sync_pass.value}"), "rows": 0},
+                "planned": {},
+            }
+            for sync_pass in passes(mapping, run.direction)
+        }
+        return load(mapping, destination, run, self.services, folder, planned)
+
+    def counters(self, summary: dict[str, Any], direction: str) -> dict[str, int]:
+        return {k: v for k, v in summary["directions"][direction].items() if k != "status"}
+
+    @property
+    def store(self):
+        return self.services.store
+
+    @property
+    def bc(self):
+        return self.services.bc
+
+    @property
+    def crm(self):
+        return self.services.crm
+
+    def sales_user_edit(self, logical_name: str, key: str, values: dict[str, Any]) -> None:
+        """An edit made in Sales by a human user (not bcsync's application user)."""
+        schemas = {schema.logical_name: schema for schema in DATAVERSE_SCHEMAS}
+        database = Database(self.sandbox.db_url, DATAVERSE_SCHEMAS)
+        try:
+            repository = Repository(database)
+            user = repository.find(
+                schemas["systemuser"], {"isintegrationuser": False, "applicationid": None}
+            )[0]
+            repository.update(schemas[logical_name], key, values, actor=user["systemuserid"])
+        finally:
+            database.dispose()
+
+    def bc_edit(self, entity_set: str, record_id: str, values: dict[str, Any], api: str = "v2.0") -> dict:
+        return self.bc.update(entity_set, record_id, values, etag="*", api=api)
+
+
+@pytest.fixture
+def harness(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[SyncHarness]:
+    with running_sandbox(tmp_path / "sandbox", seed_customers=30) as sandbox:
+        for name, value in sandbox_connections(sandbox).items():
+            monkeypatch.setenv(name, value)
+        monkeypatch.setenv("AIRFLOW_CONN_BCSYNC_STORE", f"sqlite:///{tmp_path / 'store.db'}")
+        services = Services()
+        yield SyncHarness(sandbox, services, ObjectStoragePath(f"file://{tmp_path / 'staging'}"))
+        services.store.dispose()

@@ -1,0 +1,268 @@
+"""BC's synchronization semantics, end to end: local services over HTTPS, SQLite store, every step.
+
+Each test starts from the seed (some records on both sides, some on one side only) and runs jobs the
+way their DAGs do.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from bcsync.clients.errors import OutcomeUnknown
+from bcsync.engine.model import Side
+from bcsync.pipeline.context import RunKind
+
+TO_CRM, FROM_CRM = "ToIntegrationTable", "FromIntegrationTable"
+
+
+def full_sync_dependencies(harness) -> None:
+    harness.run("SALESPEOPLE", RunKind.FULL)
+    harness.run("CURRENCY", RunKind.FULL)
+
+
+def bc_customers(harness) -> pd.DataFrame:
+    rows = [
+        r
+        for page in harness.bc.iter_pages("customers", select=["id", "displayName", "blocked"])
+        for r in page
+    ]
+    return pd.DataFrame(rows)
+
+
+def accounts(harness) -> pd.DataFrame:
+    rows = [
+        r
+        for page in harness.crm.iter_pages("accounts", select=["accountid", "name", "telephone1"])
+        for r in page
+    ]
+    return pd.DataFrame(rows)
+
+
+def coupled_pair(harness, job: str = "CUSTOMER") -> pd.Series:
+    couplings = harness.store.couplings(job)
+    healthy = couplings[~couplings["skipped"] & (couplings["to_crm_result"] != "Failure")]
+    return healthy.iloc[0]
+
+
+def test_full_sync_couples_shared_customers_by_matching_and_creates_the_rest(harness):
+    full_sync_dependencies(harness)
+    accounts_before = accounts(harness)
+    summary = harness.run("CUSTOMER", RunKind.FULL, direction=TO_CRM)
+    counters = harness.counters(summary, TO_CRM)
+
+    unblocked = bc_customers(harness).query("blocked == ' '")
+    assert counters["Inserted"] + counters["Unchanged"] + counters["Failed"] == len(unblocked)
+    couplings = harness.store.couplings("CUSTOMER")
+    matched = couplings[couplings["coupled_by"] == "match"]
+    assert len(matched) == counters["Unchanged"] > 0  # coupling alone moves no data
+    assert (couplings["coupled_by"] == "create").sum() == counters["Inserted"] > 0
+    names = accounts_before.set_index("accountid")["name"]
+    by_id = unblocked.set_index("id")["displayName"]
+    for pair in matched.itertuples():
+        assert by_id[pair.bc_id].casefold() == names[pair.crm_id].strip().casefold()
+    # Every account created is new: none of the accounts that existed before was written twice.
+    assert len(accounts(harness)) == len(accounts_before) + counters["Inserted"]
+
+
+def test_customer_matching_two_accounts_is_not_coupled_to_either(harness):
+    full_sync_dependencies(harness)
+    customer = next(
+        r
+        for page in harness.bc.iter_pages("customers", select=["id", "displayName", "city", "email"])
+        for r in page
+        if r["displayName"] not in set(accounts(harness)["name"])
+    )
+    twins = [
+        harness.crm.create(
+            "accounts",
+            {
+                "name": customer["displayName"],
+                "address1_city": customer["city"],
+                "emailaddress1": customer["email"],
+                "customertypecode": 3,
+            },
+        )
+        for _ in range(2)
+    ]
+    harness.run("CUSTOMER", RunKind.FULL, direction=TO_CRM)
+    couplings = harness.store.couplings("CUSTOMER")
+    coupled_to = couplings.loc[couplings["bc_id"] == customer["id"]]
+    assert not set(coupled_to["crm_id"]) & set(twins)
+    assert set(coupled_to["coupled_by"]) <= {"create"}  # unmatched, so the full sync created its account
+
+
+def test_scheduled_run_updates_a_changed_customer_and_leaves_the_rest_alone(harness):
+    full_sync_dependencies(harness)
+    harness.run("CUSTOMER", RunKind.FULL)
+    pair = coupled_pair(harness)
+    harness.bc_edit("customers", pair["bc_id"], {"phoneNumber": "+1 425 555 0142"})
+
+    summary = harness.run("CUSTOMER")
+    assert harness.counters(summary, TO_CRM)["Modified"] == 1
+    assert (
+        harness.crm.get("accounts", pair["crm_id"], select=["telephone1"])["telephone1"] == "+1 425 555 0142"
+    )
+
+    again = harness.run("CUSTOMER")
+    assert harness.counters(again, TO_CRM)["Modified"] == 0
+    assert harness.counters(again, FROM_CRM)["Modified"] == 0, "our own write must not come back"
+
+
+def test_change_made_in_sales_flows_to_business_central(harness):
+    full_sync_dependencies(harness)
+    harness.run("CUSTOMER", RunKind.FULL)
+    pair = coupled_pair(harness)
+    harness.sales_user_edit("account", pair["crm_id"], {"address1_city": "Redmond"})
+
+    summary = harness.run("CUSTOMER")
+    assert harness.counters(summary, FROM_CRM)["Modified"] == 1
+    assert harness.bc.get("customers", pair["bc_id"], select=["city"])["city"] == "Redmond"
+    assert harness.counters(harness.run("CUSTOMER"), TO_CRM)["Modified"] == 0
+
+
+def test_both_sides_changed_fails_then_is_skipped_after_the_same_error_twice(harness):
+    full_sync_dependencies(harness)
+    harness.run("CUSTOMER", RunKind.FULL)
+    pair = coupled_pair(harness)
+    harness.bc_edit("customers", pair["bc_id"], {"city": "Boston"})
+    harness.sales_user_edit("account", pair["crm_id"], {"address1_city": "Chicago"})
+
+    first = harness.run("CUSTOMER")
+    assert harness.counters(first, TO_CRM)["Failed"] == 1
+    errors = harness.store.open_errors("CUSTOMER")
+    assert "bi-directional, and one or both values have changed" in errors["message"].iloc[-1]
+
+    second = harness.run("CUSTOMER")  # retried although unchanged since: same error again → Skipped
+    assert harness.counters(second, TO_CRM)["Skipped"] == 1
+    skipped = harness.store.skipped("CUSTOMER")
+    assert pair["bc_id"] in set(skipped["bc_id"])
+    assert harness.crm.get("accounts", pair["crm_id"], select=["address1_city"])["address1_city"] == "Chicago"
+
+
+def test_coupled_record_deleted_on_the_other_side_fails_with_bcs_message(harness):
+    full_sync_dependencies(harness)
+    harness.run("CUSTOMER", RunKind.FULL)
+    pair = coupled_pair(harness)
+    harness.crm.delete("accounts", pair["crm_id"])
+    harness.bc_edit("customers", pair["bc_id"], {"phoneNumber": "+1 425 555 0100"})
+
+    summary = harness.run("CUSTOMER")
+    assert harness.counters(summary, TO_CRM)["Failed"] == 1
+    message = harness.store.open_errors("CUSTOMER")["message"].iloc[-1]
+    assert message == "The Customer record cannot be updated because it is coupled to a deleted record."
+
+
+def test_scheduled_runs_do_not_create_uncoupled_records(harness):
+    full_sync_dependencies(harness)
+    before = len(accounts(harness))
+    summary = harness.run("CUSTOMER")  # only coupled records: there are none yet
+    assert harness.counters(summary, TO_CRM)["Inserted"] == 0
+    assert len(accounts(harness)) == before
+
+
+def test_customer_with_uncoupled_salesperson_fails_with_must_be_coupled(harness):
+    full_sync_dependencies(harness)
+    summary = harness.run("CUSTOMER", RunKind.FULL, direction=TO_CRM)
+    assert harness.counters(summary, TO_CRM)["Failed"] > 0
+    messages = set(harness.store.open_errors("CUSTOMER")["message"])
+    assert any(
+        m.startswith("Salesperson/Purchaser ")
+        and m.endswith("must be coupled to a record in Dynamics 365 Sales.")
+        for m in messages
+    )
+
+
+def test_blank_currency_code_is_the_base_currency_in_sales(harness):
+    full_sync_dependencies(harness)
+    harness.run("CUSTOMER", RunKind.FULL, direction=TO_CRM)
+    usd = next(
+        r["transactioncurrencyid"]
+        for page in harness.crm.iter_pages(
+            "transactioncurrencies", select=["transactioncurrencyid", "isocurrencycode"]
+        )
+        for r in page
+        if r["isocurrencycode"] == "USD"
+    )
+    couplings = harness.store.couplings("CUSTOMER")
+    created = couplings[couplings["coupled_by"] == "create"]
+    blank = [
+        pair.crm_id
+        for pair in created.itertuples()
+        if not harness.bc.get("customers", pair.bc_id, select=["currencyCode"])["currencyCode"]
+    ]
+    assert blank, "the seed has customers in the local currency"
+    for account_id in blank:
+        row = harness.crm.get("accounts", account_id, select=["_transactioncurrencyid_value"])
+        assert row["_transactioncurrencyid_value"] == usd
+
+
+def test_watermark_only_moves_forward_and_never_past_the_read_start(harness):
+    full_sync_dependencies(harness)
+    harness.run("CUSTOMER", RunKind.FULL)
+    first = harness.store.get_watermark("CUSTOMER", TO_CRM)
+    assert first is not None
+    summary = harness.run("CUSTOMER")
+    assert harness.store.get_watermark("CUSTOMER", TO_CRM) >= first
+    jobs = harness.store.jobs("CUSTOMER")
+    assert harness.store.get_watermark("CUSTOMER", TO_CRM) <= jobs["started_on"].max()
+    assert summary["directions"][TO_CRM]["Failed"] == 0
+
+
+def test_dry_run_plans_but_writes_nothing(harness):
+    full_sync_dependencies(harness)
+    before = len(accounts(harness))
+    summary = harness.run("CUSTOMER", RunKind.FULL, dry_run=True)
+    assert summary["dry_run"]
+    assert summary["directions"][TO_CRM]["Inserted"] > 0  # planned
+    assert len(accounts(harness)) == before
+    assert harness.store.couplings("CUSTOMER").empty
+    assert harness.store.get_watermark("CUSTOMER", TO_CRM) is None
+
+
+def test_create_retried_after_a_dropped_connection_makes_no_duplicate(harness):
+    full_sync_dependencies(harness)
+    harness.sandbox.admin(
+        "dataverse",
+        "POST",
+        "faults",
+        json={
+            "rules": [
+                {
+                    "method": "POST",
+                    "path": "accounts/Microsoft.Dynamics.CRM.UpsertMultiple",
+                    "fault": "drop_after_commit",
+                    "count": 1,
+                }
+            ]
+        },
+    )
+    before = len(accounts(harness))
+    summary = harness.run("CUSTOMER", RunKind.FULL, direction=TO_CRM)
+    inserted = harness.counters(summary, TO_CRM)["Inserted"]
+    assert len(accounts(harness)) == before + inserted
+    stats = harness.sandbox.admin("dataverse", "GET", "stats")
+    assert "dropped" in str(stats)
+
+
+def test_bc_create_whose_answer_was_lost_is_found_not_created_again(harness):
+    full_sync_dependencies(harness)
+    harness.sandbox.admin(
+        "bc",
+        "POST",
+        "faults",
+        json={"rules": [{"method": "POST", "path": r"\$batch", "fault": "drop_after_commit", "count": 1}]},
+    )
+    before = len(bc_customers(harness))
+    with pytest.raises(OutcomeUnknown):
+        harness.run("CUSTOMER", RunKind.FULL, direction=FROM_CRM)
+    committed = len(bc_customers(harness)) - before
+    assert committed > 0, "the dropped batch was applied by BC"
+
+    result = harness.retry_load("CUSTOMER", Side.BC)  # Airflow retries the load task: same run, same plan
+    couplings = harness.store.couplings("CUSTOMER")
+    created = (couplings["coupled_by"] == "create").sum()
+    assert created == result["counters"]["Inserted"] > 0
+    assert len(bc_customers(harness)) == before + created, "nothing was created twice"
+    assert harness.store.list_pending("CUSTOMER", FROM_CRM).empty
+    assert result["failed"] == 0
