@@ -10,10 +10,8 @@ lives under var/demo/.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
-import subprocess
 import sys
 import time
 from datetime import UTC, datetime
@@ -30,15 +28,17 @@ def main() -> int:
     shutil.rmtree(WORK, ignore_errors=True)
     (WORK / "logs").mkdir(parents=True)
 
+    from bcsync.local_runs import airflow_environment, migrate_airflow_db
     from sandbox.launcher import start_sandbox
 
     print(f"Starting the local services with seed data for {customers} customers ...")
     sandbox = start_sandbox(WORK / "sandbox", seed_customers=customers, timeout=300)
     try:
-        env = _airflow_environment(sandbox)
+        env = airflow_environment(sandbox, WORK)
         os.environ.update(env)
         _show_services(sandbox)
-        _airflow_db(env)
+        print("Initialising Airflow's metadata database (SQLite) ...")
+        migrate_airflow_db(env, WORK / "logs" / "airflow-db-migrate.log")
 
         from bcsync.registry import load_registry
 
@@ -62,61 +62,15 @@ def main() -> int:
     return 0
 
 
-def _airflow_environment(sandbox) -> dict[str, str]:
-    from bcsync.clients.sandbox_connections import sandbox_connections
-
-    home = WORK / "airflow"
-    home.mkdir(parents=True, exist_ok=True)
-    return {
-        **sandbox_connections(sandbox),
-        "AIRFLOW_CONN_BCSYNC_STORE": f"sqlite:///{WORK / 'store.db'}",
-        "AIRFLOW_HOME": str(home),
-        "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
-        "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "BCSYNC_STAGING_URL": f"file://{WORK / 'staging'}",
-        "PYTHONPATH": os.pathsep.join([str(ROOT / "plugins"), str(ROOT / "include")]),
-    }
-
-
-def _airflow_db(env: dict[str, str]) -> None:
-    print("Initialising Airflow's metadata database (SQLite) ...")
-    subprocess.run(
-        [sys.executable, "-m", "airflow", "db", "migrate"],
-        env={**os.environ, **env},
-        check=True,
-        stdout=(WORK / "logs" / "airflow-db-migrate.log").open("w"),
-        stderr=subprocess.STDOUT,
-    )
-
-
 def _round(title: str, dag_ids: list[str], conf: dict, env: dict[str, str]) -> None:
+    from bcsync.local_runs import run_in_subprocess
+
     print(f"\n== {title} ==")
-    log_file = WORK / "logs" / f"{title.split('.')[0]}-runs.log"
     began = time.monotonic()
-    with log_file.open("w") as log:
-        result = subprocess.run(
-            [sys.executable, "-m", "bcsync.local_runs", "--conf", json.dumps(conf), *dag_ids],
-            env={**os.environ, **env},
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            check=False,
-        )
-    states = _run_states(log_file)
+    states = run_in_subprocess(dag_ids, conf, env, WORK / "logs" / f"{title.split('.')[0]}-runs.log")
     print(
         f"   DAG runs ({time.monotonic() - began:.0f} s): " + ", ".join(f"{d} {s}" for d, s in states.items())
     )
-    if result.returncode:
-        raise SystemExit(f"the DAG runs did not complete; see {log_file}")
-
-
-def _run_states(log_file: Path) -> dict[str, str]:
-    for line in log_file.read_text().splitlines():
-        if line.startswith("RUN STATES "):
-            return {
-                k: v.rsplit(".", 1)[-1].lower() for k, v in json.loads(line[len("RUN STATES ") :]).items()
-            }
-    return {}
 
 
 def _print_job_log(since: datetime) -> None:

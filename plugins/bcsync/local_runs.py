@@ -8,10 +8,64 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
-DAGS_FILE = Path(__file__).resolve().parents[2] / "dags" / "bcsync_jobs.py"
+STATES_PREFIX = "RUN STATES "
+
+ROOT = Path(__file__).resolve().parents[2]
+DAGS_FILE = ROOT / "dags" / "bcsync_jobs.py"
+
+
+def airflow_environment(sandbox: Any, work_dir: Path) -> dict[str, str]:
+    """Environment for Airflow and bcsync against a running sandbox, everything kept under `work_dir`:
+    the connections (bc_default, dataverse_default, bcsync_store), AIRFLOW_HOME, DAG folder, staging."""
+    from bcsync.clients.sandbox_connections import sandbox_connections
+
+    home = work_dir / "airflow"
+    home.mkdir(parents=True, exist_ok=True)
+    return {
+        **sandbox_connections(sandbox),
+        "AIRFLOW_CONN_BCSYNC_STORE": f"sqlite:///{work_dir / 'store.db'}",
+        "AIRFLOW_HOME": str(home),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "BCSYNC_STAGING_URL": f"file://{work_dir / 'staging'}",
+        "PYTHONPATH": os.pathsep.join([str(ROOT / "plugins"), str(ROOT / "include")]),
+    }
+
+
+def migrate_airflow_db(env: dict[str, str], log_file: Path) -> None:
+    """`airflow db migrate` for the metadata database of `env`'s AIRFLOW_HOME."""
+    with log_file.open("w") as log:
+        subprocess.run(
+            [sys.executable, "-m", "airflow", "db", "migrate"],
+            env={**os.environ, **env},
+            check=True,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+
+
+def run_in_subprocess(dag_ids: list[str], conf: dict, env: dict[str, str], log_file: Path) -> dict[str, str]:
+    """Run the DAGs with `dag.test()` in a fresh process (its own Airflow settings); returns run states."""
+    with log_file.open("w") as log:
+        subprocess.run(
+            [sys.executable, "-m", "bcsync.local_runs", "--conf", json.dumps(conf), *dag_ids],
+            env={**os.environ, **env},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            check=False,
+        )
+    for line in log_file.read_text().splitlines():
+        if line.startswith(STATES_PREFIX):
+            states = json.loads(line[len(STATES_PREFIX) :])
+            return {dag_id: state.rsplit(".", 1)[-1].lower() for dag_id, state in states.items()}
+    raise RuntimeError(f"the DAG runs did not complete; see {log_file}")
 
 
 def load_dags() -> dict:
@@ -40,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--conf", default="{}", help="run configuration (the trigger form's params) as JSON")
     args = parser.parse_args(argv)
     states = run(args.dag_ids, json.loads(args.conf))
-    print("RUN STATES " + json.dumps(states))
+    print(STATES_PREFIX + json.dumps(states))
     return 0
 
 
