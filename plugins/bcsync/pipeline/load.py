@@ -31,6 +31,7 @@ from bcsync.pipeline.context import RunContext
 from bcsync.pipeline.frames import as_destination
 from bcsync.pipeline.reading import read_by_ids
 from bcsync.pipeline.record import job_type
+from bcsync.pipeline.rules import RULE_LOOKUPS
 from bcsync.pipeline.services import Services
 from bcsync.pipeline.specs import crm_bind_property, passes
 from bcsync.pipeline.staging import StagedFrame, read_frame, write_frame
@@ -142,12 +143,18 @@ def _crm_body(
     mapping: IntegrationTableMapping, payload: dict[str, Any] | None, services: Services
 ) -> dict[str, Any]:
     """Payload → Web API body: lookups become `<navigation>@odata.bind` references."""
-    lookups = {f.crm_field: f.lookup.mapping for f in mapping.fields if f.lookup and f.crm_field}
+    targets = {
+        f.crm_field: services.registry.get(f.lookup.mapping).crm_entity_set
+        for f in mapping.fields
+        if f.lookup and f.crm_field
+    }
+    targets.update(
+        {field: entity_set for (job, field), entity_set in RULE_LOOKUPS.items() if job == mapping.name}
+    )
     body: dict[str, Any] = {}
     for name, value in (payload or {}).items():
-        if name in lookups:
-            target = services.registry.get(lookups[name]).crm_entity_set
-            body[f"{crm_bind_property(name)}@odata.bind"] = f"/{target}({value})" if value else None
+        if name in targets:
+            body[f"{crm_bind_property(name)}@odata.bind"] = f"/{targets[name]}({value})" if value else None
         else:
             body[name] = value
     return body

@@ -43,6 +43,7 @@ BC_READ_ALSO = {
     "currencies": ("amountDecimalPlaces",),
     "salespeoplePurchasers": ("code",),
 }
+CRM_READ_ALSO = {"contacts": ("parentcustomerid",)}  # the parent account, for the CONTACT rule
 
 # BC maps constants to these "type" companions of polymorphic lookups (owneridtype = systemuser);
 # the Web API has no such column: the type follows from the entity set the lookup is bound to.
@@ -103,8 +104,9 @@ def side_columns(mapping: IntegrationTableMapping, side: Side) -> SideColumns:
             modified=mapping.bc_modified_field,
             fields_by_endpoint={api: tuple(dict.fromkeys(names)) for api, names in by_endpoint.items()},
         )
-    names = tuple(dict.fromkeys(f.crm_field for f in enabled_fields(mapping) if f.crm_field))
-    lookups = frozenset(f.crm_field for f in enabled_fields(mapping) if f.crm_field and f.lookup)
+    extra = CRM_READ_ALSO.get(mapping.crm_entity_set, ())
+    names = tuple(dict.fromkeys([*(f.crm_field for f in enabled_fields(mapping) if f.crm_field), *extra]))
+    lookups = frozenset([*(f.crm_field for f in enabled_fields(mapping) if f.crm_field and f.lookup), *extra])
     return SideColumns(
         side=side,
         key=mapping.crm_key,

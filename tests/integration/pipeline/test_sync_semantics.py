@@ -266,3 +266,27 @@ def test_bc_create_whose_answer_was_lost_is_found_not_created_again(harness):
     assert len(bc_customers(harness)) == before + created, "nothing was created twice"
     assert harness.store.list_pending("CUSTOMER", FROM_CRM).empty
     assert result["failed"] == 0
+
+
+def test_contact_created_in_sales_gets_its_customers_account_as_parent(harness):
+    full_sync_dependencies(harness)
+    harness.run("CUSTOMER", RunKind.FULL)
+    summary = harness.run("CONTACT", RunKind.FULL, direction=TO_CRM)
+    assert harness.counters(summary, TO_CRM)["Inserted"] > 0
+    couplings = harness.store.couplings("CONTACT")
+    customer_accounts = set(harness.store.couplings("CUSTOMER")["crm_id"])
+    for pair in couplings[couplings["coupled_by"] == "create"].itertuples():
+        contact = harness.crm.get("contacts", pair.crm_id, select=["_parentcustomerid_value"])
+        assert contact["_parentcustomerid_value"] in customer_accounts
+
+
+def test_contact_from_sales_belongs_to_the_company_of_its_accounts_customer(harness):
+    full_sync_dependencies(harness)
+    harness.run("CUSTOMER", RunKind.FULL)
+    harness.run("CONTACT", RunKind.FULL, direction=FROM_CRM)
+    couplings = harness.store.couplings("CONTACT")
+    created = couplings[couplings["coupled_by"] == "create"]
+    assert len(created) > 0
+    for pair in created.itertuples():
+        contact = harness.bc.get("contacts", pair.bc_id, select=["companyNumber", "type"])
+        assert contact["type"] == "Person" and contact["companyNumber"]
