@@ -50,6 +50,8 @@ DAG_ID = "bcsync_customer"
 DEPENDENCY_DAGS = ("bcsync_salespeople", "bcsync_currency")
 DIRECTION = "ToIntegrationTable"
 COUNTERS = ("inserted", "modified", "deleted", "unchanged", "skipped", "failed", "coupled")
+# "matched": pairs the couple step coupled by matching (its log line), next to the job log's "coupled"
+COLUMNS = (*COUNTERS, "matched")
 RESULT_PREFIX = "BENCH RESULT "
 SERVICES = ("bc", "dataverse")
 UPDATE_BATCH = 5000  # records per write_many call when changing customers (the hook splits into $batch)
@@ -221,6 +223,7 @@ class Bench:
         if timed:
             figures.requests = {s: self.sandbox.admin(s, "GET", "stats") for s in SERVICES}
             figures.counters = self._counters(started_on)
+            figures.counters["matched"] = newly_coupled(log_file)
             figures.tasks = task_times(log_file)
             if profile_file:
                 figures.profile = _top_functions(profile_file)
@@ -267,6 +270,13 @@ class Bench:
 
 
 # -- helpers ------------------------------------------------------------------------------------------
+
+
+_MATCHED = re.compile(r"(\d+) newly coupled by matching")
+
+
+def newly_coupled(log_file: Path) -> int:
+    return sum(int(m.group(1)) for m in _MATCHED.finditer(log_file.read_text(errors="replace")))
 
 
 _LOG_TIME = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+)Z ")
@@ -341,7 +351,7 @@ def _top_functions(profile_file: str, limit: int = 25) -> str:
 def print_report(runs: list[RunFigures]) -> None:
     print(
         f"\n{'run':<24} {'wall s':>7} {'code s':>7} {'peak MB':>7} {'cpu s':>6} {'srv cpu':>7} "
-        + "".join(f"{c[:8]:>9}" for c in COUNTERS)
+        + "".join(f"{c[:8]:>9}" for c in COLUMNS)
         + f" {'requests':>8} {'req/1k wr':>9}"
     )
     for run in runs:
@@ -349,13 +359,14 @@ def print_report(runs: list[RunFigures]) -> None:
         print(
             f"{run.name:<24} {run.wall:>7.1f} {run.task_code:>7.1f} {run.peak_rss_mb:>7.0f} "
             f"{run.cpu:>6.1f} {run.server_cpu:>7.1f} "
-            + "".join(f"{run.counters.get(c, 0):>9,}" for c in COUNTERS)
+            + "".join(f"{run.counters.get(c, 0):>9,}" for c in COLUMNS)
             + f" {run.total_requests:>8,} {per_k:>9}"
         )
     print(
         "\nwall = DAG-run process (start to exit); code = time in our task callables; cpu = that "
         "process's CPU;\nsrv cpu = the local services' CPU during the run; req/1k wr = HTTP requests (both "
-        "services) per 1,000 inserted/modified/deleted."
+        "services) per 1,000 inserted/modified/deleted;\ncoupled = job log column; "
+        "matched = pairs the couple step coupled by matching (its log)."
     )
 
     print(

@@ -124,8 +124,11 @@ def _decide(
         name: value for name, value in transferred.values.items() if not same_value(value, current.get(name))
     }
 
-    both_modified = spec.bidirectional_mapping and modified_since(
-        current.get(DESTINATION_MODIFIED), coupling.get("destination_synced_on")
+    # "Synchronize Now" in a chosen direction overrides a conflict, as BC's manual sync does.
+    both_modified = (
+        spec.bidirectional_mapping
+        and not spec.force_modify
+        and modified_since(current.get(DESTINATION_MODIFIED), coupling.get("destination_synced_on"))
     )
     if both_modified:
         conflicting = [

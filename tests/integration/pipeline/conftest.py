@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import itertools
+import os
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from airflow.sdk import ObjectStoragePath
 
 from bcsync.clients.sandbox_connections import sandbox_connections
@@ -23,6 +26,8 @@ from sandbox.dataverse import SCHEMAS as DATAVERSE_SCHEMAS
 from sandbox.launcher import RunningSandbox, running_sandbox
 from sandbox.storage.database import Database
 from sandbox.storage.repository import Repository
+
+MAPPINGS = Path(__file__).resolve().parents[3] / "include" / "mappings"
 
 
 @dataclass
@@ -84,6 +89,21 @@ class SyncHarness:
         finally:
             database.dispose()
 
+    def override_mapping(self, name: str, **settings: Any) -> None:
+        """Change a mapping's settings for this test, as a user would in its YAML file."""
+        target = self.staging.path  # any private folder of the test
+        folder = Path(target).parent / "mappings"
+        if not folder.exists():
+            shutil.copytree(MAPPINGS, folder)
+        for path in folder.glob("*.yaml"):
+            document = yaml.safe_load(path.read_text())
+            for mapping in document.get("mappings", []):
+                if mapping["name"] == name:
+                    mapping.update(settings)
+                    path.write_text(yaml.safe_dump(document, sort_keys=False, allow_unicode=True))
+        os.environ["BCSYNC_MAPPINGS_DIR"] = str(folder)
+        self.services.__dict__.pop("registry", None)
+
     def bc_edit(self, entity_set: str, record_id: str, values: dict[str, Any], api: str = "v2.0") -> dict:
         return self.bc.update(entity_set, record_id, values, etag="*", api=api)
 
@@ -94,6 +114,7 @@ def harness(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[SyncHar
         for name, value in sandbox_connections(sandbox).items():
             monkeypatch.setenv(name, value)
         monkeypatch.setenv("AIRFLOW_CONN_BCSYNC_STORE", f"sqlite:///{tmp_path / 'store.db'}")
+        monkeypatch.delenv("BCSYNC_MAPPINGS_DIR", raising=False)  # restored after tests that override
         services = Services()
         yield SyncHarness(sandbox, services, ObjectStoragePath(f"file://{tmp_path / 'staging'}"))
         services.store.dispose()

@@ -290,3 +290,77 @@ def test_contact_from_sales_belongs_to_the_company_of_its_accounts_customer(harn
     for pair in created.itertuples():
         contact = harness.bc.get("contacts", pair.bc_id, select=["companyNumber", "type"])
         assert contact["type"] == "Person" and contact["companyNumber"]
+
+
+def test_update_conflict_resolved_in_favour_of_bc_when_configured(harness):
+    harness.override_mapping("CUSTOMER", update_conflict_resolution="Send Update to Integration")
+    full_sync_dependencies(harness)
+    harness.run("CUSTOMER", RunKind.FULL)
+    pair = coupled_pair(harness)
+    harness.bc_edit("customers", pair["bc_id"], {"city": "Boston"})
+    harness.sales_user_edit("account", pair["crm_id"], {"address1_city": "Chicago"})
+
+    summary = harness.run("CUSTOMER")
+    assert harness.counters(summary, TO_CRM)["Modified"] == 1
+    assert harness.counters(summary, FROM_CRM)["Skipped"] == 1
+    assert harness.crm.get("accounts", pair["crm_id"], select=["address1_city"])["address1_city"] == "Boston"
+    assert harness.bc.get("customers", pair["bc_id"], select=["city"])["city"] == "Boston"
+
+
+def test_deleted_counterpart_is_restored_when_configured(harness):
+    harness.override_mapping("CUSTOMER", deletion_conflict_resolution="Restore Records")
+    full_sync_dependencies(harness)
+    harness.run("CUSTOMER", RunKind.FULL)
+    pair = coupled_pair(harness)
+    harness.crm.delete("accounts", pair["crm_id"])
+    harness.bc_edit("customers", pair["bc_id"], {"phoneNumber": "+1 425 555 0101"})
+
+    summary = harness.run("CUSTOMER")
+    assert harness.counters(summary, TO_CRM)["Inserted"] == 1
+    coupling = harness.store.couplings_for("CUSTOMER", bc_ids=[pair["bc_id"]]).iloc[0]
+    assert coupling["crm_id"] != pair["crm_id"]
+    restored = harness.crm.get("accounts", coupling["crm_id"], select=["telephone1"])
+    assert restored["telephone1"] == "+1 425 555 0101"
+
+
+def test_deleted_counterpart_is_uncoupled_when_configured(harness):
+    harness.override_mapping("CUSTOMER", deletion_conflict_resolution="Remove Coupling")
+    full_sync_dependencies(harness)
+    harness.run("CUSTOMER", RunKind.FULL)
+    pair = coupled_pair(harness)
+    harness.crm.delete("accounts", pair["crm_id"])
+    harness.bc_edit("customers", pair["bc_id"], {"phoneNumber": "+1 425 555 0102"})
+
+    summary = harness.run("CUSTOMER")
+    counters = harness.counters(summary, TO_CRM)
+    assert counters["Failed"] == counters["Inserted"] == 0
+    assert harness.store.couplings_for("CUSTOMER", bc_ids=[pair["bc_id"]]).empty
+
+
+def test_blocked_customers_are_outside_the_table_filter(harness):
+    full_sync_dependencies(harness)
+    harness.run("CUSTOMER", RunKind.FULL, direction=TO_CRM)
+    blocked = set(bc_customers(harness).query("blocked != ' '")["id"])
+    assert blocked, "the seed has a blocked customer"
+    assert not blocked & set(harness.store.couplings("CUSTOMER")["bc_id"])
+
+
+def test_primary_contact_not_yet_coupled_is_cleared_rather_than_failing(harness):
+    full_sync_dependencies(harness)
+    harness.run("CUSTOMER", RunKind.FULL, direction=TO_CRM)  # CONTACT has not run: no contact is coupled
+    messages = set(harness.store.open_errors("CUSTOMER")["message"])
+    assert not any("Contact" in m and "must be coupled" in m for m in messages)
+    created = harness.store.couplings("CUSTOMER").query("coupled_by == 'create'")
+    row = harness.crm.get("accounts", created.iloc[0]["crm_id"], select=["_primarycontactid_value"])
+    assert row["_primarycontactid_value"] is None
+
+
+def test_synchronize_now_rewrites_the_given_record_even_if_unchanged(harness):
+    full_sync_dependencies(harness)
+    harness.run("CUSTOMER", RunKind.FULL)
+    pair = coupled_pair(harness)
+    harness.sales_user_edit("account", pair["crm_id"], {"telephone1": "999"})  # Sales drifted
+    summary = harness.run("CUSTOMER", RunKind.RECORDS, record_ids=(pair["bc_id"],), direction=TO_CRM)
+    assert harness.counters(summary, TO_CRM)["Modified"] == 1
+    bc_phone = harness.bc.get("customers", pair["bc_id"], select=["phoneNumber"])["phoneNumber"]
+    assert harness.crm.get("accounts", pair["crm_id"], select=["telephone1"])["telephone1"] == bc_phone

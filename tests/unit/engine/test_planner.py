@@ -242,3 +242,25 @@ def test_counters_follow_bcs_job_columns():
         "Failed": 1,
         "Coupled": 0,
     }
+
+
+def test_synchronize_now_overrides_a_conflict_in_the_chosen_direction():
+    plan = plan_pass(
+        spec(force_modify=True),
+        source({**ADATUM, "city": "Boston"}),
+        coupled(),
+        account(**{DESTINATION_MODIFIED: T0, "address1_city": "Chicago"}),
+    )
+    assert only(plan)["action"] == "modify"
+
+
+def test_option_value_without_a_mapping_row_leaves_the_destination_field_alone():
+    terms = FieldRule("paymentTermsCode", "paymenttermscode", "Payment Terms Code", option_map={"NET30": 2})
+    records = pd.DataFrame(
+        [
+            {SOURCE_ID: "c1", SOURCE_MODIFIED: T0, "paymentTermsCode": "net30"},
+            {SOURCE_ID: "c2", SOURCE_MODIFIED: T0, "paymentTermsCode": "COD"},
+        ]
+    )
+    plan = plan_pass(spec(fields=(terms,), only_coupled=False), records, NO_COUPLINGS, NO_DESTINATION)
+    assert plan["payload"].tolist() == [{"paymenttermscode": 2}, {}]
