@@ -34,9 +34,10 @@ lock:
 	test -x $(VENV)/bin/uv || ($(PYTHON) -m venv $(VENV) && $(PY) -m pip install --quiet uv==0.13.8)
 	$(VENV)/bin/uv pip compile --quiet --python-version 3.11 requirements.txt requirements-dev.txt -o requirements.lock
 
-## Service throughput figures (see benchmarks/README.md).
+## Throughput of the local services (see benchmarks/README.md).
 bench: $(VENV)/.installed
 	$(PY) benchmarks/sandbox_throughput.py
+	$(PY) benchmarks/sandbox_bc_throughput.py
 
 clean:
 	rm -rf var .pytest_cache .ruff_cache

@@ -241,7 +241,7 @@ class Bench:
         return {c: int(jobs[c].fillna(0).sum()) for c in COUNTERS if c in jobs.columns}
 
     def change_customers(self, percent: float) -> tuple[int, float]:
-        """Update `percent` % of the coupled customers through the BC API; returns (count, seconds)."""
+        """Update `percent` % of N customers (coupled ones) through the BC API; returns (count, seconds)."""
         from bcsync.clients.bc import BusinessCentralHook
         from bcsync.store.store import CouplingStore
 
@@ -250,7 +250,9 @@ class Bench:
             bc_ids = store.couplings("CUSTOMER")["bc_id"].dropna().tolist()
         finally:
             store.dispose()
-        count = max(1, int(len(bc_ids) * percent / 100))
+        # `percent` of all customers, taken from the coupled ones: an uncoupled customer's change is
+        # ignored by a scheduled run (only coupled records are synchronized), so it would test nothing.
+        count = min(len(bc_ids), max(1, int(self.customers * percent / 100)))
         step = max(1, len(bc_ids) // count)
         chosen = bc_ids[::step][:count]
         stamp = datetime.now(UTC).strftime("%H%M%S")

@@ -29,7 +29,7 @@ from bcsync.engine.model import (
 from bcsync.engine.planner import count_actions
 from bcsync.pipeline.context import RunContext
 from bcsync.pipeline.frames import as_destination
-from bcsync.pipeline.reading import read_by_ids
+from bcsync.pipeline.reading import modified_window, read_by_ids, read_pages
 from bcsync.pipeline.record import job_type
 from bcsync.pipeline.rules import RULE_LOOKUPS
 from bcsync.pipeline.services import Services
@@ -41,6 +41,9 @@ from bcsync.store.schema import CoupledBy
 log = logging.getLogger(__name__)
 
 WRITES = ("insert", "modify")
+READ_BACK_BY_ID = 500  # above this, read back by modified-on window rather than by id chunks
+CLOCK_MARGIN = timedelta(minutes=5)
+_NO_FILTERS = {"table_filter": None, "integration_table_filter": None}
 
 
 def job_id_for(run: RunContext, mapping: IntegrationTableMapping, sync_pass: SyncPass) -> str:
@@ -105,6 +108,7 @@ def _write_crm(
     services: Services,
     job_id: str,
 ) -> pd.DataFrame:
+    began = datetime.now(UTC)
     inserts = writes[writes["action"] == "insert"]
     modifies = writes[writes["action"] == "modify"]
     results: list[dict[str, Any]] = []
@@ -118,25 +122,24 @@ def _write_crm(
         journal = services.store.record_pending(mapping.name, sync_pass.value, proposed, job_id=job_id)
         chosen = dict(zip(journal["source_id"], journal["destination_id"], strict=True))
         ids = [chosen[s] for s in inserts[SOURCE_ID]]
-        bodies = [
-            {mapping.crm_key: i, **_crm_body(mapping, p, services)}
-            for i, p in zip(ids, inserts["payload"], strict=True)
-        ]
-        outcomes = services.crm.write_many(
-            mapping.crm_entity_set, mapping.crm_entity, bodies, "upsert", primary_key=mapping.crm_key
-        )
-        results += _results(inserts, outcomes, ids)
+        # An upsert by the journalled id: sent twice, it still makes one row.
+        results += _send_crm(mapping, services, inserts, ids, "upsert")
     if len(modifies):
-        ids = modifies[DESTINATION_ID].tolist()
-        bodies = [
-            {mapping.crm_key: i, **_crm_body(mapping, p, services)}
-            for i, p in zip(ids, modifies["payload"], strict=True)
-        ]
-        outcomes = services.crm.write_many(
-            mapping.crm_entity_set, mapping.crm_entity, bodies, "update", primary_key=mapping.crm_key
-        )
-        results += _results(modifies, outcomes, ids)
-    return _with_new_modified_on(pd.DataFrame(results), mapping, Side.CRM, services)
+        results += _send_crm(mapping, services, modifies, modifies[DESTINATION_ID].tolist(), "update")
+    return _with_new_modified_on(pd.DataFrame(results), mapping, Side.CRM, services, began)
+
+
+def _send_crm(
+    mapping: IntegrationTableMapping, services: Services, rows: pd.DataFrame, ids: list[str], operation: str
+) -> list[dict[str, Any]]:
+    bodies = [
+        {mapping.crm_key: i, **_crm_body(mapping, p, services)}
+        for i, p in zip(ids, rows["payload"], strict=True)
+    ]
+    outcomes = services.crm.write_many(
+        mapping.crm_entity_set, mapping.crm_entity, bodies, operation, primary_key=mapping.crm_key
+    )
+    return _results(rows, outcomes, ids)
 
 
 def _crm_body(
@@ -172,6 +175,7 @@ def _write_bc(
 ) -> pd.DataFrame:
     api_of = {f.bc_field: (f.bc_api or mapping.bc_endpoint.api) for f in mapping.fields if f.bc_field}
     primary, extension = mapping.bc_endpoint, mapping.bc_extension_endpoint
+    began = datetime.now(UTC)
     inserts = writes[writes["action"] == "insert"]
     modifies = writes[writes["action"] == "modify"]
     results: list[dict[str, Any]] = []
@@ -202,7 +206,7 @@ def _write_bc(
         results += updated
         if extension is not None:
             _write_extension(services, extension, modifies, updated, api_of, primary.api)
-    return _with_new_modified_on(pd.DataFrame(results), mapping, Side.BC, services)
+    return _with_new_modified_on(pd.DataFrame(results), mapping, Side.BC, services, began)
 
 
 def _split(payload: dict[str, Any] | None, api_of: dict[str, BcApi], primary: BcApi) -> tuple[dict, dict]:
@@ -307,14 +311,22 @@ def _results(rows: pd.DataFrame, outcomes: list[WriteResult], ids: list[str | No
 
 
 def _with_new_modified_on(
-    written: pd.DataFrame, mapping: IntegrationTableMapping, side: Side, services: Services
+    written: pd.DataFrame, mapping: IntegrationTableMapping, side: Side, services: Services, since: datetime
 ) -> pd.DataFrame:
     """Read back the destination's modified-on after our write: the coupling stores it, so our own
-    write is not mistaken for a change on that side next time."""
+    write is not mistaken for a change on that side next time.
+
+    Few records are read by id; many by "modified since the writes began" (a page holds thousands).
+    """
     if written.empty:
         return written
     ok_ids = written.loc[written["ok"], DESTINATION_ID].dropna().tolist()
-    frames = list(read_by_ids(services, mapping, side, ok_ids, apply_filter=False)) if ok_ids else []
+    if len(ok_ids) <= READ_BACK_BY_ID:
+        frames = list(read_by_ids(services, mapping, side, ok_ids, apply_filter=False)) if ok_ids else []
+    else:
+        # Minutes of margin absorb a clock difference between us and the service.
+        window = modified_window(mapping, side, not_before=since - CLOCK_MARGIN)
+        frames = list(read_pages(services, mapping.model_copy(update=_NO_FILTERS), side, window))
     current = (
         as_destination(pd.concat(frames, ignore_index=True), mapping, side) if frames else pd.DataFrame()
     )
@@ -326,20 +338,19 @@ def _with_new_modified_on(
 
 
 def _merge_writes(outcome: pd.DataFrame, written: pd.DataFrame) -> pd.DataFrame:
+    """Write outcomes onto the plan rows: the destination id and modified-on, or the failure."""
     if written.empty:
         return outcome
-    by_source = written.set_index(SOURCE_ID)
-    for index, row in outcome.iterrows():
-        source_id = row[SOURCE_ID]
-        if row["action"] not in WRITES or source_id not in by_source.index:
-            continue
-        result = by_source.loc[source_id]
-        if result["ok"]:
-            outcome.at[index, DESTINATION_ID] = result[DESTINATION_ID]
-            outcome.at[index, DESTINATION_MODIFIED] = result.get("new_destination_modified")
-        else:
-            outcome.at[index, "action"] = "fail"
-            outcome.at[index, "error"] = result["error"]
+    results = written.drop_duplicates(SOURCE_ID, keep="last").set_index(SOURCE_ID)
+    is_write = outcome["action"].isin(WRITES) & outcome[SOURCE_ID].isin(results.index)
+    ok = outcome[SOURCE_ID].map(results["ok"]).fillna(False).astype(bool) & is_write
+    failed = is_write & ~ok
+    outcome.loc[ok, DESTINATION_ID] = outcome.loc[ok, SOURCE_ID].map(results[DESTINATION_ID])
+    outcome.loc[ok, DESTINATION_MODIFIED] = outcome.loc[ok, SOURCE_ID].map(
+        results["new_destination_modified"]
+    )
+    outcome.loc[failed, "action"] = "fail"
+    outcome.loc[failed, "error"] = outcome.loc[failed, SOURCE_ID].map(results["error"])
     return outcome
 
 
