@@ -30,7 +30,7 @@ from bcsync.engine.planner import count_actions
 from bcsync.pipeline.context import RunContext
 from bcsync.pipeline.frames import as_destination
 from bcsync.pipeline.reading import modified_window, read_by_ids, read_pages
-from bcsync.pipeline.record import job_type
+from bcsync.pipeline.record import job_id_for, job_type
 from bcsync.pipeline.rules import RULE_LOOKUPS
 from bcsync.pipeline.services import Services
 from bcsync.pipeline.specs import crm_bind_property, passes
@@ -44,13 +44,6 @@ WRITES = ("insert", "modify")
 READ_BACK_BY_ID = 500  # above this, read back by modified-on window rather than by id chunks
 CLOCK_MARGIN = timedelta(minutes=5)
 _NO_FILTERS = {"table_filter": None, "integration_table_filter": None}
-
-
-def job_id_for(run: RunContext, mapping: IntegrationTableMapping, sync_pass: SyncPass) -> str:
-    """One job row per mapping, pass and DAG run; stable across task retries."""
-    return str(
-        uuid.uuid5(uuid.NAMESPACE_URL, f"bcsync:{run.dag_id}:{run.run_id}:{mapping.name}:{sync_pass.value}")
-    )
 
 
 def load(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import uuid
 from datetime import datetime
 from typing import Any
 
@@ -21,6 +22,13 @@ JOB_TYPE = {
     RunKind.BACKFILL: JobType.BACKFILL,
     RunKind.RECORDS: JobType.MANUAL,
 }
+
+
+def job_id_for(run: RunContext, mapping: IntegrationTableMapping, sync_pass: SyncPass) -> str:
+    """One job row per mapping, pass and DAG run; stable across task retries."""
+    return str(
+        uuid.uuid5(uuid.NAMESPACE_URL, f"bcsync:{run.dag_id}:{run.run_id}:{mapping.name}:{sync_pass.value}")
+    )
 
 
 def job_type(run: RunContext) -> JobType:
@@ -45,6 +53,8 @@ def record_job(
         load = loads.get(sync_pass.value)
         if load is None:
             directions[sync_pass.value] = {"status": "load failed"}
+            if not run.dry_run:
+                _record_failed_load(mapping, sync_pass, run, services)
             continue
         counters = load.get("counters", {})
         directions[sync_pass.value] = {"status": "dry run" if run.dry_run else "done", **counters}
@@ -58,6 +68,24 @@ def record_job(
     summary["failed"] = sum(int(d.get("Failed", 0)) for d in directions.values())
     log.info("%s job log: %s", mapping.name, directions)
     return summary
+
+
+def _record_failed_load(
+    mapping: IntegrationTableMapping, sync_pass: SyncPass, run: RunContext, services: Services
+) -> None:
+    """The job row of a pass whose load task failed: finished, with the reason, as BC logs a failed job."""
+    job_id = services.store.start_job(
+        mapping.name,
+        sync_pass.value,
+        job_type=job_type(run),
+        run_id=run.run_id,
+        job_id=job_id_for(run, mapping, sync_pass),
+    )
+    services.store.finish_job(
+        job_id,
+        {},
+        message="The load task failed; see its log. Nothing was skipped: the watermark did not move.",
+    )
 
 
 def _advance_watermark(

@@ -11,7 +11,10 @@ import pytest
 
 from bcsync.clients.errors import OutcomeUnknown
 from bcsync.engine.model import Side
-from bcsync.pipeline.context import RunKind
+from bcsync.pipeline.context import RunContext, RunKind
+from bcsync.pipeline.extract import extract
+from bcsync.pipeline.record import record_job
+from bcsync.pipeline.staging import run_folder
 
 TO_CRM, FROM_CRM = "ToIntegrationTable", "FromIntegrationTable"
 
@@ -364,3 +367,17 @@ def test_synchronize_now_rewrites_the_given_record_even_if_unchanged(harness):
     assert harness.counters(summary, TO_CRM)["Modified"] == 1
     bc_phone = harness.bc.get("customers", pair["bc_id"], select=["phoneNumber"])["phoneNumber"]
     assert harness.crm.get("accounts", pair["crm_id"], select=["telephone1"])["telephone1"] == bc_phone
+
+
+def test_a_failed_load_keeps_the_watermark_and_logs_the_job_with_the_reason(harness):
+    mapping = harness.services.registry.get("CURRENCY")
+    run = RunContext(dag_id=mapping.dag_id, run_id="load_crashed", kind=RunKind.FULL)
+    folder = run_folder(run.dag_id, run.run_id, harness.staging)
+    extracts = {
+        side.value: extract(mapping, side, run, harness.services, folder) for side in (Side.BC, Side.CRM)
+    }
+    summary = record_job(mapping, run, harness.services, extracts, loads={})  # the load task never succeeded
+    assert summary["directions"][TO_CRM]["status"] == "load failed"
+    assert harness.store.get_watermark("CURRENCY", TO_CRM) is None
+    job = harness.store.jobs("CURRENCY").iloc[0]
+    assert "load task failed" in job["message"]
