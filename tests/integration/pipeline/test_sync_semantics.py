@@ -381,3 +381,44 @@ def test_a_failed_load_keeps_the_watermark_and_logs_the_job_with_the_reason(harn
     assert harness.store.get_watermark("CURRENCY", TO_CRM) is None
     job = harness.store.jobs("CURRENCY").iloc[0]
     assert "load task failed" in job["message"]
+
+
+def test_record_that_failed_last_time_is_retried_although_it_did_not_change(harness):
+    full_sync_dependencies(harness)
+    harness.run("CUSTOMER", RunKind.FULL)
+    # A salesperson with no Sales user: a coupled customer given that salesperson fails to sync.
+    coupled_users = harness.store.couplings("SALESPEOPLE")["bc_id"]
+    person = next(
+        r
+        for page in harness.bc.iter_pages(
+            "salespeoplePurchasers", select=["id", "code", "displayName", "email"]
+        )
+        for r in page
+        if r["id"] not in set(coupled_users) and r["email"]
+    )
+    pair = coupled_pair(harness)
+    harness.bc_edit(
+        "customers", pair["bc_id"], {"salespersonCode": person["code"], "phoneNumber": "+1 425 555 0177"}
+    )
+    failed = harness.run("CUSTOMER")
+    assert harness.counters(failed, TO_CRM)["Failed"] == 1
+
+    # The Sales administrator adds the user and SALESPEOPLE couples it; the customer is not touched.
+    business_unit = next(harness.crm.iter_pages("businessunits", select=["businessunitid"]))[0][
+        "businessunitid"
+    ]
+    harness.crm.create(
+        "systemusers",
+        {
+            "fullname": person["displayName"],
+            "internalemailaddress": person["email"],
+            "islicensed": True,
+            "businessunitid@odata.bind": f"/businessunits({business_unit})",
+        },
+    )
+    harness.run("SALESPEOPLE", RunKind.FULL)
+    retried = harness.run("CUSTOMER")
+    assert harness.counters(retried, TO_CRM)["Modified"] == 1
+    assert (
+        harness.crm.get("accounts", pair["crm_id"], select=["telephone1"])["telephone1"] == "+1 425 555 0177"
+    )
