@@ -40,10 +40,18 @@ def couple(
     for sync_pass in passes(mapping, run.direction):
         source_side, destination_side = sync_pass.source, sync_pass.destination
         source = _staged(extracts.get(source_side.value))
-        coupled = 0
+        proposed = pd.DataFrame()
         if len(source) and _may_match(mapping, run):
-            coupled = _match(mapping, sync_pass, run, services, source, extracts)
+            proposed = _match(mapping, sync_pass, services, source, extracts)
+        coupled = 0
+        if len(proposed) and not run.dry_run:
+            coupled = services.store.couple(mapping.name, proposed, coupled_by=CoupledBy.MATCH).coupled
+            log.info("%s: coupled %d pair(s) by matching", mapping.name, coupled)
         couplings = services.store.couplings(mapping.name)
+        if len(proposed) and run.dry_run:
+            # Plan as if coupled, so the dry run shows what the real run would do with these pairs.
+            log.info("%s: dry run, %d pair(s) would be coupled by matching", mapping.name, len(proposed))
+            couplings = pd.concat([couplings, proposed.assign(skipped=False)], ignore_index=True)
         oriented = oriented_couplings(couplings, sync_pass)
         source_ids = set(as_source(source, mapping, source_side)[SOURCE_ID]) if len(source) else set()
         wanted = oriented[oriented[SOURCE_ID].isin(source_ids)][DESTINATION_ID].tolist()
@@ -78,21 +86,21 @@ def _may_match(mapping: IntegrationTableMapping, run: RunContext) -> bool:
 def _match(
     mapping: IntegrationTableMapping,
     sync_pass: SyncPass,
-    run: RunContext,
     services: Services,
     source: pd.DataFrame,
     extracts: dict[str, dict[str, Any]],
-) -> int:
+) -> pd.DataFrame:
+    """New pairs (bc_id, crm_id and, unless the mapping syncs after coupling, both synced-on stamps)."""
     groups = match_groups(mapping, sync_pass)
     if not groups:
-        return 0
+        return pd.DataFrame()
     couplings = services.store.couplings(mapping.name)
     source_column = "bc_id" if sync_pass is SyncPass.TO_CRM else "crm_id"
     destination_column = "crm_id" if sync_pass is SyncPass.TO_CRM else "bc_id"
     candidates_source = as_source(source, mapping, sync_pass.source)
     uncoupled = candidates_source[~candidates_source[SOURCE_ID].isin(set(couplings[source_column]))]
     if uncoupled.empty:
-        return 0
+        return pd.DataFrame()
     staged = _staged(extracts.get(sync_pass.destination.value))
     if staged.empty:  # the destination side was not read in full: read it now (small tables)
         staged = pd.concat(
@@ -100,14 +108,11 @@ def _match(
         )
     candidates = as_destination(staged, mapping, sync_pass.destination) if len(staged) else staged
     if candidates.empty:
-        return 0
+        return pd.DataFrame()
     matches = match_records(uncoupled, candidates, groups, set(couplings[destination_column]))
     pairs = matches.dropna(subset=[DESTINATION_ID])
     if pairs.empty:
-        return 0
-    if run.dry_run:
-        log.info("%s: dry run, %d pair(s) would be coupled by matching", mapping.name, len(pairs))
-        return 0
+        return pd.DataFrame()
     rows = pairs.merge(uncoupled[[SOURCE_ID, SOURCE_MODIFIED]], on=SOURCE_ID).merge(
         candidates[[DESTINATION_ID, DESTINATION_MODIFIED]], on=DESTINATION_ID
     )
@@ -121,9 +126,7 @@ def _match(
     if not mapping.coupling.synch_after_bulk_coupling:
         frame["bc_synced_on"] = rows[SOURCE_MODIFIED if to_crm else DESTINATION_MODIFIED]
         frame["crm_synced_on"] = rows[DESTINATION_MODIFIED if to_crm else SOURCE_MODIFIED]
-    outcome = services.store.couple(mapping.name, frame, coupled_by=CoupledBy.MATCH)
-    log.info("%s: coupled %d pair(s) by matching", mapping.name, outcome.coupled)
-    return outcome.coupled
+    return frame
 
 
 def _staged(value: dict[str, Any] | None) -> pd.DataFrame:

@@ -217,7 +217,8 @@ def test_dry_run_plans_but_writes_nothing(harness):
     before = len(accounts(harness))
     summary = harness.run("CUSTOMER", RunKind.FULL, dry_run=True)
     assert summary["dry_run"]
-    assert summary["directions"][TO_CRM]["Inserted"] > 0  # planned
+    planned = summary["directions"][TO_CRM]
+    assert planned["Inserted"] > 0 and planned["Unchanged"] > 0  # matched pairs are planned as coupled
     assert len(accounts(harness)) == before
     assert harness.store.couplings("CUSTOMER").empty
     assert harness.store.get_watermark("CUSTOMER", TO_CRM) is None
