@@ -1,0 +1,44 @@
+"""What kind of run a task is in, from the Airflow context and the trigger form's params."""
+
+from datetime import UTC, datetime
+from types import SimpleNamespace
+
+from bcsync.pipeline.context import RunContext, RunKind
+
+
+def context(run_type: str = "scheduled", **params) -> dict:
+    return {
+        "dag_run": SimpleNamespace(dag_id="bcsync_customer", run_id="r1", run_type=run_type),
+        "ti": SimpleNamespace(task_id="extract_bc", try_number=2),
+        "params": {"full_sync": False, "record_ids": [], "dry_run": False, "direction": "both", **params},
+        "data_interval_start": datetime(2026, 1, 1, tzinfo=UTC),
+        "data_interval_end": datetime(2026, 1, 1, 0, 30, tzinfo=UTC),
+    }
+
+
+def test_scheduled_run_moves_watermarks():
+    run = RunContext.from_airflow(context())
+    assert run.kind is RunKind.SCHEDULED and run.moves_watermarks and run.direction is None
+    assert run.try_number == 2 and run.task_id == "extract_bc"
+
+
+def test_full_sync_param_makes_a_full_synchronization():
+    assert RunContext.from_airflow(context(full_sync=True)).kind is RunKind.FULL
+
+
+def test_backfill_run_uses_its_data_interval_and_leaves_watermarks():
+    run = RunContext.from_airflow(context(run_type="backfill"))
+    assert run.kind is RunKind.BACKFILL and not run.moves_watermarks
+    assert run.data_interval_end - run.data_interval_start == (
+        datetime(2026, 1, 1, 0, 30, tzinfo=UTC) - datetime(2026, 1, 1, tzinfo=UTC)
+    )
+
+
+def test_record_ids_are_synchronize_now_and_win_over_full_sync():
+    run = RunContext.from_airflow(context(full_sync=True, record_ids=["a", "b"]))
+    assert run.kind is RunKind.RECORDS and run.record_ids == ("a", "b") and not run.moves_watermarks
+
+
+def test_dry_run_never_moves_watermarks_and_direction_restricts_a_pass():
+    run = RunContext.from_airflow(context(dry_run=True, direction="ToIntegrationTable"))
+    assert run.dry_run and not run.moves_watermarks and run.direction == "ToIntegrationTable"

@@ -1,0 +1,36 @@
+"""Frames handed between tasks as Parquet parts under an object-storage path."""
+
+import pandas as pd
+from airflow.sdk import ObjectStoragePath
+
+from bcsync.pipeline.staging import StagedFrame, read_frame, run_folder, write_frame, write_frames
+
+
+def test_pages_are_written_as_parts_and_read_back_as_one_frame(tmp_path):
+    folder = run_folder(
+        "bcsync_customer", "manual__2026-01-01T00:00:00+00:00", ObjectStoragePath(f"file://{tmp_path}")
+    )
+    staged = write_frames(
+        folder, "extract_bc", [pd.DataFrame({"id": ["a", "b"]}), pd.DataFrame({"id": ["c"]})]
+    )
+    assert staged.rows == 3
+    assert len(list(ObjectStoragePath(staged.url).iterdir())) == 2
+    assert read_frame(StagedFrame.from_xcom(staged.to_xcom()))["id"].tolist() == ["a", "b", "c"]
+
+
+def test_rewriting_a_step_replaces_the_earlier_attempts_parts(tmp_path):
+    folder = ObjectStoragePath(f"file://{tmp_path}")
+    write_frames(folder, "extract_bc", [pd.DataFrame({"id": ["old1"]}), pd.DataFrame({"id": ["old2"]})])
+    staged = write_frames(folder, "extract_bc", [pd.DataFrame({"id": ["new"]})])
+    assert read_frame(staged)["id"].tolist() == ["new"]
+
+
+def test_payloads_with_varying_fields_survive_the_round_trip(tmp_path):
+    plan = pd.DataFrame({"source_id": ["a", "b"], "payload": [{"name": "O'Brien & Co", "n": 1.5}, None]})
+    staged = write_frame(ObjectStoragePath(f"file://{tmp_path}"), "plan", plan)
+    assert read_frame(staged)["payload"].tolist() == [{"name": "O'Brien & Co", "n": 1.5}, None]
+
+
+def test_an_empty_step_reads_back_as_an_empty_frame(tmp_path):
+    staged = write_frames(ObjectStoragePath(f"file://{tmp_path}"), "destination", [])
+    assert staged.rows == 0 and read_frame(staged).empty
