@@ -37,15 +37,14 @@ def match_records(
     taken = set(already_coupled)
     result: dict[str, tuple[str | None, str]] = {}
     unmatched = list(source[SOURCE_ID])
-    source_by_id = source.set_index(SOURCE_ID, drop=False)
+    records = {record[SOURCE_ID]: record for record in source.to_dict("records")}
     for group in priority_groups:
         if not unmatched:
             break
         still_unmatched: list[str] = []
         index = _CandidateIndex(candidates, group)
         for source_id in unmatched:
-            row = source_by_id.loc[source_id]
-            matches = index.lookup(row)
+            matches = index.lookup(records[source_id])
             if matches is None:
                 still_unmatched.append(source_id)
                 result.setdefault(source_id, (None, "all match fields are blank"))
@@ -76,7 +75,7 @@ class _CandidateIndex:
         self._group = tuple(group)
         self._indexes: dict[tuple[int, ...], dict[tuple, list[str]]] = {}
 
-    def lookup(self, row: pd.Series) -> list[str] | None:
+    def lookup(self, row: dict) -> list[str] | None:
         used = tuple(i for i, f in enumerate(self._group) if not is_blank(row.get(f.source_field)))
         if not used:
             return None

@@ -9,19 +9,27 @@ moves no data, unless the mapping asks for "Synch. After Bulk Coupling".
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from typing import Any
 
 import pandas as pd
 from airflow.sdk import ObjectStoragePath
 
 from bcsync.engine.matching import match_records
-from bcsync.engine.model import DESTINATION_ID, DESTINATION_MODIFIED, SOURCE_ID, SOURCE_MODIFIED, SyncPass
+from bcsync.engine.model import (
+    DESTINATION_ID,
+    DESTINATION_MODIFIED,
+    SOURCE_ID,
+    SOURCE_MODIFIED,
+    Side,
+    SyncPass,
+)
 from bcsync.pipeline.context import RunContext, RunKind
 from bcsync.pipeline.frames import as_destination, as_source, oriented_couplings
 from bcsync.pipeline.reading import read_by_ids, read_pages
 from bcsync.pipeline.services import Services
 from bcsync.pipeline.specs import match_groups, passes
-from bcsync.pipeline.staging import StagedFrame, read_frame, write_frame, write_frames
+from bcsync.pipeline.staging import StagedFrame, iter_frames, read_frame, write_frame, write_frames
 from bcsync.registry.model import IntegrationTableMapping
 from bcsync.store.schema import CoupledBy
 
@@ -38,7 +46,7 @@ def couple(
     """Per pass: couplings (oriented) and destination records staged for the transform step."""
     result: dict[str, Any] = {}
     for sync_pass in passes(mapping, run.direction):
-        source_side, destination_side = sync_pass.source, sync_pass.destination
+        source_side = sync_pass.source
         source = _staged(extracts.get(source_side.value))
         proposed = pd.DataFrame()
         if len(source) and _may_match(mapping, run):
@@ -58,7 +66,7 @@ def couple(
         destination = write_frames(
             folder,
             f"destination_{sync_pass.value}",
-            read_by_ids(services, mapping, destination_side, wanted, apply_filter=False) if wanted else [],
+            _counterparts(mapping, sync_pass, services, extracts, wanted),
         )
         relevant = write_frame(
             folder, f"couplings_{sync_pass.value}", oriented[oriented[SOURCE_ID].isin(source_ids)]
@@ -77,6 +85,31 @@ def couple(
             coupled,
         )
     return result
+
+
+def _counterparts(
+    mapping: IntegrationTableMapping,
+    sync_pass: SyncPass,
+    services: Services,
+    extracts: dict[str, dict[str, Any]],
+    wanted: list[str],
+) -> Iterator[pd.DataFrame]:
+    """The coupled destination records, from the destination's extract when it read everything
+    (a full synchronization), else read by id. Ids missing from a full extract are read by id too:
+    they lie outside the destination's table filter, or were deleted."""
+    if not wanted:
+        return
+    remaining = set(wanted)
+    staged = extracts.get(sync_pass.destination.value) or {}
+    if staged.get("staged"):
+        key = mapping.bc_key if sync_pass.destination is Side.BC else mapping.crm_key
+        for frame in iter_frames(StagedFrame.from_xcom(staged["staged"])):
+            if key in frame.columns:
+                hits = frame[frame[key].astype(str).str.lower().isin(remaining)]
+                remaining -= set(hits[key].astype(str).str.lower())
+                yield hits
+    if remaining:
+        yield from read_by_ids(services, mapping, sync_pass.destination, remaining, apply_filter=False)
 
 
 def _may_match(mapping: IntegrationTableMapping, run: RunContext) -> bool:

@@ -33,21 +33,21 @@ def read_pages(
 ) -> Iterator[pd.DataFrame]:
     """Frames of one side's records (native column names), one per API page, within the table filter."""
     columns = columns or side_columns(mapping, side)
-    where = odata.all_of(table_filter(mapping, side), where)
+    filtered = odata.all_of(table_filter(mapping, side), where)
     if side is Side.CRM:
         for page in services.crm.iter_pages(
-            mapping.crm_entity_set, select=columns.select(), filter=where, orderby=[columns.key]
+            mapping.crm_entity_set, select=columns.select(), filter=filtered, orderby=[columns.key]
         ):
             yield pd.DataFrame(page)
         return
     primary = mapping.bc_endpoint
+    extra = _extension_fields(services, mapping, columns, where)
     for page in services.bc.iter_pages(
-        primary.entity_set, select=columns.select(primary.api.value), filter=where, api=primary.api.value
+        primary.entity_set, select=columns.select(primary.api.value), filter=filtered, api=primary.api.value
     ):
         frame = pd.DataFrame(page)
-        extension = mapping.bc_extension_endpoint
-        if extension is not None and len(frame):
-            frame = _join_extension(services, mapping, columns, frame)
+        if extra is not None and len(frame):
+            frame = frame.merge(extra, on=columns.key, how="left")
         yield frame
 
 
@@ -95,26 +95,29 @@ def _read_unfiltered(
     yield from read_pages(services, saved, side, where)
 
 
-def _join_extension(
-    services: Services, mapping: IntegrationTableMapping, columns: SideColumns, frame: pd.DataFrame
-) -> pd.DataFrame:
-    """Add the fields only our custom API page has (same rows, same ids) to a page of the standard API."""
+def _extension_fields(
+    services: Services, mapping: IntegrationTableMapping, columns: SideColumns, where: Filter | None
+) -> pd.DataFrame | None:
+    """The fields only our custom API page has (same rows, same ids), read with the same filter.
+
+    One paged read for the whole selection rather than a lookup per page: only the extension's few
+    columns are held, keyed by id, while the standard page's rows stream past.
+    """
     extension = mapping.bc_extension_endpoint
-    assert extension is not None
-    wanted = [c for c in columns.select(extension.api.value) if c not in frame.columns or c == columns.key]
+    if extension is None:
+        return None
+    primary_fields = set(columns.select(mapping.bc_endpoint.api.value))
+    wanted = [c for c in columns.select(extension.api.value) if c not in primary_fields or c == columns.key]
     if len(wanted) <= 1:
-        return frame
-    parts = []
-    for chunk in _chunks(frame[columns.key].tolist(), ID_CHUNK):
-        where = odata.in_(columns.key, [uuid.UUID(i) for i in chunk])
+        return None
+    rows = [
+        row
         for page in services.bc.iter_pages(
             extension.entity_set, select=wanted, filter=where, api=extension.api.value
-        ):
-            parts.append(pd.DataFrame(page))
-    if not parts:
-        return frame
-    extra = pd.concat(parts, ignore_index=True).drop(columns=["@odata.etag"], errors="ignore")
-    return frame.merge(extra, on=columns.key, how="left")
+        )
+        for row in page
+    ]
+    return pd.DataFrame(rows, columns=wanted).drop(columns=["@odata.etag"], errors="ignore")
 
 
 def _chunks(items: Sequence[str], size: int) -> Iterator[Sequence[str]]:
