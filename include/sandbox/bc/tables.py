@@ -49,6 +49,9 @@ Tables (logical name ← BC table): fields beyond id and lastModifiedDateTime
   contactBusinessRelation ← Contact Business Relation (5054): contactNo, businessRelationCode,
     linkToTable, no
 
+A customer written through the API keeps a Company contact (CONT series) and a CUST relation to it,
+as BC's CustCont-Update does (`sandbox.bc.customer_contacts`).
+
 Seed data writes read-only figures (ledger figures, inventory, totals, posted statuses) with
 `as_system=True`; API clients cannot.
 """

@@ -2,7 +2,8 @@
 
 BC rules kept here: `If-Match` is required to change or delete, a stale ETag is 409
 `Request_EntityChanged`, a number series fills a missing `number`, posted invoices cannot change,
-invoice lines get the next line number and their amounts, and the header's totals follow its lines.
+invoice lines get the next line number and their amounts, the header's totals follow its lines, and
+a customer keeps its company contact and business relation (`sandbox.bc.customer_contacts`).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sandbox.bc import numbering
+from sandbox.bc import customer_contacts, numbering
 from sandbox.bc import tables as t
 from sandbox.bc.errors import BCError, bad_request, entity_changed, method_not_allowed, record_not_found
 from sandbox.bc.etags import parse_if_match
@@ -91,6 +92,8 @@ class Writer:
             )
         except (DuplicateKey, ValidationFailed) as error:
             raise _storage_error(page, error) from None
+        if page.table is t.CUSTOMER:
+            customer_contacts.on_insert(self.work, self.repository, scope.company, [row], self.actor)
         if page.parent_field is not None:
             self._recalculate(row[page.parent_field], scope.company)
         if lines is not None:
@@ -113,9 +116,12 @@ class Writer:
         Raises DuplicateKey (the caller falls back to one insert per record to tell which failed).
         """
         self._number(page, scope, prepared)
-        return self.work.insert_many(
+        rows = self.work.insert_many(
             page.table, prepared, actor=self.actor, company=scope.company, as_system=True
         )
+        if page.table is t.CUSTOMER:
+            customer_contacts.on_insert(self.work, self.repository, scope.company, rows, self.actor)
+        return rows
 
     def _number(self, page: ApiPage, scope: Scope, records: list[dict[str, Any]]) -> None:
         """Give records without a number the next numbers of the table's series."""
@@ -155,6 +161,8 @@ class Writer:
             )
         except (VersionMismatch, NotFound, DuplicateKey, ValidationFailed) as error:
             raise _storage_error(page, error, key) from None
+        if page.table is t.CUSTOMER:
+            customer_contacts.on_modify(self.work, scope.company, current, row, self.actor)
         if page.parent_field is not None:
             self._recalculate(row[page.parent_field], scope.company)
         return row
@@ -169,6 +177,8 @@ class Writer:
             self.work.delete(page.table, key, expected_version=expected, company=scope.company)
         except (VersionMismatch, NotFound) as error:
             raise _storage_error(page, error, key) from None
+        if page.table is t.CUSTOMER:
+            customer_contacts.on_delete(self.work, scope.company, current)
         if page.table is t.SALES_INVOICE:
             # Deleting a document deletes its lines, as BC's OnDelete trigger does.
             for line in self.work.find(t.SALES_INVOICE_LINE, {"documentId": key}, company=scope.company):
