@@ -1,0 +1,27 @@
+"""Session fixture: the real Airflow (api-server, scheduler, dag-processor) on a fresh sandbox.
+
+See e2e_stack.py for what is started and how it is stopped; the phase timings are printed in pytest's
+terminal summary (section "e2e timings").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from e2e_stack import E2E_TIMINGS, AirflowStack
+from e2e_stack import airflow_stack as start_airflow_stack
+
+
+@pytest.fixture(scope="session")
+def airflow_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AirflowStack]:
+    with start_airflow_stack(tmp_path_factory.mktemp("e2e")) as stack:
+        yield stack
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if not E2E_TIMINGS:
+        return
+    terminalreporter.section("e2e timings")
+    for phase, seconds in E2E_TIMINGS:
+        terminalreporter.write_line(f"{seconds:7.1f}s  {phase}")
