@@ -1,6 +1,6 @@
 """The bcsync plugin without a running Airflow: the note text, and what Airflow's plugin loader imports.
 
-Fast (no `e2e` marker); the listener's real paths (scheduler, API server) are in test_operations.py.
+Fast; the listener's real paths (scheduler, API server) are in tests/e2e/test_operations.py.
 """
 
 from __future__ import annotations
