@@ -78,7 +78,10 @@ def _print_job_log(since: datetime) -> None:
 
     store = CouplingStore(f"sqlite:///{WORK / 'store.db'}")
     jobs = store.jobs(limit=100)
-    jobs = jobs[jobs["started_on"] >= since].sort_values("started_on")
+    jobs = jobs[jobs["started_on"] >= since].copy()
+    # BC's order: jobs in dependency order, and within a job To (BC → Sales) before From.
+    jobs["order"] = jobs["mapping"].map({name: i for i, name in enumerate(JOBS)})
+    jobs = jobs.sort_values(["order", "direction"], ascending=[True, False])
     header = f"   {'job':<12} {'direction':<21}" + "".join(f"{c:>10}" for c in COUNTERS)
     print(header)
     print("   " + "-" * (len(header) - 3))
@@ -104,7 +107,8 @@ def _change_one_record_on_each_side(sandbox) -> list[str]:
     store = CouplingStore(f"sqlite:///{WORK / 'store.db'}")
     couplings = store.couplings("CUSTOMER")
     store.dispose()
-    healthy = couplings[~couplings["skipped"] & (couplings["to_crm_result"] != "Failure")]
+    # Pairs the full sync created and wrote successfully: their lookups (salesperson, currency) resolve.
+    healthy = couplings[(couplings["coupled_by"] == "create") & (couplings["to_crm_result"] == "Success")]
     first, second = healthy.iloc[0], healthy.iloc[1]
 
     bc = BusinessCentralHook()
