@@ -20,7 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 WORK = ROOT / "var" / "demo"
 JOBS = ("SALESPEOPLE", "CURRENCY", "CUSTOMER", "CONTACT")
-COUNTERS = ("Inserted", "Modified", "Deleted", "Unchanged", "Skipped", "Failed")
+COUNTERS = ("Inserted", "Modified", "Deleted", "Unchanged", "Skipped", "Failed", "Coupled")
 
 
 def main() -> int:

@@ -55,13 +55,13 @@ def couple(
         if len(proposed) and not run.dry_run:
             coupled = services.store.couple(mapping.name, proposed, coupled_by=CoupledBy.MATCH).coupled
             log.info("%s: coupled %d pair(s) by matching", mapping.name, coupled)
-        couplings = services.store.couplings(mapping.name)
+        source_ids = set(as_source(source, mapping, source_side)[SOURCE_ID]) if len(source) else set()
+        couplings = _couplings_of(mapping, sync_pass, services, source_ids)
         if len(proposed) and run.dry_run:
             # Plan as if coupled, so the dry run shows what the real run would do with these pairs.
             log.info("%s: dry run, %d pair(s) would be coupled by matching", mapping.name, len(proposed))
             couplings = pd.concat([couplings, proposed.assign(skipped=False)], ignore_index=True)
         oriented = oriented_couplings(couplings, sync_pass)
-        source_ids = set(as_source(source, mapping, source_side)[SOURCE_ID]) if len(source) else set()
         wanted = oriented[oriented[SOURCE_ID].isin(source_ids)][DESTINATION_ID].tolist()
         destination = write_frames(
             folder,
@@ -110,6 +110,16 @@ def _counterparts(
                 yield hits
     if remaining:
         yield from read_by_ids(services, mapping, sync_pass.destination, remaining, apply_filter=False)
+
+
+def _couplings_of(
+    mapping: IntegrationTableMapping, sync_pass: SyncPass, services: Services, source_ids: set[str]
+) -> pd.DataFrame:
+    """The couplings of this pass's candidates only: a scheduled run reads a handful, not the whole table."""
+    if not source_ids:
+        return services.store.couplings_for(mapping.name, bc_ids=[])
+    side = "bc_ids" if sync_pass is SyncPass.TO_CRM else "crm_ids"
+    return services.store.couplings_for(mapping.name, **{side: sorted(source_ids)})
 
 
 def _may_match(mapping: IntegrationTableMapping, run: RunContext) -> bool:

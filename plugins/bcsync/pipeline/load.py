@@ -41,6 +41,7 @@ from bcsync.store.schema import CoupledBy
 log = logging.getLogger(__name__)
 
 WRITES = ("insert", "modify")
+CRM_BATCH_SIZE = 1000  # records per bulk message or $batch: Dataverse's documented upper bound
 READ_BACK_BY_ID = 500  # above this, read back by modified-on window rather than by id chunks
 CLOCK_MARGIN = timedelta(minutes=5)
 _NO_FILTERS = {"table_filter": None, "integration_table_filter": None}
@@ -130,7 +131,12 @@ def _send_crm(
         for i, p in zip(ids, rows["payload"], strict=True)
     ]
     outcomes = services.crm.write_many(
-        mapping.crm_entity_set, mapping.crm_entity, bodies, operation, primary_key=mapping.crm_key
+        mapping.crm_entity_set,
+        mapping.crm_entity,
+        bodies,
+        operation,
+        primary_key=mapping.crm_key,
+        batch_size=CRM_BATCH_SIZE,
     )
     return _results(rows, outcomes, ids)
 

@@ -41,11 +41,13 @@ def record_job(
     services: Services,
     extracts: dict[str, dict[str, Any]],
     loads: dict[str, dict[str, Any] | None],
+    coupled: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Finish the job row of each pass and move its watermark; returns the counters per direction.
 
     `loads` maps a pass to its load task's result, or None when that load task did not succeed: then
     the pass's watermark stays where it was, so nothing it should have written is skipped next time.
+    `coupled` is the couple step's result (pairs coupled by matching, per pass).
     """
     summary: dict[str, Any] = {"mapping": mapping.name, "run_kind": run.kind.value, "dry_run": run.dry_run}
     directions: dict[str, Any] = {}
@@ -56,7 +58,9 @@ def record_job(
             if not run.dry_run:
                 _record_failed_load(mapping, sync_pass, run, services)
             continue
-        counters = load.get("counters", {})
+        counters = dict(load.get("counters", {}))
+        # Pairs the couple step coupled by matching (BC's "Coupled" column of a coupling job).
+        counters["Coupled"] = int(((coupled or {}).get(sync_pass.value) or {}).get("coupled", 0))
         directions[sync_pass.value] = {"status": "dry run" if run.dry_run else "done", **counters}
         if run.dry_run:
             continue

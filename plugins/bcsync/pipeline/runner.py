@@ -35,4 +35,4 @@ def run_job(
         result = load(mapping, destination, run, services, folder, planned)
         if result.get("ran"):
             loads[result["pass"]] = result
-    return record_job(mapping, run, services, extracts, loads)
+    return record_job(mapping, run, services, extracts, loads, coupled)

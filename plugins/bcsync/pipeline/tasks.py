@@ -82,7 +82,8 @@ def record_job(mapping_name: str, extract_bc: dict | None, extract_crm: dict | N
         result = ti.xcom_pull(task_ids=task_id, key=LOAD_RESULT_KEY)
         if result and result.get("ran"):
             loads[result["pass"]] = result
-    summary = step(mapping, run, services, {"bc": extract_bc or {}, "crm": extract_crm or {}}, loads)
+    coupled = ti.xcom_pull(task_ids="couple")
+    summary = step(mapping, run, services, {"bc": extract_bc or {}, "crm": extract_crm or {}}, loads, coupled)
     for asset in context.get("outlets") or []:
         context["outlet_events"][asset].extra = summary
     return summary

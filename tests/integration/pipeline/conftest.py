@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import os
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
@@ -38,6 +37,7 @@ class SyncHarness:
     services: Services
     staging: ObjectStoragePath
     _runs: itertools.count = field(default_factory=lambda: itertools.count(1))
+    monkeypatch: pytest.MonkeyPatch | None = None
     last_run: RunContext | None = None
 
     def run(self, job: str, kind: RunKind = RunKind.SCHEDULED, **options: Any) -> dict[str, Any]:
@@ -101,7 +101,7 @@ class SyncHarness:
                 if mapping["name"] == name:
                     mapping.update(settings)
                     path.write_text(yaml.safe_dump(document, sort_keys=False, allow_unicode=True))
-        os.environ["BCSYNC_MAPPINGS_DIR"] = str(folder)
+        self.monkeypatch.setenv("BCSYNC_MAPPINGS_DIR", str(folder))
         self.services.__dict__.pop("registry", None)
 
     def bc_edit(self, entity_set: str, record_id: str, values: dict[str, Any], api: str = "v2.0") -> dict:
@@ -114,7 +114,9 @@ def harness(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[SyncHar
         for name, value in sandbox_connections(sandbox).items():
             monkeypatch.setenv(name, value)
         monkeypatch.setenv("AIRFLOW_CONN_BCSYNC_STORE", f"sqlite:///{tmp_path / 'store.db'}")
-        monkeypatch.delenv("BCSYNC_MAPPINGS_DIR", raising=False)  # restored after tests that override
+        monkeypatch.delenv("BCSYNC_MAPPINGS_DIR", raising=False)
         services = Services()
-        yield SyncHarness(sandbox, services, ObjectStoragePath(f"file://{tmp_path / 'staging'}"))
+        yield SyncHarness(
+            sandbox, services, ObjectStoragePath(f"file://{tmp_path / 'staging'}"), monkeypatch=monkeypatch
+        )
         services.store.dispose()
