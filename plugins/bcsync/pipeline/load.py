@@ -28,13 +28,14 @@ from bcsync.engine.model import (
 )
 from bcsync.engine.planner import count_actions
 from bcsync.pipeline.context import RunContext
-from bcsync.pipeline.frames import as_destination
+from bcsync.pipeline.frames import as_destination, as_source, oriented_couplings
 from bcsync.pipeline.reading import modified_window, read_by_ids, read_pages
 from bcsync.pipeline.record import job_id_for, job_type
 from bcsync.pipeline.rules import RULE_LOOKUPS
 from bcsync.pipeline.services import Services
 from bcsync.pipeline.specs import crm_bind_property, passes
 from bcsync.pipeline.staging import StagedFrame, read_frame, write_frame
+from bcsync.pipeline.transform import plan_records
 from bcsync.registry.model import BcApi, IntegrationTableMapping
 from bcsync.store.schema import CoupledBy
 
@@ -67,7 +68,8 @@ def load(
     services.store.start_job(
         mapping.name, sync_pass.value, job_type=job_type(run), run_id=run.run_id, job_id=job_id
     )
-    outcome = plan.copy()
+    settled = _settled_by_earlier_tries(folder, sync_pass, run.try_number)
+    outcome = _plan_for_this_try(mapping, sync_pass, run, services, plan, settled)
     if len(outcome):
         writes = outcome[outcome["action"].isin(WRITES)]
         if len(writes):
@@ -78,10 +80,9 @@ def load(
             )
             outcome = _merge_writes(outcome, written)
         _record(mapping, sync_pass, run, services, job_id, outcome)
-    counters = (
-        count_actions(outcome["action"]) if len(outcome) else count_actions(pd.Series([], dtype=object))
-    )
     write_frame(folder, f"results_{sync_pass.value}_try{run.try_number}", outcome)
+    # The job's counters cover the whole run: what earlier tries settled plus this try's outcomes.
+    counters = count_actions(pd.concat([settled["action"], outcome["action"]], ignore_index=True))
     failed = int((outcome["action"] == "fail").sum()) if len(outcome) else 0
     return {
         "pass": sync_pass.value,
@@ -90,6 +91,60 @@ def load(
         "counters": counters.as_dict(),
         "failed": failed,
     }
+
+
+# ---- retries -----------------------------------------------------------------------------------------
+
+
+def _settled_by_earlier_tries(
+    folder: ObjectStoragePath, sync_pass: SyncPass, try_number: int
+) -> pd.DataFrame:
+    """Outcomes earlier tries of this task recorded, other than failures (source id and action)."""
+    frames = []
+    for earlier in range(1, try_number):
+        path = folder / f"results_{sync_pass.value}_try{earlier}"
+        if path.exists():
+            frames.append(read_frame(str(path)))
+    frames = [f for f in frames if len(f)]
+    if not frames:
+        return pd.DataFrame({SOURCE_ID: pd.Series(dtype=object), "action": pd.Series(dtype=object)})
+    earlier = pd.concat(frames, ignore_index=True).drop_duplicates(SOURCE_ID, keep="last")
+    return earlier.loc[earlier["action"] != "fail", [SOURCE_ID, "action"]]
+
+
+def _plan_for_this_try(
+    mapping: IntegrationTableMapping,
+    sync_pass: SyncPass,
+    run: RunContext,
+    services: Services,
+    plan: pd.DataFrame,
+    settled: pd.DataFrame,
+) -> pd.DataFrame:
+    """The first try applies the staged plan. A retry — Airflow's, or a user clearing the task —
+    leaves what earlier tries settled alone and plans everything else again from fresh reads: data
+    fixed since is picked up, and work an interrupted try committed shows up as unchanged, not redone."""
+    if run.try_number <= 1 or plan.empty:
+        return plan.copy()
+    ids = plan.loc[~plan[SOURCE_ID].isin(set(settled[SOURCE_ID])), SOURCE_ID].tolist()
+    log.info(
+        "%s %s try %d: %d record(s) planned again", mapping.name, sync_pass.value, run.try_number, len(ids)
+    )
+    if not ids:
+        return plan.iloc[0:0].copy()
+    source = _read(services, mapping, sync_pass.source, ids, as_source)
+    side_ids = {"bc_ids" if sync_pass is SyncPass.TO_CRM else "crm_ids": ids}
+    couplings = oriented_couplings(services.store.couplings_for(mapping.name, **side_ids), sync_pass)
+    destination = _read(
+        services, mapping, sync_pass.destination, couplings[DESTINATION_ID].tolist(), as_destination
+    )
+    return plan_records(mapping, sync_pass, run, services, source, couplings, destination)
+
+
+def _read(
+    services: Services, mapping: IntegrationTableMapping, side: Side, ids: list[str], shape
+) -> pd.DataFrame:
+    frames = [f for f in read_by_ids(services, mapping, side, ids, apply_filter=False) if len(f)]
+    return shape(pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(), mapping, side)
 
 
 # ---- Dataverse ---------------------------------------------------------------------------------------

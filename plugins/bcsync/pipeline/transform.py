@@ -43,18 +43,7 @@ def transform(
         destination = as_destination(
             read_frame(StagedFrame.from_xcom(step["destination"])), mapping, sync_pass.destination
         )
-        spec = pass_spec(
-            mapping,
-            sync_pass,
-            services.registry,
-            full_sync=run.kind is RunKind.FULL,
-            force_modify=run.kind is RunKind.RECORDS,
-        )
-        lookups = build_lookups(mapping, sync_pass, services) if len(source) else {}
-        plan = plan_pass(spec, source, couplings, destination, lookups)
-        plan = apply_table_rules(mapping, sync_pass, plan, source, services)
-        plan["label"] = _labels(source, sync_pass.source, len(plan))
-        plan["etag"] = _etags(plan, destination)
+        plan = plan_records(mapping, sync_pass, run, services, source, couplings, destination)
         staged_plan = write_frame(folder, f"plan_{sync_pass.value}", plan)
         counters = count_actions(plan["action"]).as_dict()
         log.info("%s %s plan: %s", mapping.name, sync_pass.value, _summary(plan))
@@ -62,6 +51,31 @@ def transform(
             _log_plan(mapping, sync_pass, plan)
         result[sync_pass.value] = {"plan": staged_plan.to_xcom(), "planned": counters}
     return result
+
+
+def plan_records(
+    mapping: IntegrationTableMapping,
+    sync_pass: SyncPass,
+    run: RunContext,
+    services: Services,
+    source: pd.DataFrame,
+    couplings: pd.DataFrame,
+    destination: pd.DataFrame,
+) -> pd.DataFrame:
+    """The plan of one pass for these records (engine columns), with BC's table rules applied."""
+    spec = pass_spec(
+        mapping,
+        sync_pass,
+        services.registry,
+        full_sync=run.kind is RunKind.FULL,
+        force_modify=run.kind is RunKind.RECORDS,
+    )
+    lookups = build_lookups(mapping, sync_pass, services) if len(source) else {}
+    plan = plan_pass(spec, source, couplings, destination, lookups)
+    plan = apply_table_rules(mapping, sync_pass, plan, source, services)
+    plan["label"] = _labels(source, sync_pass.source, len(plan))
+    plan["etag"] = _etags(plan, destination)
+    return plan
 
 
 def _labels(source: pd.DataFrame, side: Side, rows: int) -> list[str | None]:

@@ -38,19 +38,20 @@ class SyncHarness:
     staging: ObjectStoragePath
     _runs: itertools.count = field(default_factory=lambda: itertools.count(1))
     monkeypatch: pytest.MonkeyPatch | None = None
-    last_run: RunContext | None = None
+    last_runs: dict[str, RunContext] = field(default_factory=dict)
 
     def run(self, job: str, kind: RunKind = RunKind.SCHEDULED, **options: Any) -> dict[str, Any]:
         mapping = self.services.registry.get(job)
-        self.last_run = RunContext(
+        self.last_runs[job] = RunContext(
             dag_id=mapping.dag_id, run_id=f"test_run_{next(self._runs)}", kind=kind, **options
         )
-        return run_job(job, self.last_run, self.services, self.staging)
+        return run_job(job, self.last_runs[job], self.services, self.staging)
 
     def retry_load(self, job: str, destination: Side) -> dict[str, Any]:
-        """Run the last run's load task again, as Airflow's task retry does (same run, same plan)."""
+        """Run the job's last load task again, as Airflow's task retry or a cleared task does."""
         mapping = self.services.registry.get(job)
-        run = replace(self.last_run, try_number=self.last_run.try_number + 1)
+        run = replace(self.last_runs[job], try_number=self.last_runs[job].try_number + 1)
+        self.last_runs[job] = run
         folder = run_folder(run.dag_id, run.run_id, self.staging)
         planned = {
             sync_pass.value: {

@@ -423,3 +423,53 @@ def test_record_that_failed_last_time_is_retried_although_it_did_not_change(harn
     assert (
         harness.crm.get("accounts", pair["crm_id"], select=["telephone1"])["telephone1"] == "+1 425 555 0177"
     )
+
+
+def test_clearing_a_failed_load_retries_exactly_what_failed_with_fresh_data(harness):
+    full_sync_dependencies(harness)
+    first = harness.run("CUSTOMER", RunKind.FULL, direction=TO_CRM)
+    failed_before = harness.counters(first, TO_CRM)["Failed"]
+    assert failed_before > 0  # customers whose salesperson has no Sales user yet
+    inserted_before = harness.counters(first, TO_CRM)["Inserted"]
+    upserts_before = _upsert_requests(harness)
+
+    # The administrator gives every such salesperson a Sales user; SALESPEOPLE couples them.
+    coupled = set(harness.store.couplings("SALESPEOPLE")["bc_id"])
+    business_unit = next(harness.crm.iter_pages("businessunits", select=["businessunitid"]))[0][
+        "businessunitid"
+    ]
+    for person in (
+        r
+        for page in harness.bc.iter_pages("salespeoplePurchasers", select=["id", "displayName", "email"])
+        for r in page
+        if r["id"] not in coupled and r["email"]
+    ):
+        harness.crm.create(
+            "systemusers",
+            {
+                "fullname": person["displayName"],
+                "internalemailaddress": person["email"],
+                "islicensed": True,
+                "businessunitid@odata.bind": f"/businessunits({business_unit})",
+            },
+        )
+    harness.run("SALESPEOPLE", RunKind.FULL)
+    result = harness.retry_load("CUSTOMER", Side.CRM)  # the user clears the failed load_crm task
+
+    assert result["failed"] == 0
+    assert result["counters"]["Inserted"] == inserted_before + failed_before  # the whole run's job counters
+    # Only the records that had failed were written again.
+    assert _upsert_requests(harness) - upserts_before == 1
+
+
+def _upsert_requests(harness) -> int:
+    stats = harness.sandbox.admin("dataverse", "GET", "stats")
+    return sum(count for key, count in _flatten(stats) if "UpsertMultiple" in key)
+
+
+def _flatten(value, prefix=""):
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _flatten(item, f"{prefix}{key} ")
+    elif isinstance(value, int):
+        yield prefix, value
