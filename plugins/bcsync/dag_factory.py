@@ -150,9 +150,55 @@ def _load_task(task_id: str, name: str, destination: str, pool: str):
     return load
 
 
+FULL_SYNC_DAG_ID = "bcsync_full_sync"
+
+
+def build_full_sync_dag(
+    jobs: list[IntegrationTableMapping], waves: list[list[IntegrationTableMapping]]
+) -> DAG:
+    """BC's "CRM Full Synch. Review": every job's full synchronization, in dependency waves.
+
+    A job starts once every job it depends on has finished — successfully or with failed records,
+    as BC's review page starts a line when its dependencies are "Finished".
+    """
+    from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOperator
+
+    implemented = {m.name for m in jobs}
+    with DAG(
+        dag_id=FULL_SYNC_DAG_ID,
+        description="Initial load: each job's full synchronization, in dependency order",
+        schedule=None,
+        start_date=START,
+        catchup=False,
+        max_active_runs=1,
+        tags=["bcsync"],
+        doc_md=__doc__,
+    ) as dag:
+        tasks = {}
+        for wave in waves:
+            for mapping in wave:
+                if mapping.name not in implemented:
+                    continue
+                tasks[mapping.name] = TriggerDagRunOperator(
+                    task_id=f"full_sync_{mapping.dag_id.removeprefix('bcsync_')}",
+                    trigger_dag_id=mapping.dag_id,
+                    conf={"full_sync": True},
+                    wait_for_completion=True,
+                    poke_interval=5,
+                    trigger_rule=TriggerRule.ALL_DONE,
+                )
+                for dependency in mapping.dependencies:
+                    if dependency in tasks:
+                        tasks[dependency] >> tasks[mapping.name]
+    return dag
+
+
 def build_dags() -> dict[str, DAG]:
     registry = load_registry()
-    return {m.dag_id: build_dag(m) for m in registry.jobs if m.name in IMPLEMENTED_JOBS and m.dag_id}
+    jobs = [m for m in registry.jobs if m.name in IMPLEMENTED_JOBS and m.dag_id]
+    dags = {m.dag_id: build_dag(m) for m in jobs}
+    dags[FULL_SYNC_DAG_ID] = build_full_sync_dag(jobs, registry.dependency_waves())
+    return dags
 
 
 def _doc(mapping: IntegrationTableMapping) -> str:

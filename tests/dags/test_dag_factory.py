@@ -20,13 +20,9 @@ def test_dag_files_import_without_errors(dagbag):
     assert dagbag.import_errors == {}
 
 
-def test_one_dag_per_implemented_job_named_after_the_job_code(dagbag):
-    assert set(dagbag.dag_ids) == {
-        "bcsync_salespeople",
-        "bcsync_currency",
-        "bcsync_customer",
-        "bcsync_contact",
-    }
+def test_one_dag_per_implemented_job_named_after_the_job_code_and_the_full_sync_dag(dagbag):
+    jobs = {"bcsync_salespeople", "bcsync_currency", "bcsync_customer", "bcsync_contact"}
+    assert set(dagbag.dag_ids) == jobs | {"bcsync_full_sync"}
 
 
 def test_bidirectional_job_extracts_both_sides_and_loads_both_ways(dagbag):
@@ -74,3 +70,14 @@ def test_default_schedule_is_bcs_every_30_minutes_with_data_intervals(dagbag):
 def test_job_completion_is_published_as_an_asset(dagbag):
     outlets = dagbag.dags["bcsync_customer"].get_task("record_job").outlets
     assert [asset.uri for asset in outlets] == ["bcsync://jobs/bcsync_customer"]
+
+
+def test_full_sync_dag_runs_the_jobs_in_dependency_waves(dagbag):
+    dag = dagbag.dags["bcsync_full_sync"]
+    customer = dag.get_task("full_sync_customer")
+    assert customer.upstream_task_ids == {"full_sync_salespeople", "full_sync_currency"}
+    assert dag.get_task("full_sync_contact").upstream_task_ids == {"full_sync_customer"}
+    assert customer.trigger_dag_id == "bcsync_customer" and customer.conf == {"full_sync": True}
+    assert (
+        customer.trigger_rule == "all_done"
+    )  # a wave starts when its dependencies finished, failed records or not
