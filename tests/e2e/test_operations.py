@@ -126,3 +126,71 @@ def test_a_run_marked_failed_in_the_api_server_gets_a_note_saying_the_job_was_no
     assert note is not None and note.startswith("bcsync: the job was not recorded"), note
     assert "manually set to `failed`" in note
     assert counters_in(note) == {}
+
+
+def test_fixing_the_data_and_clearing_the_failed_task_turns_the_run_green(airflow_stack: AirflowStack):
+    """The operator's loop: a red run, the SYNC ERROR line, fix the data, clear the task, green."""
+    api, sandbox = airflow_stack.api, airflow_stack.sandbox
+    run_id, run = run_job(airflow_stack, "bcsync_currency", {"full_sync": True})
+    assert run["state"] == "failed"
+    load = {ti["task_id"]: ti for ti in api.task_instances("bcsync_currency", run_id)}["load_crm"]
+    assert "bc_record=CHF" in api.task_log("bcsync_currency", run_id, "load_crm", load["try_number"])
+
+    # The BC administrator enters CHF's exchange rate (in BC's UI: straight into the service's data).
+    _add_bc_exchange_rate(sandbox, "CHF", amount="100", relational="112.5")
+    sandbox.admin("dataverse", "POST", "stats/reset")
+    api.json(
+        "POST",
+        "/dags/bcsync_currency/clearTaskInstances",
+        json={
+            "dag_run_id": run_id,
+            "task_ids": ["load_crm"],
+            "include_downstream": True,
+            "only_failed": False,
+            "reset_dag_runs": True,
+            "dry_run": False,
+        },
+    )
+    started = time.monotonic()
+    run = api.wait_for_run("bcsync_currency", run_id, timeout=RUN_TIMEOUT)
+    record_timing("bcsync_currency: clear load_crm → " + run["state"], time.monotonic() - started)
+
+    assert run["state"] == "success", airflow_stack.logs()
+    counters = counters_in(api.run_note("bcsync_currency", run_id))["ToIntegrationTable"]
+    assert counters["Failed"] == 0 and counters["Inserted"] >= 1
+    # Only CHF was written again: one create request reached Dataverse, and CHF is now coupled.
+    routes = sandbox.admin("dataverse", "GET", "stats")["by_route"]
+    writes = {route: statuses for route, statuses in routes.items() if not route.startswith("GET ")}
+    assert sum(sum(s.values()) for s in writes.values()) == 1, writes
+    store = CouplingStore(airflow_stack.store_url)
+    try:
+        assert len(store.couplings("CURRENCY")) >= 4
+        assert store.open_errors("CURRENCY").empty  # the success resolved the error
+    finally:
+        store.dispose()
+
+
+def _add_bc_exchange_rate(sandbox, currency: str, *, amount: str, relational: str) -> None:
+    from datetime import date
+    from decimal import Decimal
+
+    from sandbox.bc import SCHEMAS
+    from sandbox.storage.database import Database
+    from sandbox.storage.repository import Repository
+
+    schema = next(s for s in SCHEMAS if s.logical_name == "currencyExchangeRate")
+    database = Database(sandbox.db_url, SCHEMAS)
+    try:
+        Repository(database).insert(
+            schema,
+            {
+                "currencyCode": currency,
+                "startingDate": date(2026, 1, 1),
+                "exchangeRateAmount": Decimal(amount),
+                "relationalExchangeRateAmount": Decimal(relational),
+            },
+            company=sandbox.company_id,
+            as_system=True,
+        )
+    finally:
+        database.dispose()
