@@ -6,6 +6,8 @@ way their DAGs do.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pandas as pd
 import pytest
 
@@ -473,3 +475,35 @@ def _flatten(value, prefix=""):
             yield from _flatten(item, f"{prefix}{key} ")
     elif isinstance(value, int):
         yield prefix, value
+
+
+def test_backfill_resyncs_what_changed_inside_its_interval_and_leaves_the_watermark(harness):
+    full_sync_dependencies(harness)
+    harness.run("CUSTOMER", RunKind.FULL)
+    watermark = harness.store.get_watermark("CUSTOMER", TO_CRM)
+    pair = coupled_pair(harness)
+    before_change = datetime.now(UTC) - timedelta(seconds=2)
+    harness.bc_edit("customers", pair["bc_id"], {"phoneNumber": "+1 425 555 0133"})
+    after_change = datetime.now(UTC) + timedelta(seconds=2)
+
+    earlier = harness.run(
+        "CUSTOMER",
+        RunKind.BACKFILL,
+        data_interval_start=before_change - timedelta(hours=1),
+        data_interval_end=before_change - timedelta(minutes=30),
+    )
+    assert harness.counters(earlier, TO_CRM)["Modified"] == 0
+
+    covering = harness.run(
+        "CUSTOMER", RunKind.BACKFILL, data_interval_start=before_change, data_interval_end=after_change
+    )
+    assert harness.counters(covering, TO_CRM)["Modified"] == 1
+    assert (
+        harness.crm.get("accounts", pair["crm_id"], select=["telephone1"])["telephone1"] == "+1 425 555 0133"
+    )
+    assert harness.store.get_watermark("CUSTOMER", TO_CRM) == watermark
+
+    again = harness.run(  # the same interval once more: idempotent
+        "CUSTOMER", RunKind.BACKFILL, data_interval_start=before_change, data_interval_end=after_change
+    )
+    assert harness.counters(again, TO_CRM)["Modified"] == 0
