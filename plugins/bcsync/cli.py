@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
+import os
 import sys
-from collections.abc import Callable, Sequence
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
 
 from bcsync.registry import RegistryError, load_registry, mappings_directory
 from bcsync.registry.render import registry_as_data, registry_as_text
+
+if TYPE_CHECKING:
+    from bcsync.store import CouplingStore
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -30,6 +38,205 @@ def _mappings_validate(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---- operator commands on the coupling store ----
+# `bcsync.operations` (pandas, SQLAlchemy, and Airflow for the connection) is imported inside the
+# handlers, so `bcsync mappings` stays quick.
+
+
+@contextmanager
+def _store(args: argparse.Namespace) -> Iterator[CouplingStore]:
+    """The store for the command, with every log line of the reading sent to stderr."""
+    from bcsync.operations import open_store
+
+    if args.store is None:
+        import airflow.sdk  # noqa: F401  # configures Airflow's logging now, so it can be re-pointed below
+    with _logs_on_stderr():
+        store = open_store(args.store)
+        try:
+            yield store
+        finally:
+            store.dispose()
+
+
+@contextmanager
+def _logs_on_stderr() -> Iterator[None]:
+    """Airflow's logging writes to stdout; stdout here is the command's output (`--json | jq`), so the
+    root logger's stdout handlers (Alembic's "Context impl …", the store's notes) write to stderr
+    meanwhile. Restored after, since `main` also runs inside other processes (tests)."""
+    moved = [
+        (handler, handler.stream)
+        for handler in logging.getLogger().handlers
+        if type(handler) is logging.StreamHandler and handler.stream in (sys.stdout, sys.__stdout__)
+    ]
+    for handler, _ in moved:
+        handler.setStream(sys.stderr)
+    try:
+        yield
+    finally:
+        for handler, stream in moved:
+            handler.setStream(stream)
+
+
+def _job_name(args: argparse.Namespace) -> str | None:
+    """The store's name for the JOB argument (BC's name or an alias), or None when it was omitted."""
+    from bcsync.operations import resolve_job
+
+    return None if args.job is None else resolve_job(load_registry(), args.job).name
+
+
+def _print_json(records: Any) -> None:
+    from bcsync.operations import as_json_value
+
+    print(json.dumps(records, indent=2, ensure_ascii=False, default=as_json_value))
+
+
+def _jobs(args: argparse.Namespace) -> int:
+    from bcsync.operations import JOB_COLUMNS, job_log, render_table
+
+    mapping = _job_name(args)
+    with _store(args) as store:
+        records = job_log(store, mapping, args.limit)
+    if args.json:
+        _print_json(records)
+    elif records:
+        print(render_table(JOB_COLUMNS, records))
+    else:
+        print(f"No synchronization jobs recorded{f' for {mapping}' if mapping else ''}.")
+    return 0
+
+
+def _errors(args: argparse.Namespace) -> int:
+    from bcsync.operations import ERROR_COLUMNS, record_errors, render_table
+
+    mapping = _job_name(args)
+    with _store(args) as store:
+        records = record_errors(store, mapping, args.direction)
+    if args.json:
+        _print_json(records)
+    elif records:
+        print(render_table(ERROR_COLUMNS, records))
+    else:
+        scope = " ".join(filter(None, [mapping, args.direction and args.direction.value]))
+        print(f"No open synchronization errors{f' for {scope}' if scope else ''}.")
+    return 0
+
+
+def _skipped(args: argparse.Namespace) -> int:
+    from bcsync.operations import SKIPPED_COLUMNS, render_table, skipped_records
+
+    mapping = _job_name(args)
+    assert mapping is not None  # JOB is required for this command
+    with _store(args) as store:
+        records = skipped_records(store, mapping)
+    if args.json:
+        _print_json(records)
+    elif records:
+        print(render_table(SKIPPED_COLUMNS, records))
+    else:
+        print(f"No skipped records for {mapping}.")
+    return 0
+
+
+def _restore(args: argparse.Namespace) -> int:
+    from bcsync.operations import restore, restore_message
+
+    mapping = _job_name(args)
+    assert mapping is not None  # JOB is required for this command
+    with _store(args) as store:
+        outcome = restore(store, mapping, bc_ids=args.bc_id, crm_ids=args.crm_id, everything=args.all)
+    if outcome.restored:
+        print(restore_message(outcome.restored))
+    elif args.all:
+        print(f"There are no skipped records for {mapping} to restore.")
+    for what in outcome.not_coupled:
+        print(f"bcsync restore: {what} is not coupled in {mapping}", file=sys.stderr)
+    for what in outcome.not_skipped:
+        print(f"bcsync restore: {what} is coupled in {mapping} but not skipped", file=sys.stderr)
+    if outcome.unmatched:
+        if not outcome.restored:
+            print("No records have been restored for synchronization.", file=sys.stderr)
+        return 1  # a given id matched nothing: scripts must notice
+    return 0
+
+
+def _guid(text: str) -> str:
+    """A record id as the store keeps it (lower case, hyphens, no braces); checked before any I/O."""
+    try:
+        return str(uuid.UUID(text.strip().strip("{}")))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a GUID: {text!r}") from None
+
+
+def _direction(text: str) -> Any:
+    from bcsync.operations import parse_direction
+
+    try:
+        return parse_direction(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive whole number, got {text!r}")
+    return value
+
+
+def _unique(ids: list[str] | None) -> list[str]:
+    return list(dict.fromkeys(ids or []))
+
+
+def _add_store_commands(commands: Any) -> None:
+    store = argparse.ArgumentParser(add_help=False)
+    store.add_argument(
+        "--store",
+        metavar="URL",
+        help="coupling store URL, e.g. sqlite:////var/lib/bcsync/store.db "
+        "(default: the Airflow Connection bcsync_store, i.e. $AIRFLOW_CONN_BCSYNC_STORE)",
+    )
+    as_json = argparse.ArgumentParser(add_help=False)
+    as_json.add_argument("--json", action="store_true", help="print JSON records instead of a table")
+    job_help = "job name or alias, e.g. CUSTOMER (see 'bcsync mappings')"
+
+    jobs = commands.add_parser(
+        "jobs", parents=[store, as_json], help="the synchronization job log, newest first"
+    )
+    jobs.add_argument("job", nargs="?", metavar="JOB", help=job_help)
+    jobs.add_argument("--limit", type=_positive, default=100, metavar="N", help="at most N jobs (100)")
+    jobs.set_defaults(handler=_jobs)
+
+    errors = commands.add_parser(
+        "errors", parents=[store, as_json], help="open per-record synchronization errors, oldest first"
+    )
+    errors.add_argument("job", nargs="?", metavar="JOB", help=job_help)
+    errors.add_argument(
+        "--direction", type=_direction, metavar="To|From", help="only errors of this direction"
+    )
+    errors.set_defaults(handler=_errors)
+
+    skipped = commands.add_parser(
+        "skipped", parents=[store, as_json], help="the job's skipped records (BC's CRM Skipped Records)"
+    )
+    skipped.add_argument("job", metavar="JOB", help=job_help)
+    skipped.set_defaults(handler=_skipped)
+
+    restore = commands.add_parser(
+        "restore", parents=[store], help="restore skipped records for synchronization"
+    )
+    restore.add_argument("job", metavar="JOB", help=job_help)
+    which = restore.add_mutually_exclusive_group(required=True)
+    which.add_argument("--all", action="store_true", help="every skipped record of the job")
+    which.add_argument("--bc-id", nargs="+", action="extend", type=_guid, metavar="ID", help="BC SystemIds")
+    which.add_argument(
+        "--crm-id", nargs="+", action="extend", type=_guid, metavar="ID", help="Dataverse row ids"
+    )
+    restore.set_defaults(handler=_restore)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="bcsync", description="Business Central ↔ Dynamics 365 Sales sync")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -44,17 +251,50 @@ def build_parser() -> argparse.ArgumentParser:
     validate = mapping_commands.add_parser("validate", help="check the YAML; exit 1 listing every problem")
     validate.add_argument("directory", nargs="?", help="mappings directory to check")
     validate.set_defaults(handler=_mappings_validate)
+
+    _add_store_commands(commands)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if "bc_id" in args:
+        args.bc_id, args.crm_id = _unique(args.bc_id), _unique(args.crm_id)
     handler: Command = args.handler
     try:
         return handler(args)
     except RegistryError as error:
         print(error, file=sys.stderr)
         return 1
+    except BrokenPipeError:
+        # `bcsync jobs | head`: the reader left; exit quietly instead of a traceback on flush.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
+    except Exception as error:
+        code = _operator_error_code(error)
+        if code is None:
+            raise
+        print(f"bcsync {args.command}: {error}", file=sys.stderr)
+        return code
+
+
+def _operator_error_code(error: Exception) -> int | None:
+    """The exit code of an error the operator can act on (bad name, store URL or database), else None.
+
+    Only checked once a store command failed, so the lazy imports cost nothing otherwise.
+    """
+    if "bcsync.operations" not in sys.modules:
+        return None
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from bcsync.operations import OperatorError
+    from bcsync.store import StoreConfigurationError, StoreInputError
+
+    if isinstance(error, OperatorError):
+        return error.exit_code
+    if isinstance(error, StoreConfigurationError | StoreInputError | SQLAlchemyError):
+        return 1
+    return None
 
 
 if __name__ == "__main__":

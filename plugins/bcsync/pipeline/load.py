@@ -9,15 +9,12 @@ by primary key), and BC creates — BC chooses its ids — are looked for before
 from __future__ import annotations
 
 import logging
-import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import pandas as pd
 from airflow.sdk import ObjectStoragePath
 
-from bcsync.clients import odata
-from bcsync.clients.writes import WriteResult
 from bcsync.engine.model import (
     DESTINATION_ID,
     DESTINATION_MODIFIED,
@@ -29,23 +26,20 @@ from bcsync.engine.model import (
 from bcsync.engine.planner import count_actions
 from bcsync.pipeline.context import RunContext
 from bcsync.pipeline.frames import as_destination, as_source, oriented_couplings
-from bcsync.pipeline.reading import modified_window, read_by_ids, read_pages
+from bcsync.pipeline.reading import read_by_ids
 from bcsync.pipeline.record import job_id_for, job_type
-from bcsync.pipeline.rules import RULE_LOOKUPS
 from bcsync.pipeline.services import Services
-from bcsync.pipeline.specs import crm_bind_property, passes
+from bcsync.pipeline.specs import passes
 from bcsync.pipeline.staging import StagedFrame, read_frame, write_frame
 from bcsync.pipeline.transform import plan_records
-from bcsync.registry.model import BcApi, IntegrationTableMapping
+from bcsync.pipeline.write_bc import write_bc
+from bcsync.pipeline.write_crm import write_crm
+from bcsync.registry.model import IntegrationTableMapping
 from bcsync.store.schema import CoupledBy
 
 log = logging.getLogger(__name__)
 
 WRITES = ("insert", "modify")
-CRM_BATCH_SIZE = 1000  # records per bulk message or $batch: Dataverse's documented upper bound
-READ_BACK_BY_ID = 500  # above this, read back by modified-on window rather than by id chunks
-CLOCK_MARGIN = timedelta(minutes=5)
-_NO_FILTERS = {"table_filter": None, "integration_table_filter": None}
 
 
 def load(
@@ -74,9 +68,9 @@ def load(
         writes = outcome[outcome["action"].isin(WRITES)]
         if len(writes):
             written = (
-                _write_crm(mapping, sync_pass, writes, services, job_id)
+                write_crm(mapping, sync_pass, writes, services, job_id)
                 if destination is Side.CRM
-                else _write_bc(mapping, sync_pass, writes, services, job_id)
+                else write_bc(mapping, sync_pass, writes, services, job_id)
             )
             outcome = _merge_writes(outcome, written)
         _record(mapping, sync_pass, run, services, job_id, outcome)
@@ -147,248 +141,7 @@ def _read(
     return shape(pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(), mapping, side)
 
 
-# ---- Dataverse ---------------------------------------------------------------------------------------
-
-
-def _write_crm(
-    mapping: IntegrationTableMapping,
-    sync_pass: SyncPass,
-    writes: pd.DataFrame,
-    services: Services,
-    job_id: str,
-) -> pd.DataFrame:
-    began = datetime.now(UTC)
-    inserts = writes[writes["action"] == "insert"]
-    modifies = writes[writes["action"] == "modify"]
-    results: list[dict[str, Any]] = []
-    if len(inserts):
-        proposed = pd.DataFrame(
-            {
-                "source_id": inserts[SOURCE_ID],
-                "destination_id": [str(uuid.uuid4()) for _ in range(len(inserts))],
-            }
-        )
-        journal = services.store.record_pending(mapping.name, sync_pass.value, proposed, job_id=job_id)
-        chosen = dict(zip(journal["source_id"], journal["destination_id"], strict=True))
-        ids = [chosen[s] for s in inserts[SOURCE_ID]]
-        # An upsert by the journalled id: sent twice, it still makes one row.
-        results += _send_crm(mapping, services, inserts, ids, "upsert")
-    if len(modifies):
-        results += _send_crm(mapping, services, modifies, modifies[DESTINATION_ID].tolist(), "update")
-    return _with_new_modified_on(pd.DataFrame(results), mapping, Side.CRM, services, began)
-
-
-def _send_crm(
-    mapping: IntegrationTableMapping, services: Services, rows: pd.DataFrame, ids: list[str], operation: str
-) -> list[dict[str, Any]]:
-    bodies = [
-        {mapping.crm_key: i, **_crm_body(mapping, p, services)}
-        for i, p in zip(ids, rows["payload"], strict=True)
-    ]
-    outcomes = services.crm.write_many(
-        mapping.crm_entity_set,
-        mapping.crm_entity,
-        bodies,
-        operation,
-        primary_key=mapping.crm_key,
-        batch_size=CRM_BATCH_SIZE,
-    )
-    return _results(rows, outcomes, ids)
-
-
-def _crm_body(
-    mapping: IntegrationTableMapping, payload: dict[str, Any] | None, services: Services
-) -> dict[str, Any]:
-    """Payload → Web API body: lookups become `<navigation>@odata.bind` references."""
-    targets = {
-        f.crm_field: services.registry.get(f.lookup.mapping).crm_entity_set
-        for f in mapping.fields
-        if f.lookup and f.crm_field
-    }
-    targets.update(
-        {field: entity_set for (job, field), entity_set in RULE_LOOKUPS.items() if job == mapping.name}
-    )
-    body: dict[str, Any] = {}
-    for name, value in (payload or {}).items():
-        if name in targets:
-            body[f"{crm_bind_property(name)}@odata.bind"] = f"/{targets[name]}({value})" if value else None
-        else:
-            body[name] = value
-    return body
-
-
-# ---- Business Central ------------------------------------------------------------------------------
-
-
-def _write_bc(
-    mapping: IntegrationTableMapping,
-    sync_pass: SyncPass,
-    writes: pd.DataFrame,
-    services: Services,
-    job_id: str,
-) -> pd.DataFrame:
-    api_of = {f.bc_field: (f.bc_api or mapping.bc_endpoint.api) for f in mapping.fields if f.bc_field}
-    primary, extension = mapping.bc_endpoint, mapping.bc_extension_endpoint
-    began = datetime.now(UTC)
-    inserts = writes[writes["action"] == "insert"]
-    modifies = writes[writes["action"] == "modify"]
-    results: list[dict[str, Any]] = []
-
-    if len(inserts):
-        found = _reconcile_pending_bc(mapping, sync_pass, services, inserts)
-        services.store.record_pending(
-            mapping.name, sync_pass.value, pd.DataFrame({"source_id": inserts[SOURCE_ID]}), job_id=job_id
-        )
-        todo = inserts[~inserts[SOURCE_ID].isin(found)]
-        for source_id, bc_id in found.items():
-            if source_id in set(inserts[SOURCE_ID]):
-                results.append({SOURCE_ID: source_id, DESTINATION_ID: bc_id, "ok": True, "error": None})
-        bodies = [_split(p, api_of, primary.api)[0] for p in todo["payload"]]
-        outcomes = services.bc.write_many(primary.entity_set, bodies, "create", api=primary.api.value)
-        created = _results(todo, outcomes, [o.id for o in outcomes])
-        results += created
-        if extension is not None:
-            _write_extension(services, extension, todo, created, api_of, primary.api)
-
-    if len(modifies):
-        bodies = []
-        for row in modifies.itertuples(index=False):
-            fields = _split(row.payload, api_of, primary.api)[0]
-            bodies.append({"id": row.destination_id, "@odata.etag": row.etag or "*", **fields})
-        outcomes = services.bc.write_many(primary.entity_set, bodies, "update", api=primary.api.value)
-        updated = _results(modifies, outcomes, modifies[DESTINATION_ID].tolist())
-        results += updated
-        if extension is not None:
-            _write_extension(services, extension, modifies, updated, api_of, primary.api)
-    return _with_new_modified_on(pd.DataFrame(results), mapping, Side.BC, services, began)
-
-
-def _split(payload: dict[str, Any] | None, api_of: dict[str, BcApi], primary: BcApi) -> tuple[dict, dict]:
-    """The payload's fields per BC page; a blank becomes "" (BC's text and code fields have no null)."""
-    main, extra = {}, {}
-    for name, value in (payload or {}).items():
-        (main if api_of.get(name, primary) is primary else extra)[name] = "" if value is None else value
-    return main, extra
-
-
-def _write_extension(services, extension, rows: pd.DataFrame, outcomes: list[dict], api_of, primary) -> None:
-    """Fields only our custom API page has are written there, after the standard page's write."""
-    ok = {o[SOURCE_ID]: o[DESTINATION_ID] for o in outcomes if o["ok"]}
-    bodies, sources = [], []
-    for row in rows.itertuples(index=False):
-        extra = _split(row.payload, api_of, primary)[1]
-        if extra and row.source_id in ok:
-            bodies.append({"id": ok[row.source_id], **extra})
-            sources.append(row.source_id)
-    if not bodies:
-        return
-    results = services.bc.write_many(
-        extension.entity_set, bodies, "update", api=extension.api.value, if_match="*"
-    )
-    failures = {sources[r.index]: str(r.error) for r in results if not r.ok}
-    for outcome in outcomes:
-        if outcome[SOURCE_ID] in failures:
-            outcome["ok"], outcome["error"] = False, failures[outcome[SOURCE_ID]]
-
-
-def _reconcile_pending_bc(
-    mapping: IntegrationTableMapping, sync_pass: SyncPass, services: Services, inserts: pd.DataFrame
-) -> dict[str, str]:
-    """Creates journalled by an earlier try that were never recorded: did BC commit them?
-
-    BC's API takes no client-chosen ids, so a committed create is recognised by content: an uncoupled
-    record of this table, modified since the journal entry, whose fields equal the planned payload —
-    exactly one such record per pending create. Found ones are coupled instead of created again;
-    the others are abandoned and sent again.
-    """
-    pending = services.store.list_pending(mapping.name, sync_pass.value)
-    if pending.empty:
-        return {}
-    modified = mapping.bc_modified_field or "lastModifiedDateTime"
-    since = pd.to_datetime(pending["created_on"], utc=True).min().to_pydatetime() - timedelta(seconds=2)
-    coupled = set(services.store.couplings(mapping.name)["bc_id"])
-    payloads = dict(zip(inserts[SOURCE_ID], inserts["payload"], strict=True))
-    primary = _split_fields(mapping)
-    fields = sorted({name for p in payloads.values() for name in (p or {}) if name in primary})
-    recent = [
-        row
-        for page in services.bc.iter_pages(
-            mapping.bc_endpoint.entity_set,
-            select=[mapping.bc_key, *fields],
-            filter=odata.ge(modified, since),
-            api=mapping.bc_endpoint.api.value,
-        )
-        for row in page
-        if str(row[mapping.bc_key]).lower() not in coupled
-    ]
-    found: dict[str, str] = {}
-    for source_id in pending["source_id"]:
-        wanted = {
-            k: ("" if v is None else v) for k, v in (payloads.get(source_id) or {}).items() if k in primary
-        }
-        matches = [r for r in recent if wanted and all(r.get(k) == v for k, v in wanted.items())]
-        if len(matches) == 1:
-            found[source_id] = str(matches[0][mapping.bc_key]).lower()
-    lost = [s for s in pending["source_id"] if s not in found]
-    if lost:
-        services.store.abandon(mapping.name, sync_pass.value, lost)
-    log.info(
-        "%s: %d create(s) pending from an earlier try; %d found in BC", mapping.name, len(pending), len(found)
-    )
-    return found
-
-
-def _split_fields(mapping: IntegrationTableMapping) -> set[str]:
-    """The BC fields written through the mapping's primary page."""
-    return {
-        f.bc_field
-        for f in mapping.fields
-        if f.bc_field and (f.bc_api or mapping.bc_endpoint.api) is mapping.bc_endpoint.api
-    }
-
-
-# ---- shared ----------------------------------------------------------------------------------------
-
-
-def _results(rows: pd.DataFrame, outcomes: list[WriteResult], ids: list[str | None]) -> list[dict[str, Any]]:
-    out = []
-    for row, outcome, record_id in zip(rows.itertuples(index=False), outcomes, ids, strict=True):
-        out.append(
-            {
-                SOURCE_ID: row.source_id,
-                DESTINATION_ID: (outcome.id or record_id or "").lower() or None,
-                "ok": outcome.ok,
-                "error": None if outcome.ok else str(outcome.error),
-            }
-        )
-    return out
-
-
-def _with_new_modified_on(
-    written: pd.DataFrame, mapping: IntegrationTableMapping, side: Side, services: Services, since: datetime
-) -> pd.DataFrame:
-    """Read back the destination's modified-on after our write: the coupling stores it, so our own
-    write is not mistaken for a change on that side next time.
-
-    Few records are read by id; many by "modified since the writes began" (a page holds thousands).
-    """
-    if written.empty:
-        return written
-    ok_ids = written.loc[written["ok"], DESTINATION_ID].dropna().tolist()
-    if len(ok_ids) <= READ_BACK_BY_ID:
-        frames = list(read_by_ids(services, mapping, side, ok_ids, apply_filter=False)) if ok_ids else []
-    else:
-        # Minutes of margin absorb a clock difference between us and the service.
-        window = modified_window(mapping, side, not_before=since - CLOCK_MARGIN)
-        frames = list(read_pages(services, mapping.model_copy(update=_NO_FILTERS), side, window))
-    current = (
-        as_destination(pd.concat(frames, ignore_index=True), mapping, side) if frames else pd.DataFrame()
-    )
-    modified = (
-        dict(zip(current[DESTINATION_ID], current[DESTINATION_MODIFIED], strict=True)) if len(current) else {}
-    )
-    written["new_destination_modified"] = written[DESTINATION_ID].map(modified)
-    return written
+# ---- recording --------------------------------------------------------------------------------------
 
 
 def _merge_writes(outcome: pd.DataFrame, written: pd.DataFrame) -> pd.DataFrame:

@@ -3,6 +3,7 @@ runner that drives `bcsync.cli.main` and captures what an operator would see."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -31,10 +32,13 @@ class Clock:
 
 
 @pytest.fixture(autouse=True)
-def _no_outside_configuration(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Tests see the checkout's mappings and never a store configured on the machine."""
+def _no_outside_configuration(monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    """Tests see the checkout's mappings and never a store configured on the machine. When another test
+    module has imported Airflow, its logging prints Alembic's INFO lines on opening a store; the CLI
+    sends them to stderr, and here they are held back so the tests can read stderr exactly."""
     monkeypatch.delenv("BCSYNC_MAPPINGS_DIR", raising=False)
     monkeypatch.delenv("AIRFLOW_CONN_BCSYNC_STORE", raising=False)
+    caplog.set_level(logging.WARNING, logger="alembic")
 
 
 @pytest.fixture

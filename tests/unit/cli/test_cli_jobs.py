@@ -133,30 +133,39 @@ def test_a_relative_sqlite_path_is_refused(run: Run) -> None:
     assert result.err.startswith("bcsync jobs: ")
 
 
-def test_without_store_option_the_airflow_connection_is_read(
-    run: Run, filled: Filled, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # Airflow's URI form of an absolute SQLite path has four slashes.
-    monkeypatch.setenv("AIRFLOW_CONN_BCSYNC_STORE", filled.url.replace("sqlite:///", "sqlite:////", 1))
-
-    result = run("jobs", "CONTACT", "--json")
-
-    assert result.code == 0, result.err
-    assert [job["job_id"] for job in json.loads(result.out)] == [filled.contact_job]
-
-
-def test_bin_bcsync_prints_the_log(filled: Filled) -> None:
+def bcsync(*argv: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """`bin/bcsync` in a child process, with no store or mappings directory inherited from this machine."""
     outside = ("AIRFLOW_CONN_BCSYNC_STORE", "BCSYNC_MAPPINGS_DIR")
-    result = subprocess.run(
-        [str(REPO_ROOT / "bin" / "bcsync"), "jobs", "--store", filled.url],
+    return subprocess.run(
+        [str(REPO_ROOT / "bin" / "bcsync"), *argv],
         capture_output=True,
         text=True,
         timeout=120,
         check=False,
-        env={name: value for name, value in os.environ.items() if name not in outside},
+        env={**{k: v for k, v in os.environ.items() if k not in outside}, **env},
     )
+
+
+def test_bin_bcsync_prints_the_log(filled: Filled) -> None:
+    result = bcsync("jobs", "--store", filled.url)
 
     assert result.returncode == 0, result.stderr
     rows = table(result.stdout)
     assert [row["Job"] for row in rows] == ["CONTACT", "CUSTOMER", "CUSTOMER", "CUSTOMER"]
     assert rows[1]["Inserted"] == "4"
+
+
+def test_without_store_option_the_airflow_connection_is_read(filled: Filled, tmp_path: Path) -> None:
+    """A child process: Airflow's logging, configured on import, must not leak into this test run. Its
+    log lines (Alembic's on opening the store) go to stderr, so `--json` output stays parseable."""
+    result = bcsync(
+        "jobs",
+        "CONTACT",
+        "--json",
+        # Airflow's URI form of an absolute SQLite path has four slashes.
+        AIRFLOW_CONN_BCSYNC_STORE=filled.url.replace("sqlite:///", "sqlite:////", 1),
+        AIRFLOW_HOME=str(tmp_path / "airflow"),
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert [job["job_id"] for job in json.loads(result.stdout)] == [filled.contact_job]

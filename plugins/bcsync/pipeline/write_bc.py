@@ -1,0 +1,152 @@
+"""Writing a pass's plan to Business Central: JSON `$batch` on the standard page and, for the fields
+only our API page has, on that page; creates are journalled and found again after a lost answer."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pandas as pd
+
+from bcsync.clients import odata
+from bcsync.engine.model import DESTINATION_ID, SOURCE_ID, Side, SyncPass
+from bcsync.pipeline.services import Services
+from bcsync.pipeline.writing import results_of, with_new_modified_on
+from bcsync.registry.model import BcApi, BcEndpoint, IntegrationTableMapping
+
+log = logging.getLogger(__name__)
+
+
+def write_bc(
+    mapping: IntegrationTableMapping,
+    sync_pass: SyncPass,
+    writes: pd.DataFrame,
+    services: Services,
+    job_id: str,
+) -> pd.DataFrame:
+    api_of = {f.bc_field: (f.bc_api or mapping.bc_endpoint.api) for f in mapping.fields if f.bc_field}
+    primary, extension = mapping.bc_endpoint, mapping.bc_extension_endpoint
+    began = datetime.now(UTC)
+    inserts = writes[writes["action"] == "insert"]
+    modifies = writes[writes["action"] == "modify"]
+    results: list[dict[str, Any]] = []
+
+    if len(inserts):
+        found = _reconcile_pending_bc(mapping, sync_pass, services, inserts)
+        services.store.record_pending(
+            mapping.name, sync_pass.value, pd.DataFrame({"source_id": inserts[SOURCE_ID]}), job_id=job_id
+        )
+        todo = inserts[~inserts[SOURCE_ID].isin(found)]
+        for source_id, bc_id in found.items():
+            if source_id in set(inserts[SOURCE_ID]):
+                results.append({SOURCE_ID: source_id, DESTINATION_ID: bc_id, "ok": True, "error": None})
+        bodies = [_split(p, api_of, primary.api)[0] for p in todo["payload"]]
+        outcomes = services.bc.write_many(primary.entity_set, bodies, "create", api=primary.api.value)
+        created = results_of(todo, outcomes, [o.id for o in outcomes])
+        results += created
+        if extension is not None:
+            _write_extension(services, extension, todo, created, api_of, primary.api)
+
+    if len(modifies):
+        bodies = []
+        for row in modifies.itertuples(index=False):
+            fields = _split(row.payload, api_of, primary.api)[0]
+            bodies.append({"id": row.destination_id, "@odata.etag": row.etag or "*", **fields})
+        outcomes = services.bc.write_many(primary.entity_set, bodies, "update", api=primary.api.value)
+        updated = results_of(modifies, outcomes, modifies[DESTINATION_ID].tolist())
+        results += updated
+        if extension is not None:
+            _write_extension(services, extension, modifies, updated, api_of, primary.api)
+    return with_new_modified_on(pd.DataFrame(results), mapping, Side.BC, services, began)
+
+
+def _split(payload: dict[str, Any] | None, api_of: dict[str, BcApi], primary: BcApi) -> tuple[dict, dict]:
+    """The payload's fields per BC page; a blank becomes "" (BC's text and code fields have no null)."""
+    main, extra = {}, {}
+    for name, value in (payload or {}).items():
+        (main if api_of.get(name, primary) is primary else extra)[name] = "" if value is None else value
+    return main, extra
+
+
+def _write_extension(
+    services: Services,
+    extension: BcEndpoint,
+    rows: pd.DataFrame,
+    outcomes: list[dict[str, Any]],
+    api_of: dict[str, BcApi],
+    primary: BcApi,
+) -> None:
+    """Fields only our custom API page has are written there, after the standard page's write."""
+    ok = {o[SOURCE_ID]: o[DESTINATION_ID] for o in outcomes if o["ok"]}
+    bodies, sources = [], []
+    for row in rows.itertuples(index=False):
+        extra = _split(row.payload, api_of, primary)[1]
+        if extra and row.source_id in ok:
+            bodies.append({"id": ok[row.source_id], **extra})
+            sources.append(row.source_id)
+    if not bodies:
+        return
+    results = services.bc.write_many(
+        extension.entity_set, bodies, "update", api=extension.api.value, if_match="*"
+    )
+    failures = {sources[r.index]: str(r.error) for r in results if not r.ok}
+    for outcome in outcomes:
+        if outcome[SOURCE_ID] in failures:
+            outcome["ok"], outcome["error"] = False, failures[outcome[SOURCE_ID]]
+
+
+def _reconcile_pending_bc(
+    mapping: IntegrationTableMapping, sync_pass: SyncPass, services: Services, inserts: pd.DataFrame
+) -> dict[str, str]:
+    """Creates journalled by an earlier try that were never recorded: did BC commit them?
+
+    BC's API takes no client-chosen ids, so a committed create is recognised by content: an uncoupled
+    record of this table, modified since the journal entry, whose fields equal the planned payload —
+    exactly one such record per pending create. Found ones are coupled instead of created again;
+    the others are abandoned and sent again.
+    """
+    pending = services.store.list_pending(mapping.name, sync_pass.value)
+    if pending.empty:
+        return {}
+    modified = mapping.bc_modified_field or "lastModifiedDateTime"
+    since = pd.to_datetime(pending["created_on"], utc=True).min().to_pydatetime() - timedelta(seconds=2)
+    coupled = set(services.store.couplings(mapping.name)["bc_id"])
+    payloads = dict(zip(inserts[SOURCE_ID], inserts["payload"], strict=True))
+    primary = _split_fields(mapping)
+    fields = sorted({name for p in payloads.values() for name in (p or {}) if name in primary})
+    recent = [
+        row
+        for page in services.bc.iter_pages(
+            mapping.bc_endpoint.entity_set,
+            select=[mapping.bc_key, *fields],
+            filter=odata.ge(modified, since),
+            api=mapping.bc_endpoint.api.value,
+        )
+        for row in page
+        if str(row[mapping.bc_key]).lower() not in coupled
+    ]
+    found: dict[str, str] = {}
+    for source_id in pending["source_id"]:
+        wanted = {
+            k: ("" if v is None else v) for k, v in (payloads.get(source_id) or {}).items() if k in primary
+        }
+        matches = [r for r in recent if wanted and all(r.get(k) == v for k, v in wanted.items())]
+        if len(matches) == 1:
+            found[source_id] = str(matches[0][mapping.bc_key]).lower()
+    lost = [s for s in pending["source_id"] if s not in found]
+    if lost:
+        services.store.abandon(mapping.name, sync_pass.value, lost)
+    log.info(
+        "%s: %d create(s) pending from an earlier try; %d found in BC", mapping.name, len(pending), len(found)
+    )
+    return found
+
+
+def _split_fields(mapping: IntegrationTableMapping) -> set[str]:
+    """The BC fields written through the mapping's primary page."""
+    return {
+        f.bc_field
+        for f in mapping.fields
+        if f.bc_field and (f.bc_api or mapping.bc_endpoint.api) is mapping.bc_endpoint.api
+    }

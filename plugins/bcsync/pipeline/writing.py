@@ -1,0 +1,62 @@
+"""What a bulk write did, record by record, and the destination's modified-on right after it."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+import pandas as pd
+
+from bcsync.clients.writes import WriteResult
+from bcsync.engine.model import DESTINATION_ID, DESTINATION_MODIFIED, SOURCE_ID, Side
+from bcsync.pipeline.frames import as_destination
+from bcsync.pipeline.reading import modified_window, read_by_ids, read_pages
+from bcsync.pipeline.services import Services
+from bcsync.registry.model import IntegrationTableMapping
+
+READ_BACK_BY_ID = 500  # above this, read back by modified-on window rather than by id chunks
+CLOCK_MARGIN = timedelta(minutes=5)
+_NO_FILTERS = {"table_filter": None, "integration_table_filter": None}
+
+
+def results_of(
+    rows: pd.DataFrame, outcomes: list[WriteResult], ids: list[str | None]
+) -> list[dict[str, Any]]:
+    out = []
+    for row, outcome, record_id in zip(rows.itertuples(index=False), outcomes, ids, strict=True):
+        out.append(
+            {
+                SOURCE_ID: row.source_id,
+                DESTINATION_ID: (outcome.id or record_id or "").lower() or None,
+                "ok": outcome.ok,
+                "error": None if outcome.ok else str(outcome.error),
+            }
+        )
+    return out
+
+
+def with_new_modified_on(
+    written: pd.DataFrame, mapping: IntegrationTableMapping, side: Side, services: Services, since: datetime
+) -> pd.DataFrame:
+    """Read back the destination's modified-on after our write: the coupling stores it, so our own
+    write is not mistaken for a change on that side next time.
+
+    Few records are read by id; many by "modified since the writes began" (a page holds thousands).
+    """
+    if written.empty:
+        return written
+    ok_ids = written.loc[written["ok"], DESTINATION_ID].dropna().tolist()
+    if len(ok_ids) <= READ_BACK_BY_ID:
+        frames = list(read_by_ids(services, mapping, side, ok_ids, apply_filter=False)) if ok_ids else []
+    else:
+        # Minutes of margin absorb a clock difference between us and the service.
+        window = modified_window(mapping, side, not_before=since - CLOCK_MARGIN)
+        frames = list(read_pages(services, mapping.model_copy(update=_NO_FILTERS), side, window))
+    current = (
+        as_destination(pd.concat(frames, ignore_index=True), mapping, side) if frames else pd.DataFrame()
+    )
+    modified = (
+        dict(zip(current[DESTINATION_ID], current[DESTINATION_MODIFIED], strict=True)) if len(current) else {}
+    )
+    written["new_destination_modified"] = written[DESTINATION_ID].map(modified)
+    return written
