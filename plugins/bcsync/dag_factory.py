@@ -6,12 +6,31 @@ when they run.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
-from airflow.sdk import DAG, Asset, DeltaDataIntervalTimetable, Param, TriggerRule, task
+import pendulum
+from airflow.sdk import (
+    DAG,
+    Asset,
+    AssetAll,
+    AssetOrTimeSchedule,
+    CronDataIntervalTimetable,
+    CronTriggerTimetable,
+    DeltaDataIntervalTimetable,
+    Param,
+    TriggerRule,
+    conf,
+    task,
+)
 
 from bcsync.registry import load_registry
-from bcsync.registry.model import IntegrationTableMapping, SyncDirection
+from bcsync.registry.model import IntegrationTableMapping, Schedule, SyncDirection
+
+if TYPE_CHECKING:
+    from airflow.sdk.bases.timetable import BaseTimetable
+    from airflow.sdk.definitions.asset import BaseAsset
 
 # Jobs whose DAGs are built; the others follow as their table-specific rules are implemented.
 IMPLEMENTED_JOBS = ("SALESPEOPLE", "CURRENCY", "CUSTOMER", "CONTACT")
@@ -63,29 +82,72 @@ def params_for(mapping: IntegrationTableMapping) -> dict[str, Param]:
     return params
 
 
-def schedule_for(mapping: IntegrationTableMapping) -> DeltaDataIntervalTimetable | str | None:
-    """BC's job queue recurrence; data intervals make backfills mean "re-sync what changed in them"."""
-    if mapping.schedule is None:
+def schedule_for(
+    mapping: IntegrationTableMapping, jobs: Mapping[str, IntegrationTableMapping] | None = None
+) -> BaseTimetable | BaseAsset | None:
+    """BC's job queue recurrence, and the jobs whose finished runs also start this one.
+
+    `jobs` are the jobs that have a DAG, by name. The timer keeps data intervals, so backfills mean
+    "re-sync what changed in them". `after` adds the named jobs' completion assets: one asset, or
+    `AssetAll` for several (a run once each has finished since the last run). Without a timer the DAG is
+    scheduled on the assets alone. When a named job has no DAG yet, `after` is left out: the DAG keeps
+    its timer, and its doc says why (`_doc`).
+    """
+    schedule = mapping.schedule
+    if schedule is None:
         return None
-    if mapping.schedule.cron:
-        return mapping.schedule.cron
-    return DeltaDataIntervalTimetable(mapping.schedule.every or timedelta(minutes=30))
+    timer = _timer(schedule)
+    upstream = _after_jobs(schedule, jobs)
+    if upstream is None:
+        return timer
+    condition = job_asset(upstream[0]) if len(upstream) == 1 else AssetAll(*map(job_asset, upstream))
+    if timer is None:
+        return condition
+    return AssetOrTimeSchedule(timetable=timer, assets=condition)
 
 
-def build_dag(mapping: IntegrationTableMapping) -> DAG:
+def _timer(schedule: Schedule) -> BaseTimetable | None:
+    if schedule.cron:
+        return _cron_timetable(schedule.cron)
+    if schedule.every:
+        return DeltaDataIntervalTimetable(schedule.every)
+    return None
+
+
+def _cron_timetable(expression: str) -> BaseTimetable:
+    """What `DAG(schedule=<cron string>)` makes of the expression in the DAG's timezone (START's)."""
+    timezone = pendulum.instance(START).timezone
+    if conf.getboolean("scheduler", "create_cron_data_intervals"):
+        return CronDataIntervalTimetable(expression, timezone)
+    return CronTriggerTimetable(expression, timezone=timezone)
+
+
+def _after_jobs(
+    schedule: Schedule, jobs: Mapping[str, IntegrationTableMapping] | None
+) -> list[IntegrationTableMapping] | None:
+    """The `after` jobs, or None when there are none or one of them has no DAG to wait for."""
+    if not schedule.after or jobs is None or any(name not in jobs for name in schedule.after):
+        return None
+    return [jobs[name] for name in schedule.after]
+
+
+def build_dag(
+    mapping: IntegrationTableMapping, jobs: Mapping[str, IntegrationTableMapping] | None = None
+) -> DAG:
+    """The job's DAG; `jobs` (the jobs that have a DAG, by name) resolve its schedule's `after`."""
     name = mapping.name
     with DAG(
         dag_id=mapping.dag_id,
         description=mapping.description
         or f"{name}: {mapping.bc_table} {mapping.direction.arrow} {mapping.crm_entity}",
-        schedule=schedule_for(mapping),
+        schedule=schedule_for(mapping, jobs),
         start_date=START,
         catchup=False,
         max_active_runs=1,
         params=params_for(mapping),
         tags=["bcsync", name],
         default_args={"retries": 2, "retry_delay": timedelta(seconds=30), "retry_exponential_backoff": True},
-        doc_md=_doc(mapping),
+        doc_md=_doc(mapping, jobs),
     ) as dag:
 
         @task(task_id="extract_bc", pool=BC_POOL)
@@ -196,12 +258,13 @@ def build_full_sync_dag(
 def build_dags() -> dict[str, DAG]:
     registry = load_registry()
     jobs = [m for m in registry.jobs if m.name in IMPLEMENTED_JOBS and m.dag_id]
-    dags = {m.dag_id: build_dag(m) for m in jobs}
+    by_name = {m.name: m for m in jobs}
+    dags = {m.dag_id: build_dag(m, by_name) for m in jobs}
     dags[FULL_SYNC_DAG_ID] = build_full_sync_dag(jobs, registry.dependency_waves())
     return dags
 
 
-def _doc(mapping: IntegrationTableMapping) -> str:
+def _doc(mapping: IntegrationTableMapping, jobs: Mapping[str, IntegrationTableMapping] | None = None) -> str:
     fields = "\n".join(
         f"| {f.bc_caption or ''} | {f.crm_field or ''} | {f.direction.arrow} |" for f in mapping.fields
     )
@@ -210,5 +273,49 @@ def _doc(mapping: IntegrationTableMapping) -> str:
         f"BC table **{mapping.bc_table}** {mapping.direction.arrow} Dataverse **{mapping.crm_entity}**; "
         f"only coupled records: {mapping.only_coupled}; "
         f"depends on: {', '.join(mapping.dependencies) or '—'}.\n\n"
+        f"{_schedule_doc(mapping, jobs)}\n\n"
         f"| BC field | Dataverse attribute | direction |\n|---|---|---|\n{fields}\n"
     )
+
+
+def _schedule_doc(
+    mapping: IntegrationTableMapping, jobs: Mapping[str, IntegrationTableMapping] | None
+) -> str:
+    """The schedule as `schedule_for` builds it, in words."""
+    schedule = mapping.schedule
+    if schedule is None:
+        return "**Schedule:** none; the DAG runs when triggered."
+    if schedule.every:
+        timer = f"every {_minutes(schedule.every)}"
+    elif schedule.cron:
+        timer = f"on cron `{schedule.cron}`"
+    else:
+        timer = None
+    if not schedule.after:
+        return f"**Schedule:** {timer}."
+    names = " and ".join(f"**{name}**" for name in schedule.after)
+    upstream = _after_jobs(schedule, jobs)
+    if upstream is None:
+        missing = [name for name in schedule.after if jobs is None or name not in jobs]
+        fallback = f"runs {timer} alone" if timer else "runs only when triggered"
+        return (
+            f"**Schedule:** {timer + ', and ' if timer else ''}after {names}. "
+            f"{' and '.join(missing)} {'has' if len(missing) == 1 else 'have'} no DAG yet, "
+            f"so `after` is not in effect and this DAG {fallback}."
+        )
+    assets = ", ".join(f"`{job_asset(job).uri}`" for job in upstream)
+    if len(upstream) == 1:
+        finished = f"{names} finishes (asset {assets})"
+    else:
+        finished = f"{names} have each finished since the last run (assets {assets})"
+    if timer:
+        return f"**Schedule:** {timer}, and whenever {finished}."
+    return (
+        f"**Schedule:** whenever {finished}; no timer. These runs have no data interval of their own, "
+        "so this DAG cannot be backfilled."
+    )
+
+
+def _minutes(delta: timedelta) -> str:
+    seconds = int(delta.total_seconds())
+    return f"{seconds // 60} minutes" if seconds % 60 == 0 else f"{seconds} seconds"

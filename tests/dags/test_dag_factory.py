@@ -2,18 +2,61 @@
 
 from __future__ import annotations
 
+import shutil
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 from airflow.dag_processing.dagbag import DagBag
+from airflow.sdk import DAG, Asset, AssetAll, AssetOrTimeSchedule, DeltaDataIntervalTimetable
+from airflow.serialization.serialized_objects import DagSerialization
 
-DAGS = Path(__file__).resolve().parents[2] / "dags"
+from bcsync.dag_factory import START
+
+ROOT = Path(__file__).resolve().parents[2]
+DAGS = ROOT / "dags"
+MAPPINGS = ROOT / "include" / "mappings"
+CUSTOMER_DONE = Asset(name="bcsync_customer_job", uri="bcsync://jobs/bcsync_customer")
+SALESPEOPLE_DONE = Asset(name="bcsync_salespeople_job", uri="bcsync://jobs/bcsync_salespeople")
+
+ScheduleEdits = dict[str, dict[str, Any]]
 
 
 @pytest.fixture(scope="module")
 def dagbag() -> DagBag:
     return DagBag(dag_folder=str(DAGS))
+
+
+@pytest.fixture
+def dagbag_with(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[[ScheduleEdits], DagBag]:
+    """Parse the DAG files over a copy of include/mappings whose schedules are edited: {mapping name:
+    {key: value}}, a value of None removing the key."""
+
+    def build(edits: ScheduleEdits) -> DagBag:
+        directory = tmp_path / "mappings"
+        shutil.copytree(MAPPINGS, directory)
+        for path in directory.glob("*.yaml"):
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+            edited = [m for m in data.get("mappings", []) if m["name"] in edits]
+            for mapping in edited:
+                schedule = {**mapping["schedule"], **edits[mapping["name"]]}
+                mapping["schedule"] = {key: value for key, value in schedule.items() if value is not None}
+            if edited:
+                path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
+        monkeypatch.setenv("BCSYNC_MAPPINGS_DIR", str(directory))
+        bag = DagBag(dag_folder=str(DAGS))
+        assert bag.import_errors == {}
+        return bag
+
+    return build
+
+
+def periodic(dag: DAG) -> bool:
+    """Whether the scheduler's copy of the DAG allows backfills (Airflow refuses non-periodic ones)."""
+    return DagSerialization.from_dict(DagSerialization.to_dict(dag)).timetable.periodic
 
 
 def test_dag_files_import_without_errors(dagbag):
@@ -81,3 +124,74 @@ def test_full_sync_dag_runs_the_jobs_in_dependency_waves(dagbag):
     assert (
         customer.trigger_rule == "all_done"
     )  # a wave starts when its dependencies finished, failed records or not
+
+
+def test_the_doc_states_the_schedule(dagbag):
+    assert "**Schedule:** every 30 minutes." in dagbag.dags["bcsync_customer"].doc_md
+
+
+def test_after_runs_the_job_on_its_timer_and_when_the_named_job_finished(dagbag_with):
+    bag = dagbag_with({"CONTACT": {"after": ["CUSTOMER"]}})
+    contact = bag.dags["bcsync_contact"]
+    timetable = contact.timetable
+    assert isinstance(timetable, AssetOrTimeSchedule)
+    assert timetable.timetable == DeltaDataIntervalTimetable(timedelta(minutes=30))
+    assert timetable.asset_condition == CUSTOMER_DONE
+    # The very asset CUSTOMER's record_job emits, so its runs start CONTACT's.
+    assert bag.dags["bcsync_customer"].get_task("record_job").outlets == [timetable.asset_condition]
+    assert periodic(contact)  # the timer's data intervals: backfills still work
+    assert (
+        "**Schedule:** every 30 minutes, and whenever **CUSTOMER** finishes "
+        "(asset `bcsync://jobs/bcsync_customer`)." in contact.doc_md
+    )
+    assert type(bag.dags["bcsync_customer"].timetable) is DeltaDataIntervalTimetable
+
+
+@pytest.mark.parametrize("data_intervals", ["False", "True"])
+def test_a_cron_timer_with_after_is_what_the_plain_cron_schedule_would_be(
+    dagbag_with, monkeypatch: pytest.MonkeyPatch, data_intervals: str
+):
+    monkeypatch.setenv("AIRFLOW__SCHEDULER__CREATE_CRON_DATA_INTERVALS", data_intervals)
+    bag = dagbag_with({"CONTACT": {"every": None, "cron": "*/15 * * * *", "after": ["CUSTOMER"]}})
+    timetable = bag.dags["bcsync_contact"].timetable
+    plain = DAG("plain_cron", schedule="*/15 * * * *", start_date=START).timetable
+    expected = "CronDataIntervalTimetable" if data_intervals == "True" else "CronTriggerTimetable"
+    assert type(plain).__name__ == expected
+    assert isinstance(timetable, AssetOrTimeSchedule)
+    assert timetable.timetable == plain
+    assert timetable.asset_condition == CUSTOMER_DONE
+
+
+def test_after_alone_schedules_on_the_asset_only_and_cannot_be_backfilled(dagbag_with):
+    bag = dagbag_with({"CONTACT": {"every": None, "after": ["CUSTOMER"]}})
+    contact = bag.dags["bcsync_contact"]
+    assert type(contact.timetable).__name__ == "AssetTriggeredTimetable"
+    assert contact.timetable.asset_condition == CUSTOMER_DONE
+    assert not periodic(contact)
+    assert "no timer" in contact.doc_md and "cannot be backfilled" in contact.doc_md
+
+
+def test_after_several_jobs_waits_for_each_of_them(dagbag_with):
+    bag = dagbag_with({"CONTACT": {"after": ["CUSTOMER", "SALESPEOPLE"]}})
+    timetable = bag.dags["bcsync_contact"].timetable
+    assert isinstance(timetable, AssetOrTimeSchedule)
+    assert timetable.asset_condition == AssetAll(CUSTOMER_DONE, SALESPEOPLE_DONE)
+    assert "have each finished since the last run" in bag.dags["bcsync_contact"].doc_md
+
+
+def test_after_a_job_without_a_dag_keeps_the_timer_alone_and_says_so(dagbag_with):
+    bag = dagbag_with({"CONTACT": {"after": ["CUSTOMER", "CUSTOMER STATISTICS"]}})
+    contact = bag.dags["bcsync_contact"]
+    assert type(contact.timetable) is DeltaDataIntervalTimetable
+    assert contact.timetable.delta == timedelta(minutes=30)
+    assert (
+        "CUSTOMER STATISTICS has no DAG yet, so `after` is not in effect and this DAG runs every "
+        "30 minutes alone." in contact.doc_md
+    )
+
+
+def test_after_alone_a_job_without_a_dag_leaves_manual_runs(dagbag_with):
+    bag = dagbag_with({"CONTACT": {"every": None, "after": ["CUSTOMER STATISTICS"]}})
+    contact = bag.dags["bcsync_contact"]
+    assert type(contact.timetable).__name__ == "NullTimetable"
+    assert "this DAG runs only when triggered" in contact.doc_md

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import re
 import time
+from datetime import date
+from decimal import Decimal
 
 import pytest
 from e2e_stack import AirflowStack, record_timing
+from sandbox_data import bc_insert
 
 from bcsync.store.store import CouplingStore
 
@@ -137,7 +140,16 @@ def test_fixing_the_data_and_clearing_the_failed_task_turns_the_run_green(airflo
     assert "bc_record=CHF" in api.task_log("bcsync_currency", run_id, "load_crm", load["try_number"])
 
     # The BC administrator enters CHF's exchange rate (in BC's UI: straight into the service's data).
-    _add_bc_exchange_rate(sandbox, "CHF", amount="100", relational="112.5")
+    bc_insert(
+        sandbox,
+        "currencyExchangeRate",
+        {
+            "currencyCode": "CHF",
+            "startingDate": date(2026, 1, 1),
+            "exchangeRateAmount": Decimal("100"),
+            "relationalExchangeRateAmount": Decimal("112.5"),
+        },
+    )
     sandbox.admin("dataverse", "POST", "stats/reset")
     api.json(
         "POST",
@@ -168,29 +180,3 @@ def test_fixing_the_data_and_clearing_the_failed_task_turns_the_run_green(airflo
         assert store.open_errors("CURRENCY").empty  # the success resolved the error
     finally:
         store.dispose()
-
-
-def _add_bc_exchange_rate(sandbox, currency: str, *, amount: str, relational: str) -> None:
-    from datetime import date
-    from decimal import Decimal
-
-    from sandbox.bc import SCHEMAS
-    from sandbox.storage.database import Database
-    from sandbox.storage.repository import Repository
-
-    schema = next(s for s in SCHEMAS if s.logical_name == "currencyExchangeRate")
-    database = Database(sandbox.db_url, SCHEMAS)
-    try:
-        Repository(database).insert(
-            schema,
-            {
-                "currencyCode": currency,
-                "startingDate": date(2026, 1, 1),
-                "exchangeRateAmount": Decimal(amount),
-                "relationalExchangeRateAmount": Decimal(relational),
-            },
-            company=sandbox.company_id,
-            as_system=True,
-        )
-    finally:
-        database.dispose()

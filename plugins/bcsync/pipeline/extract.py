@@ -89,7 +89,10 @@ def _candidate_frames(
         if len(frame):
             seen.update(frame[key])
         yield frame
-    yield from _failed_last_time(mapping, side, services, seen)
+    # Retrying what failed is the scheduled runs' work: a backfill's runs (often several at once)
+    # would all retry the same records, and a backfill is red only for its own interval's failures.
+    if run.kind is not RunKind.BACKFILL:
+        yield from _failed_last_time(mapping, side, services, seen)
 
 
 def _failed_last_time(

@@ -223,10 +223,15 @@ class IntegrationFieldMapping(_Frozen):
 
 
 class Schedule(_Frozen):
-    """The job queue entry: BC recurs every 30 minutes and idles after the inactivity timeout."""
+    """The job queue entry: BC recurs every 30 minutes and idles after the inactivity timeout.
+
+    `after` names jobs whose finished runs also start this job (all of them, once each has finished since
+    the last run); without `every` or `cron` those runs are the only scheduled ones.
+    """
 
     every: Duration | None = None
     cron: str | None = None
+    after: tuple[Name, ...] = ()
     inactivity_timeout: Duration | None = None
     max_attempts: int = Field(default=10, ge=1)
     rerun_delay: Duration = timedelta(seconds=30)
@@ -238,14 +243,39 @@ class Schedule(_Frozen):
             raise ValueError(f"cron must have five fields or be a preset such as '@hourly', got {value!r}")
         return value
 
+    @field_validator("after")
+    @classmethod
+    def _check_after(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if not value:
+            raise ValueError("after needs at least one job; leave the key out instead")
+        twice = sorted({name for name in value if value.count(name) > 1})
+        if twice:
+            raise ValueError(f"after names {', '.join(twice)} more than once")
+        return value
+
     @model_validator(mode="after")
     def _one_trigger(self) -> Schedule:
-        if (self.every is None) == (self.cron is None):
+        if self.every is not None and self.cron is not None:
+            if self.after:
+                raise ValueError("a schedule with 'after' takes at most one of 'every' and 'cron'")
             raise ValueError("a schedule needs exactly one of 'every' and 'cron'")
+        if self.every is None and self.cron is None and not self.after:
+            raise ValueError("a schedule needs exactly one of 'every' and 'cron', or 'after'")
         return self
 
+    @property
+    def has_timer(self) -> bool:
+        """Whether the job also runs on a timer (`every` or `cron`), not only after other jobs."""
+        return self.every is not None or self.cron is not None
+
     def describe(self) -> str:
-        parts = [f"every {format_duration(self.every)}" if self.every else f"cron {self.cron}"]
+        parts = []
+        if self.every:
+            parts.append(f"every {format_duration(self.every)}")
+        elif self.cron:
+            parts.append(f"cron {self.cron}")
+        if self.after:
+            parts.append("after " + " & ".join(self.after))
         if self.inactivity_timeout:
             parts.append(f"inactivity timeout {format_duration(self.inactivity_timeout)}")
         return ", ".join(parts)

@@ -1,8 +1,9 @@
-"""Checks across fields, mappings and files: directions, duplicates, references, dependency cycles."""
+"""Checks across fields, mappings and files: directions, duplicates, references, dependency cycles and
+cycles of jobs scheduled after each other."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -47,7 +48,13 @@ def validate(
             Problem(located.file, message, mapping.name, field.label if field else None)
             for field, message in issues
         ]
-    problems += _cycles(mappings)
+    problems += _cycles(mappings, _dependencies, "dependency cycle: ", " → ")
+    problems += _cycles(
+        mappings,
+        _after,
+        "schedule.after: a cycle would make the jobs start each other forever: ",
+        " runs after ",
+    )
     return problems
 
 
@@ -141,6 +148,8 @@ def _shape(mapping: IntegrationTableMapping) -> Iterator[tuple[None, str]]:
         yield None, "match-based coupling settings need at least one field with 'match'"
     if mapping.name in mapping.dependencies:
         yield None, "a mapping cannot depend on itself"
+    if mapping.name in _after(mapping):
+        yield None, "schedule.after: a job cannot run after itself"
 
 
 def _filter_problem(text: str) -> str | None:
@@ -195,6 +204,17 @@ def _references(
                 yield None, f"a child mapping must list its parent {mapping.parent!r} in dependencies"
             if parent.direction is not mapping.direction:
                 yield None, f"direction must equal the parent's ({parent.direction.value})"
+    for name in _after(mapping):
+        target = canonical.get(name)
+        if target is None:
+            if message := unknown("job", name):
+                yield None, "schedule.after: " + message
+        elif target.is_child:
+            yield (
+                None,
+                f"schedule.after: {name!r} is a child mapping and runs in its parent's job; "
+                f"name the parent {target.parent!r}",
+            )
     for f in mapping.fields:
         lookup_target = canonical.get(f.lookup.mapping) if f.lookup else None
         if f.lookup and lookup_target is None and (message := unknown("mapping", f.lookup.mapping)):
@@ -209,24 +229,37 @@ def _is_currency(mapping: IntegrationTableMapping) -> bool:
     return mapping.crm_entity == "transactioncurrency"
 
 
-def _cycles(mappings: Sequence[Located[IntegrationTableMapping]]) -> list[Problem]:
-    """Report each dependency cycle once, at the mapping where the walk closed it."""
-    graph = {m.item.name: [d for d in m.item.dependencies if d != m.item.name] for m in mappings}
+def _dependencies(mapping: IntegrationTableMapping) -> tuple[str, ...]:
+    return mapping.dependencies
+
+
+def _after(mapping: IntegrationTableMapping) -> tuple[str, ...]:
+    """The jobs whose finished runs start this one (`schedule.after`)."""
+    return mapping.schedule.after if mapping.schedule else ()
+
+
+def _cycles(
+    mappings: Sequence[Located[IntegrationTableMapping]],
+    edges: Callable[[IntegrationTableMapping], Sequence[str]],
+    prefix: str,
+    arrow: str,
+) -> list[Problem]:
+    """Report each cycle through `edges` once, at the mapping where the walk closed it."""
+    graph = {m.item.name: [d for d in edges(m.item) if d != m.item.name] for m in mappings}
     file_of = {m.item.name: m.file for m in mappings}
     state: dict[str, int] = {}  # 1 = on the current path, 2 = done
     problems: list[Problem] = []
 
     def visit(name: str, path: list[str]) -> None:
         state[name] = 1
-        for dependency in graph.get(name, []):
-            if dependency not in graph:
-                continue  # reported as an unknown dependency
-            if state.get(dependency) == 1:
-                cycle = [*path[path.index(dependency) :], dependency]
-                message = "dependency cycle: " + " → ".join(cycle)
-                problems.append(Problem(file_of[name], message, name))
-            elif dependency not in state:
-                visit(dependency, [*path, dependency])
+        for target in graph.get(name, []):
+            if target not in graph:
+                continue  # reported as an unknown reference
+            if state.get(target) == 1:
+                cycle = [name, *path[path.index(target) :]]  # from the mapping that closes it
+                problems.append(Problem(file_of[name], prefix + arrow.join(cycle), name))
+            elif target not in state:
+                visit(target, [*path, target])
         state[name] = 2
 
     for name in graph:

@@ -45,9 +45,35 @@ def accounts(harness) -> pd.DataFrame:
 
 
 def coupled_pair(harness, job: str = "CUSTOMER") -> pd.Series:
+    """A pair created BC → Sales: its lookups (salesperson, currency) are known to resolve."""
     couplings = harness.store.couplings(job)
-    healthy = couplings[~couplings["skipped"] & (couplings["to_crm_result"] != "Failure")]
-    return healthy.iloc[0]
+    healthy = couplings[
+        ~couplings["skipped"]
+        & (couplings["coupled_by"] == "create")
+        & (couplings["to_crm_result"] == "Success")
+        & couplings["from_crm_result"].isna()
+    ]
+    return healthy.sort_values("bc_id").iloc[0]
+
+
+def fail_a_coupled_customer(harness) -> tuple[pd.Series, dict]:
+    """Give a coupled customer a salesperson with no Sales user; a scheduled run fails it."""
+    coupled_users = set(harness.store.couplings("SALESPEOPLE")["bc_id"])
+    person = next(
+        r
+        for page in harness.bc.iter_pages(
+            "salespeoplePurchasers", select=["id", "code", "displayName", "email"]
+        )
+        for r in page
+        if r["id"] not in coupled_users and r["email"]
+    )
+    pair = coupled_pair(harness)
+    harness.bc_edit(
+        "customers", pair["bc_id"], {"salespersonCode": person["code"], "phoneNumber": "+1 425 555 0177"}
+    )
+    failed = harness.run("CUSTOMER")
+    assert harness.counters(failed, TO_CRM)["Failed"] == 1
+    return pair, person
 
 
 def test_full_sync_couples_shared_customers_by_matching_and_creates_the_rest(harness):
@@ -389,22 +415,7 @@ def test_a_failed_load_keeps_the_watermark_and_logs_the_job_with_the_reason(harn
 def test_record_that_failed_last_time_is_retried_although_it_did_not_change(harness):
     full_sync_dependencies(harness)
     harness.run("CUSTOMER", RunKind.FULL)
-    # A salesperson with no Sales user: a coupled customer given that salesperson fails to sync.
-    coupled_users = harness.store.couplings("SALESPEOPLE")["bc_id"]
-    person = next(
-        r
-        for page in harness.bc.iter_pages(
-            "salespeoplePurchasers", select=["id", "code", "displayName", "email"]
-        )
-        for r in page
-        if r["id"] not in set(coupled_users) and r["email"]
-    )
-    pair = coupled_pair(harness)
-    harness.bc_edit(
-        "customers", pair["bc_id"], {"salespersonCode": person["code"], "phoneNumber": "+1 425 555 0177"}
-    )
-    failed = harness.run("CUSTOMER")
-    assert harness.counters(failed, TO_CRM)["Failed"] == 1
+    pair, person = fail_a_coupled_customer(harness)
 
     # The Sales administrator adds the user and SALESPEOPLE couples it; the customer is not touched.
     business_unit = next(harness.crm.iter_pages("businessunits", select=["businessunitid"]))[0][
@@ -480,8 +491,10 @@ def _flatten(value, prefix=""):
 def test_backfill_resyncs_what_changed_inside_its_interval_and_leaves_the_watermark(harness):
     full_sync_dependencies(harness)
     harness.run("CUSTOMER", RunKind.FULL)
+    failing, _ = fail_a_coupled_customer(harness)
     watermark = harness.store.get_watermark("CUSTOMER", TO_CRM)
     pair = coupled_pair(harness)
+    assert pair["bc_id"] != failing["bc_id"]
     before_change = datetime.now(UTC) - timedelta(seconds=2)
     harness.bc_edit("customers", pair["bc_id"], {"phoneNumber": "+1 425 555 0133"})
     after_change = datetime.now(UTC) + timedelta(seconds=2)
@@ -493,6 +506,8 @@ def test_backfill_resyncs_what_changed_inside_its_interval_and_leaves_the_waterm
         data_interval_end=before_change - timedelta(minutes=30),
     )
     assert harness.counters(earlier, TO_CRM)["Modified"] == 0
+    # The customer that failed last time is retried by the scheduled runs, not by every backfill run.
+    assert harness.counters(earlier, TO_CRM)["Failed"] == 0
 
     covering = harness.run(
         "CUSTOMER", RunKind.BACKFILL, data_interval_start=before_change, data_interval_end=after_change

@@ -1,0 +1,291 @@
+"""A local Airflow for bcsync: api-server, scheduler (LocalExecutor) and dag-processor on a sandbox.
+
+`make airflow` (`python -m bcsync.local_airflow`) starts the local Business Central, Dataverse and
+Entra ID services and this Airflow, so the whole daily work — unpause, trigger with Params, read task
+logs, clear, backfill — can be tried in the UI without a tenant. The end-to-end tests start the same
+stack (tests/e2e/e2e_stack.py).
+
+Every process started here runs in its own process group and is stopped with SIGTERM, then SIGKILL,
+together with all its descendants (task processes put themselves in their own groups), also when the
+start-up fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psutil
+import requests
+
+from bcsync.local_runs import ROOT, airflow_environment, migrate_airflow_db
+
+# BC allows 5 concurrent requests per user; Dataverse's limit is 52 per user, shared with other apps.
+POOLS = {"bc_api": 5, "dataverse_api": 16}
+STARTUP_TIMEOUT = 120.0
+STOP_TIMEOUT = 15.0
+DEFAULT_WORK_DIR = ROOT / "var" / "airflow"
+
+PhaseTimer = Callable[[str, float], None]
+
+
+@dataclass
+class Component:
+    """One Airflow process we started, in its own process group, logging to a file."""
+
+    name: str
+    process: subprocess.Popen[bytes]
+    log_file: Path
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def tail(self, lines: int = 30) -> str:
+        try:
+            text = self.log_file.read_text(errors="replace")
+        except OSError:
+            return "(no log)"
+        return f"--- {self.name} log (tail) ---\n" + "\n".join(text.splitlines()[-lines:])
+
+
+@dataclass
+class LocalAirflow:
+    base_url: str
+    env: dict[str, str]
+    work_dir: Path
+    sandbox: Any  # sandbox.launcher.RunningSandbox
+    components: list[Component] = field(default_factory=list)
+
+    @property
+    def store_url(self) -> str:
+        return self.env["AIRFLOW_CONN_BCSYNC_STORE"]
+
+    @property
+    def log_dir(self) -> Path:
+        return self.work_dir / "logs"
+
+    def logs(self) -> str:
+        return "\n".join(c.tail() for c in self.components)
+
+
+def server_environment(
+    sandbox: Any, work_dir: Path, api_port: int, *, job_schedule: bool = True
+) -> dict[str, str]:
+    """bcsync's environment plus what a local three-process Airflow needs to be self-contained.
+
+    `job_schedule=False` keeps the scheduler from creating scheduled and asset-triggered runs: only
+    runs triggered through the API or the UI (and backfills) happen.
+    """
+    base_url = f"http://127.0.0.1:{api_port}"
+    inherited = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW__", "AIRFLOW_CONN_"))}
+    return {
+        **inherited,
+        **airflow_environment(sandbox, work_dir),
+        "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+        "AIRFLOW__CORE__PARALLELISM": "4",  # a few task processes at a time on a laptop
+        # Local use only: everyone who reaches 127.0.0.1 is an admin, no login page.
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
+        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{base_url}/execution/",
+        # Shared by every component, so the scheduler's task tokens validate on the API server.
+        "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_urlsafe(32),
+        "AIRFLOW__API__SECRET_KEY": secrets.token_urlsafe(32),
+        "AIRFLOW__API__HOST": "127.0.0.1",
+        "AIRFLOW__API__PORT": str(api_port),
+        "AIRFLOW__API__BASE_URL": base_url,
+        "AIRFLOW__API__WORKERS": "1",
+        "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": str(job_schedule),
+        "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
+        "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
+    }
+
+
+def start_component(name: str, args: list[str], env: dict[str, str], log_dir: Path) -> Component:
+    log_file = log_dir / f"{name}.log"
+    with log_file.open("ab") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "airflow", *args],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            cwd=ROOT,
+            start_new_session=True,  # own process group: one killpg reaches its workers
+        )
+    return Component(name, process, log_file)
+
+
+def stop_components(components: list[Component], timeout: float = STOP_TIMEOUT) -> list[str]:
+    """SIGTERM every process group and descendant, SIGKILL what is left; returns what needed SIGKILL.
+
+    Descendants are collected first: task processes call setpgid() and would escape a killpg.
+    """
+    targets: list[psutil.Process] = []
+    for component in components:
+        try:
+            root = psutil.Process(component.process.pid)
+            targets += [root, *root.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            pass
+    for component in components:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(component.process.pid, signal.SIGTERM)
+    for proc in targets:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            proc.terminate()
+    _, alive = psutil.wait_procs(targets, timeout=timeout)
+    killed = []
+    for proc in alive:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            killed.append(f"{proc.pid} {' '.join(proc.cmdline())[:120]}")
+            proc.kill()
+    for component in components:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(component.process.pid, signal.SIGKILL)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            component.process.wait(timeout)  # reap, so no zombie is left behind
+    psutil.wait_procs(alive, timeout=timeout)
+    return killed
+
+
+def import_pools(env: dict[str, str], work_dir: Path) -> Component:
+    """`airflow pools import` of bcsync's pools (one CLI process for both); returns the started process."""
+    pools_file = work_dir / "pools.json"
+    pools_file.write_text(
+        json.dumps(
+            {
+                name: {"slots": slots, "description": f"bcsync {name}", "include_deferred": False}
+                for name, slots in POOLS.items()
+            }
+        )
+    )
+    return start_component("pools-import", ["pools", "import", str(pools_file)], env, work_dir / "logs")
+
+
+def wait_until_healthy(
+    stack: LocalAirflow, servers: list[Component], timeout: float = STARTUP_TIMEOUT
+) -> None:
+    """`GET /api/v2/monitor/health` reports the scheduler and the DAG processor healthy."""
+    deadline = time.monotonic() + timeout
+    last = "no answer yet"
+    with requests.Session() as session:
+        session.trust_env = False
+        while True:
+            dead = [c for c in servers if not c.alive()]
+            if dead:
+                raise RuntimeError(
+                    "Airflow component(s) exited during start-up: "
+                    + ", ".join(f"{c.name} (code {c.process.returncode})" for c in dead)
+                    + "\n"
+                    + "\n".join(c.tail() for c in dead)
+                )
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"Airflow not healthy within {timeout:g}s ({last})\n{stack.logs()}")
+            try:
+                response = session.get(f"{stack.base_url}/api/v2/monitor/health", timeout=5)
+                health = response.json() if response.ok else {}
+                states = {
+                    part: (health.get(part) or {}).get("status") for part in ("scheduler", "dag_processor")
+                }
+                if all(state == "healthy" for state in states.values()):
+                    return
+                last = f"health: {states}"
+            except requests.RequestException as error:
+                last = f"{type(error).__name__}"
+            time.sleep(0.5)
+
+
+@contextlib.contextmanager
+def local_airflow(
+    sandbox: Any,
+    work_dir: Path,
+    *,
+    api_port: int = 8080,
+    job_schedule: bool = True,
+    extra_env: dict[str, str] | None = None,
+    on_phase: PhaseTimer | None = None,
+) -> Iterator[LocalAirflow]:
+    """The three Airflow components on a running sandbox, healthy; everything stopped on exit."""
+
+    def phase(name: str, started: float) -> None:
+        if on_phase:
+            on_phase(name, time.monotonic() - started)
+
+    work_dir = Path(work_dir).resolve()
+    (work_dir / "logs").mkdir(parents=True, exist_ok=True)
+    env = {**server_environment(sandbox, work_dir, api_port, job_schedule=job_schedule), **(extra_env or {})}
+    started = time.monotonic()
+    migrate_airflow_db(env, work_dir / "logs" / "migrate.log")
+    phase("airflow db migrate", started)
+    stack = LocalAirflow(base_url=f"http://127.0.0.1:{api_port}", env=env, work_dir=work_dir, sandbox=sandbox)
+    try:
+        started = time.monotonic()
+        for name, args in (
+            ("api-server", ["api-server", "--host", "127.0.0.1", "--port", str(api_port), "-w", "1"]),
+            ("scheduler", ["scheduler"]),
+            ("dag-processor", ["dag-processor"]),
+        ):
+            stack.components.append(start_component(name, args, env, stack.log_dir))
+        servers = list(stack.components)
+        # The pools are imported while the servers start: CPU is the start-up's bottleneck.
+        pools = import_pools(env, work_dir)
+        stack.components.append(pools)
+        if pools.process.wait(STARTUP_TIMEOUT) != 0:
+            raise RuntimeError(f"airflow pools import failed\n{pools.tail()}")
+        wait_until_healthy(stack, servers)
+        phase("components healthy", started)
+        yield stack
+    finally:
+        started = time.monotonic()
+        killed = stop_components(stack.components)
+        phase("shutdown" + (f" (SIGKILL was needed for {killed})" if killed else ""), started)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="make airflow", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--port", type=int, default=int(os.environ.get("BCSYNC_AIRFLOW_PORT", "8080")))
+    parser.add_argument("--customers", type=int, default=200, help="seed size of a fresh sandbox")
+    parser.add_argument("--work-dir", type=Path, default=DEFAULT_WORK_DIR)
+    args = parser.parse_args(argv)
+
+    from sandbox.launcher import running_sandbox
+
+    signal.signal(signal.SIGTERM, _interrupt)
+    print(f"Starting the local services ({args.work_dir / 'sandbox'}) ...", flush=True)
+    with running_sandbox(args.work_dir / "sandbox", seed_customers=args.customers, timeout=300) as sandbox:
+        print("Starting Airflow (api-server, scheduler, dag-processor) ...", flush=True)
+        try:
+            with local_airflow(sandbox, args.work_dir, api_port=args.port) as stack:
+                print(
+                    f"\nAirflow UI: {stack.base_url}  (no login: local use only)\n"
+                    f"Airflow logs: {stack.log_dir}   Coupling store: {stack.store_url}\n"
+                    "The bcsync DAGs are paused: unpause one to let it run every 30 minutes, or trigger it.\n"
+                    "Ctrl-C stops everything.",
+                    flush=True,
+                )
+                while all(c.alive() for c in stack.components if c.name != "pools-import"):
+                    time.sleep(1)
+                print("An Airflow component exited:\n" + stack.logs(), file=sys.stderr)
+                return 1
+        except KeyboardInterrupt:
+            print("\nStopping ...", flush=True)
+    return 0
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    """SIGTERM (docker stop, kill) ends the stack as Ctrl-C does."""
+    raise KeyboardInterrupt
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,52 @@
+"""Edits made "in the other system's UI": straight into the local services' data, not through bcsync.
+
+Used where the tests need what no client call can do: a BC record last modified in the past (as if
+changed yesterday), a BC setup row (an exchange rate) entered by a BC administrator.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+from sandbox.bc import SCHEMAS as BC_SCHEMAS
+from sandbox.dataverse import SCHEMAS as DATAVERSE_SCHEMAS
+from sandbox.launcher import RunningSandbox
+from sandbox.storage.database import Database
+from sandbox.storage.repository import Repository
+
+
+@contextmanager
+def _repository(sandbox: RunningSandbox, schemas: Any) -> Iterator[Repository]:
+    database = Database(sandbox.db_url, schemas)
+    try:
+        yield Repository(database)
+    finally:
+        database.dispose()
+
+
+def _schema(schemas: Any, logical_name: str) -> Any:
+    return next(s for s in schemas if s.logical_name == logical_name)
+
+
+def bc_insert(sandbox: RunningSandbox, logical_name: str, values: Mapping[str, Any]) -> dict[str, Any]:
+    with _repository(sandbox, BC_SCHEMAS) as repository:
+        return repository.insert(
+            _schema(BC_SCHEMAS, logical_name), values, company=sandbox.company_id, as_system=True
+        )
+
+
+def bc_update(
+    sandbox: RunningSandbox, logical_name: str, key: str, values: Mapping[str, Any]
+) -> dict[str, Any]:
+    """An update as BC's own UI makes it; `lastModifiedDateTime` in `values` is kept (else: now)."""
+    with _repository(sandbox, BC_SCHEMAS) as repository:
+        return repository.update(
+            _schema(BC_SCHEMAS, logical_name), key, values, company=sandbox.company_id, as_system=True
+        )
+
+
+def dataverse_get(sandbox: RunningSandbox, logical_name: str, key: str) -> dict[str, Any] | None:
+    with _repository(sandbox, DATAVERSE_SCHEMAS) as repository:
+        return repository.get(_schema(DATAVERSE_SCHEMAS, logical_name), key)
