@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 export PYTHONPATH := $(CURDIR)/plugins:$(CURDIR)/include
 export SANDBOX_DATA_DIR ?= $(CURDIR)/var/sandbox
 
-.PHONY: demo test sandbox lint lock bench clean
+.PHONY: demo test sandbox airflow lint lock bench clean
 
 $(VENV)/.installed: requirements.lock
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -25,6 +25,10 @@ test: $(VENV)/.installed
 ## Start the local Entra ID, Dataverse and Business Central services in the foreground.
 sandbox: $(VENV)/.installed
 	$(PY) -m sandbox serve
+
+## Airflow (api-server, scheduler, dag-processor) on the local services: the UI at http://127.0.0.1:8080.
+airflow: $(VENV)/.installed
+	$(PY) -m bcsync.local_airflow
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .

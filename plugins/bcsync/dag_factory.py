@@ -14,6 +14,7 @@ import pendulum
 from airflow.sdk import (
     DAG,
     Asset,
+    AssetAlias,
     AssetAll,
     AssetOrTimeSchedule,
     CronDataIntervalTimetable,
@@ -41,8 +42,14 @@ GUID_PATTERN = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-
 
 
 def job_asset(mapping: IntegrationTableMapping) -> Asset:
-    """Emitted when a job's run finishes, with its counters: schedule other DAGs on it."""
+    """Updated when a job's run finishes, with its counters as the event's extra: schedule on it."""
     return Asset(name=f"{mapping.dag_id}_job", uri=f"bcsync://jobs/{mapping.dag_id}")
+
+
+def job_events(mapping: IntegrationTableMapping) -> AssetAlias:
+    """record_job's outlet. Through an alias, the task decides: a dry run adds no event to the job's
+    asset, so it starts no downstream DAG; every other run does, with or without failed records."""
+    return AssetAlias(name=f"{mapping.dag_id}_job_events")
 
 
 def params_for(mapping: IntegrationTableMapping) -> dict[str, Param]:
@@ -174,7 +181,7 @@ def build_dag(
 
             return tasks.transform(name, bc, crm, coupled)
 
-        @task(task_id="record_job", trigger_rule=TriggerRule.ALL_DONE, outlets=[job_asset(mapping)])
+        @task(task_id="record_job", trigger_rule=TriggerRule.ALL_DONE, outlets=[job_events(mapping)])
         def record_job(bc: dict | None, crm: dict | None) -> dict:
             from bcsync.pipeline import tasks
 

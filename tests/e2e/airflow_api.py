@@ -150,6 +150,57 @@ class AirflowApi:
                 )
             time.sleep(poll)
 
+    def runs(
+        self, dag_id: str, *, run_type: str | None = None, order_by: str = "run_after"
+    ) -> list[dict[str, Any]]:
+        """The DAG's runs, oldest first (the grid's order)."""
+        params: dict[str, Any] = {"limit": 100, "order_by": order_by}
+        if run_type:
+            params["run_type"] = run_type
+        return self.json("GET", f"dags/{dag_id}/dagRuns", params=params)["dag_runs"]
+
+    def latest_run(self, dag_id: str) -> dict[str, Any]:
+        return self.json("GET", f"dags/{dag_id}/dagRuns", params={"limit": 1, "order_by": "-run_after"})[
+            "dag_runs"
+        ][0]
+
+    def pause(self, dag_id: str) -> dict[str, Any]:
+        return self.json("PATCH", f"dags/{dag_id}", json={"is_paused": True})
+
+    def asset_events(self, **filters: Any) -> list[dict[str, Any]]:
+        """Asset events, oldest first; filters as the endpoint takes them (source_dag_id=...)."""
+        params = {"limit": 100, "order_by": "timestamp", **filters}
+        return self.json("GET", "assets/events", params=params)["asset_events"]
+
+    def upstream_asset_events(self, dag_id: str, run_id: str) -> list[dict[str, Any]]:
+        """The asset events that started an asset-triggered run."""
+        return self.json("GET", f"dags/{dag_id}/dagRuns/{run_id}/upstreamAssetEvents")["asset_events"]
+
+    # -- backfills -------------------------------------------------------------------------------------
+
+    def create_backfill(self, dag_id: str, from_date: str, to_date: str, **options: Any) -> dict[str, Any]:
+        """What the UI's "Run Backfill" does: one run per data interval in [from_date, to_date]."""
+        return self.json(
+            "POST",
+            "backfills",
+            json={"dag_id": dag_id, "from_date": from_date, "to_date": to_date, **options},
+        )
+
+    def wait_for_backfill(
+        self, backfill_id: int, *, timeout: float = 300, poll: float = 1.0
+    ) -> dict[str, Any]:
+        """Poll until the scheduler marks the backfill completed (all its runs finished)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            backfill = self.json("GET", f"backfills/{backfill_id}")
+            if backfill["completed_at"]:
+                return backfill
+            if time.monotonic() > deadline:
+                raise RunTimeout(
+                    f"backfill {backfill_id} of {backfill['dag_id']} not completed after {timeout:g}s"
+                )
+            time.sleep(poll)
+
     def task_instances(self, dag_id: str, run_id: str) -> list[dict[str, Any]]:
         return self.json("GET", f"dags/{dag_id}/dagRuns/{run_id}/taskInstances", params={"limit": 100})[
             "task_instances"

@@ -6,14 +6,32 @@ terminal summary (section "e2e timings").
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from e2e_stack import E2E_TIMINGS, AirflowStack
 from e2e_stack import airflow_stack as start_airflow_stack
 
 # Jobs the operations tests run; start-up waits until the DAG processor has serialized them.
-OPERATIONS_DAG_IDS = ("bcsync_currency", "bcsync_salespeople", "bcsync_contact", "bcsync_customer")
+OPERATIONS_DAG_IDS = (
+    "bcsync_currency",
+    "bcsync_salespeople",
+    "bcsync_contact",
+    "bcsync_customer",
+    "bcsync_full_sync",
+)
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """SIGTERM (a CI timeout, `kill`) ends the session as Ctrl-C does: the fixtures' teardown stops
+    the Airflow processes instead of leaving them running."""
+    signal.signal(signal.SIGTERM, _interrupt)
 
 
 @pytest.fixture(scope="session")

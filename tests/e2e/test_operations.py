@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import re
 import time
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 from e2e_stack import AirflowStack, record_timing
-from sandbox_data import bc_insert
+from sandbox_data import bc_insert, bc_update, dataverse_get
 
 from bcsync.store.store import CouplingStore
 
@@ -38,13 +38,15 @@ def counters_in(note: str) -> dict[str, dict[str, int | str]]:
     }
 
 
-def run_job(stack: AirflowStack, dag_id: str, conf: dict, *, note: str | None = None) -> tuple[str, dict]:
+def run_job(
+    stack: AirflowStack, dag_id: str, conf: dict, *, note: str | None = None, timeout: float = RUN_TIMEOUT
+) -> tuple[str, dict]:
     """Unpause, trigger through the REST API, wait for the end; records the timings."""
     api = stack.api
     api.unpause(dag_id)
     started = time.monotonic()
     run_id = api.trigger(dag_id, conf, note=note)
-    run = api.wait_for_run(dag_id, run_id, timeout=RUN_TIMEOUT)
+    run = api.wait_for_run(dag_id, run_id, timeout=timeout)
     record_timing(f"{dag_id}: trigger → {run['state']} (client side)", time.monotonic() - started)
     timing = api.run_timing(dag_id, run_id)
     record_timing(f"{dag_id}: {timing.describe()}", timing.wall)
@@ -114,6 +116,24 @@ def test_salespeople_dry_run_succeeds_writes_nothing_and_says_so(airflow_stack: 
         store.dispose()
 
 
+@pytest.mark.parametrize(
+    "conf",
+    [
+        {"record_ids": ["C00010"]},  # a number, not a SystemId / Dataverse id
+        {"direction": "sideways"},
+        {"full_sync": "yes"},
+    ],
+)
+def test_the_trigger_refuses_invalid_params(airflow_stack: AirflowStack, conf: dict):
+    """Airflow validates the Params against their schema before a run exists, as the trigger form does."""
+    api = airflow_stack.api
+    runs_before = len(api.runs("bcsync_customer"))
+    response = api.request("POST", "dags/bcsync_customer/dagRuns", json={"logical_date": None, "conf": conf})
+    assert response.status_code == 400, response.text
+    assert next(iter(conf)) in response.text
+    assert len(api.runs("bcsync_customer")) == runs_before  # nothing was queued
+
+
 def test_a_run_marked_failed_in_the_api_server_gets_a_note_saying_the_job_was_not_recorded(
     airflow_stack: AirflowStack,
 ):
@@ -180,3 +200,114 @@ def test_fixing_the_data_and_clearing_the_failed_task_turns_the_run_green(airflo
         assert store.open_errors("CURRENCY").empty  # the success resolved the error
     finally:
         store.dispose()
+
+
+FULL_SYNC_JOBS = ("bcsync_salespeople", "bcsync_currency", "bcsync_customer", "bcsync_contact")
+
+
+def test_initial_load_runs_the_jobs_in_dependency_waves(airflow_stack: AirflowStack):
+    """`bcsync_full_sync` (BC's "CRM Full Synch. Review"): a job starts once its dependencies ended."""
+    api = airflow_stack.api
+    for dag_id in FULL_SYNC_JOBS:
+        api.unpause(dag_id)  # the runs it triggers wait while their DAG is paused
+    run_id, run = run_job(airflow_stack, "bcsync_full_sync", {}, timeout=RUN_TIMEOUT * 2)
+    assert run["state"] in ("success", "failed")
+
+    triggers = {ti["task_id"]: ti["state"] for ti in api.task_instances("bcsync_full_sync", run_id)}
+    # Every wave ran although records failed in earlier ones (BC's review starts a line when its
+    # dependencies are "Finished", with or without errors).
+    assert set(triggers) == {f"full_sync_{d.removeprefix('bcsync_')}" for d in FULL_SYNC_JOBS}
+    assert set(triggers.values()) <= {"success", "failed"}, triggers
+    job_runs = {dag_id: api.latest_run(dag_id) for dag_id in FULL_SYNC_JOBS}
+    for dag_id, job_run in job_runs.items():
+        assert job_run["conf"] == {"full_sync": True}, dag_id
+        assert job_run["run_type"] == "operator_triggered" and job_run["state"] in ("success", "failed"), (
+            job_run
+        )
+    started = {dag_id: _dt(r["start_date"]) for dag_id, r in job_runs.items()}
+    ended = {dag_id: _dt(r["end_date"]) for dag_id, r in job_runs.items()}
+    assert started["bcsync_customer"] >= max(ended["bcsync_salespeople"], ended["bcsync_currency"])
+    assert started["bcsync_contact"] >= ended["bcsync_customer"]
+
+
+def test_backfill_resyncs_a_change_inside_its_intervals_idempotently_and_leaves_the_watermark(
+    airflow_stack: AirflowStack,
+):
+    """A BC change made before the watermark (as if Sales was restored from a backup since) comes back
+    through a backfill over the hour it was made in; running the backfill again changes nothing."""
+    api, sandbox = airflow_stack.api, airflow_stack.sandbox
+    dag_id = "bcsync_customer"
+    api.unpause(dag_id)
+    run_job(airflow_stack, dag_id, {"full_sync": True})  # couples and creates; sets the watermark
+    store = CouplingStore(airflow_stack.store_url)
+    try:
+        couplings = store.couplings("CUSTOMER")
+        watermark = store.get_watermark("CUSTOMER", "ToIntegrationTable")
+    finally:
+        store.dispose()
+    # A customer bcsync created: its lookups (salesperson, currency) are known to resolve.
+    pair = couplings[
+        (couplings["coupled_by"] == "create")
+        & (couplings["to_crm_result"] == "Success")
+        & ~couplings["skipped"]
+    ].iloc[0]
+    changed_at = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=75)
+    assert watermark is not None and changed_at < watermark  # scheduled runs will not read it again
+    phone = "+1 425 555 0142"
+    bc_update(sandbox, "customer", pair["bc_id"], {"phoneNumber": phone, "lastModifiedDateTime": changed_at})
+
+    window = {
+        "from_date": _iso(changed_at - timedelta(minutes=45)),
+        "to_date": _iso(changed_at + timedelta(minutes=15)),
+    }
+    first = _backfill_counters(api, dag_id, window, reprocess="none")
+    covering = [interval for interval in first if interval[0] <= changed_at < interval[1]]
+    assert len(covering) == 1 and len(first) >= 2, first
+    for interval, (state, counters) in first.items():
+        to_crm = counters["ToIntegrationTable"]
+        assert state == "success", (interval, counters)
+        assert to_crm["Modified"] == (1 if interval in covering else 0), (interval, counters)
+        assert to_crm["Failed"] == to_crm["Inserted"] == 0, (interval, counters)
+    account = dataverse_get(sandbox, "account", pair["crm_id"])
+    assert account is not None and account["telephone1"] == phone
+
+    again = _backfill_counters(api, dag_id, window, reprocess="completed")
+    assert set(again) == set(first)
+    for interval, (state, counters) in again.items():
+        assert state == "success", (interval, counters)
+        assert counters["ToIntegrationTable"]["Modified"] == 0, (interval, counters)  # idempotent
+
+    store = CouplingStore(airflow_stack.store_url)
+    try:
+        assert store.get_watermark("CUSTOMER", "ToIntegrationTable") == watermark
+    finally:
+        store.dispose()
+
+
+def _backfill_counters(
+    api, dag_id: str, window: dict[str, str], *, reprocess: str
+) -> dict[tuple[datetime, datetime], tuple[str, dict]]:
+    """Create a backfill through the REST API, wait for it; per data interval: run state and counters."""
+    started = time.monotonic()
+    backfill = api.create_backfill(dag_id, **window, reprocess_behavior=reprocess, max_active_runs=2)
+    api.wait_for_backfill(backfill["id"], timeout=RUN_TIMEOUT * 2)
+    start, end = _dt(window["from_date"]), _dt(window["to_date"])
+    runs = [r for r in api.runs(dag_id, run_type="backfill") if start <= _dt(r["logical_date"]) <= end]
+    record_timing(
+        f"{dag_id}: backfill of {len(runs)} interval(s), reprocess={reprocess}", time.monotonic() - started
+    )
+    return {
+        (_dt(r["data_interval_start"]), _dt(r["data_interval_end"])): (
+            r["state"],
+            counters_in(r["note"] or ""),
+        )
+        for r in runs
+    }
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def _dt(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
