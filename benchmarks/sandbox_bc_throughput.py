@@ -10,45 +10,21 @@ module's `measure_<service>` signature so it can join its SERVICES).
 from __future__ import annotations
 
 import argparse
-import tempfile
 import uuid
-from pathlib import Path
 
 import requests
+from _sandbox_client import checked, sample_record, service_session, temporary_sandbox
 from sandbox_throughput import Measurement, Stopwatch, print_table
 
-from sandbox.launcher import RunningSandbox, running_sandbox
+from sandbox.launcher import RunningSandbox
 
 BC_PAGE_SIZE = 5000
 BC_BATCH_SIZE = 100  # BC's maximum operations per $batch
 BC_SINGLE_POSTS = 1000
 
 
-def _session(sandbox: RunningSandbox) -> requests.Session:
-    session = requests.Session()
-    session.trust_env = False
-    session.verify = str(sandbox.ca_file)
-    session.headers.update(
-        {"Authorization": f"Bearer {sandbox.token(sandbox.bc_scope)}", "Accept": "application/json"}
-    )
-    return session
-
-
 def _customer(tag: str, index: int) -> dict[str, object]:
-    return {
-        "displayName": f"Benchmark {tag} {index:07d}",
-        "phoneNumber": f"+1 555 {index:07d}",
-        "city": "Seattle",
-        "creditLimit": index % 10000,
-    }
-
-
-def _checked(response: requests.Response, status: int) -> requests.Response:
-    if response.status_code != status:
-        raise RuntimeError(
-            f"{response.request.method} {response.url} → {response.status_code}: {response.text[:300]}"
-        )
-    return response
+    return sample_record(("displayName", "phoneNumber", "city", "creditLimit"), tag, index)
 
 
 def _batch(
@@ -65,7 +41,7 @@ def _batch(
         for index in range(start, start + count)
     ]
     headers = {"Isolation": "snapshot"} if snapshot else {}
-    answers = _checked(
+    answers = checked(
         session.post(f"{sandbox.bc_api}/$batch", json={"requests": operations}, headers=headers), 200
     ).json()["responses"]
     if len(answers) != count or any(answer["status"] != 201 for answer in answers):
@@ -73,7 +49,7 @@ def _batch(
 
 
 def measure_bc(sandbox: RunningSandbox, records: int) -> list[Measurement]:
-    session = _session(sandbox)
+    session = service_session(sandbox, sandbox.bc_scope)
     tag = uuid.uuid4().hex[:6]
     results: list[Measurement] = []
 
@@ -90,7 +66,7 @@ def measure_bc(sandbox: RunningSandbox, records: int) -> list[Measurement]:
     singles = min(records, BC_SINGLE_POSTS)
     with Stopwatch() as watch:
         for index in range(singles):
-            _checked(
+            checked(
                 session.post(f"{sandbox.bc_company_url}/customers", json=_customer(f"{tag}p", index)), 201
             )
     results.append(Measurement("bc", "single POST (sequential)", singles, watch.seconds))
@@ -102,7 +78,7 @@ def measure_bc(sandbox: RunningSandbox, records: int) -> list[Measurement]:
     with Stopwatch() as watch:
         while url:
             page = session.get(url, headers={"Prefer": f"odata.maxpagesize={BC_PAGE_SIZE}"})
-            body = _checked(page, 200).json()
+            body = checked(page, 200).json()
             read += len(body["value"])
             url = body.get("@odata.nextLink")
     results.append(Measurement("bc", f"paged read (maxpagesize {BC_PAGE_SIZE})", read, watch.seconds, 5000))
@@ -114,10 +90,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=20000, help="customers written per $batch mode")
     args = parser.parse_args()
-    with (
-        tempfile.TemporaryDirectory(prefix="sandbox-bc-bench-") as data_dir,
-        running_sandbox(Path(data_dir), seed_customers=10) as sandbox,
-    ):
+    with temporary_sandbox("sandbox-bc-bench-") as sandbox:
         measurements = measure_bc(sandbox, args.records)
     print_table(measurements)
 

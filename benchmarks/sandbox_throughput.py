@@ -11,17 +11,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import tempfile
 import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
 
 import requests
+from _sandbox_client import checked, sample_record, service_session, temporary_sandbox
 
-from sandbox.launcher import RunningSandbox, running_sandbox
+from sandbox.launcher import RunningSandbox
 
 DATAVERSE_PAGE_SIZE = 5000
 DATAVERSE_BATCH_SIZE = 1000
@@ -55,35 +54,12 @@ class Stopwatch:
 
 
 def _dataverse_session(sandbox: RunningSandbox) -> tuple[requests.Session, str]:
-    session = requests.Session()
-    session.trust_env = False
-    session.verify = str(sandbox.ca_file)
-    session.headers.update(
-        {
-            "Authorization": f"Bearer {sandbox.token(sandbox.dataverse_scope)}",
-            "Accept": "application/json",
-            "OData-MaxVersion": "4.0",
-            "OData-Version": "4.0",
-        }
-    )
-    return session, sandbox.dataverse_api + "/"
+    odata_version = {"OData-MaxVersion": "4.0", "OData-Version": "4.0"}
+    return service_session(sandbox, sandbox.dataverse_scope, odata_version), sandbox.dataverse_api + "/"
 
 
 def _account(tag: str, index: int) -> dict[str, object]:
-    return {
-        "name": f"Benchmark {tag} {index:07d}",
-        "telephone1": f"+1 555 {index:07d}",
-        "address1_city": "Seattle",
-        "creditlimit": index % 10000,
-    }
-
-
-def _checked(response: requests.Response, status: int) -> requests.Response:
-    if response.status_code != status:
-        raise RuntimeError(
-            f"{response.request.method} {response.url} → {response.status_code}: {response.text[:300]}"
-        )
-    return response
+    return sample_record(("name", "telephone1", "address1_city", "creditlimit"), tag, index)
 
 
 def _upsert_multiple(session: requests.Session, root: str, tag: str, start: int, count: int) -> None:
@@ -95,7 +71,7 @@ def _upsert_multiple(session: requests.Session, root: str, tag: str, start: int,
         }
         for i in range(count)
     ]
-    _checked(
+    checked(
         session.post(root + "accounts/Microsoft.Dynamics.CRM.UpsertMultiple", json={"Targets": targets}), 204
     )
 
@@ -131,7 +107,7 @@ def measure_dataverse(sandbox: RunningSandbox, records: int) -> list[Measurement
         for start in range(0, batched, DATAVERSE_BATCH_SIZE):
             boundary, body = _batch_body(root, f"{tag}b", start, min(DATAVERSE_BATCH_SIZE, batched - start))
             headers = {"Content-Type": f"multipart/mixed; boundary={boundary}"}
-            response = _checked(session.post(root + "$batch", data=body, headers=headers), 200)
+            response = checked(session.post(root + "$batch", data=body, headers=headers), 200)
             if "HTTP/1.1 4" in response.text:
                 raise RuntimeError("a $batch part failed")
     results.append(
@@ -141,14 +117,14 @@ def measure_dataverse(sandbox: RunningSandbox, records: int) -> list[Measurement
     singles = min(records, 1000)
     with Stopwatch() as watch:
         for index in range(singles):
-            _checked(session.post(root + "accounts", json=_account(f"{tag}s", index)), 204)
+            checked(session.post(root + "accounts", json=_account(f"{tag}s", index)), 204)
     results.append(Measurement("dataverse", "single POST (sequential)", singles, watch.seconds))
 
     sessions = [_dataverse_session(sandbox)[0] for _ in range(PARALLEL_CLIENTS)]
 
     def post(index: int) -> None:
         worker = sessions[index % PARALLEL_CLIENTS]
-        _checked(worker.post(root + "accounts", json=_account(f"{tag}p", index)), 204)
+        checked(worker.post(root + "accounts", json=_account(f"{tag}p", index)), 204)
 
     with Stopwatch() as watch, ThreadPoolExecutor(PARALLEL_CLIENTS) as pool:
         list(pool.map(post, range(singles)))
@@ -162,7 +138,7 @@ def measure_dataverse(sandbox: RunningSandbox, records: int) -> list[Measurement
     url: str | None = root + "accounts?$select=name,telephone1,address1_city,creditlimit,modifiedon"
     with Stopwatch() as watch:
         while url:
-            body = _checked(
+            body = checked(
                 session.get(url, headers={"Prefer": f"odata.maxpagesize={DATAVERSE_PAGE_SIZE}"}), 200
             ).json()
             read += len(body["value"])
@@ -203,10 +179,7 @@ def main() -> None:
     unknown = [name for name in chosen if name not in SERVICES]
     if unknown:
         parser.error(f"unknown service(s): {', '.join(unknown)}")
-    with (
-        tempfile.TemporaryDirectory(prefix="sandbox-bench-") as data_dir,
-        running_sandbox(Path(data_dir), seed_customers=10) as sandbox,
-    ):
+    with temporary_sandbox("sandbox-bench-") as sandbox:
         measurements = [m for name in chosen for m in SERVICES[name](sandbox, args.records)]
     print_table(measurements)
 

@@ -233,8 +233,9 @@ def test_initial_load_runs_the_jobs_in_dependency_waves(airflow_stack: AirflowSt
 def test_backfill_resyncs_a_change_inside_its_intervals_idempotently_and_leaves_the_watermark(
     airflow_stack: AirflowStack,
 ):
-    """A BC change made before the watermark (as if Sales was restored from a backup since) comes back
-    through a backfill over the hour it was made in; running the backfill again changes nothing."""
+    """A BC change stamped before the watermark, so scheduled runs never read it (a long transaction
+    that committed after the run had read past its timestamp), comes through a backfill over the hour
+    it was made in; running the backfill again changes nothing, and the watermark stays."""
     api, sandbox = airflow_stack.api, airflow_stack.sandbox
     dag_id = "bcsync_customer"
     api.unpause(dag_id)
@@ -245,14 +246,16 @@ def test_backfill_resyncs_a_change_inside_its_intervals_idempotently_and_leaves_
         watermark = store.get_watermark("CUSTOMER", "ToIntegrationTable")
     finally:
         store.dispose()
-    # A customer bcsync created: its lookups (salesperson, currency) are known to resolve.
+    changed_at = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=75)
+    assert watermark is not None and changed_at < watermark  # scheduled runs will not read it again
+    # A customer bcsync created in Sales (its lookups are known to resolve), last synchronized from a
+    # BC version older than the change: as BC does, only a later modification counts as a change.
     pair = couplings[
         (couplings["coupled_by"] == "create")
         & (couplings["to_crm_result"] == "Success")
         & ~couplings["skipped"]
+        & (couplings["bc_synced_on"] < changed_at)
     ].iloc[0]
-    changed_at = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=75)
-    assert watermark is not None and changed_at < watermark  # scheduled runs will not read it again
     phone = "+1 425 555 0142"
     bc_update(sandbox, "customer", pair["bc_id"], {"phoneNumber": phone, "lastModifiedDateTime": changed_at})
 

@@ -17,15 +17,13 @@ from bcsync.clients.batch import (
     decode_json_batch,
     encode_json_batch,
 )
-from bcsync.clients.errors import ConfigurationError, RecordRejected, UnexpectedResponse
+from bcsync.clients.errors import ConfigurationError, UnexpectedResponse
 from bcsync.clients.odata import Filter
 from bcsync.clients.service_hook import ODataServiceHook
 from bcsync.clients.writes import (
     Operation,
     WriteResult,
     check_operation,
-    chunks,
-    map_in_order,
     part_outcome,
     settle_batch,
 )
@@ -74,14 +72,11 @@ class BusinessCentralHook(ODataServiceHook):
 
     @classmethod
     def get_ui_field_behaviour(cls) -> dict[str, Any]:
-        return {
-            "hidden_fields": ["schema", "port"],
-            "relabeling": {"host": "API host", "login": "Client ID", "password": "Client secret"},
-            "placeholders": {
-                "host": BC_HOST,
-                "extra": '{"tenant_id": "...", "environment": "production", "company_id": "<guid>"}',
-            },
-        }
+        return cls.client_credentials_form(
+            host_label="API host",
+            host=BC_HOST,
+            extra='{"tenant_id": "...", "environment": "production", "company_id": "<guid>"}',
+        )
 
     @property
     def concurrency(self) -> int:
@@ -123,10 +118,14 @@ class BusinessCentralHook(ODataServiceHook):
         api: str = STANDARD_API,
     ) -> Iterator[list[dict[str, Any]]]:
         """Entities of the company's `entity_set`, one page (list of dicts) at a time."""
-        options = odata.query_options(select_fields=select, filter=filter, orderby_fields=orderby)
-        url = f"{self._collection(entity_set, api)}?{odata.encode_query(options)}"
-        for page in self._pager(page_size, headers=READ_ONLY).pages(url):
-            yield page.records
+        yield from self._query_pages(
+            self._collection(entity_set, api),
+            select=select,
+            filter=filter,
+            orderby=orderby,
+            page_size=page_size,
+            headers=READ_ONLY,
+        )
 
     def get(
         self,
@@ -138,12 +137,7 @@ class BusinessCentralHook(ODataServiceHook):
     ) -> dict[str, Any] | None:
         """One entity by its `id` (GUID), with `@odata.etag`; None if it does not exist."""
         query = f"?{odata.encode_query({'$select': odata.select(select)})}" if select else ""
-        try:
-            return self.get_conn().get_json(self._entity(entity_set, id, api) + query, headers=READ_ONLY)
-        except RecordRejected as rejection:
-            if rejection.status == 404:
-                return None
-            raise
+        return self._get_or_none(self._entity(entity_set, id, api) + query, headers=READ_ONLY)
 
     # -- single-record writes ------------------------------------------------------------------------
 
@@ -197,7 +191,6 @@ class BusinessCentralHook(ODataServiceHook):
         operations = [
             self._batch_operation(entity_set, i, r, operation, if_match) for i, r in enumerate(records)
         ]
-        pieces = list(chunks(operations, batch_size, limit=MAX_BATCH_OPERATIONS))
 
         def send_piece(piece: tuple[int, Sequence[BatchOperation]]) -> list[WriteResult]:
             offset, ops = piece
@@ -219,8 +212,9 @@ class BusinessCentralHook(ODataServiceHook):
                 sleep=self._sleep,
             )
 
-        results = map_in_order(send_piece, pieces, workers=self.concurrency)
-        return [result for piece_results in results for result in piece_results]
+        return self._write_in_pieces(
+            operations, send_piece, batch_size=batch_size, limit=MAX_BATCH_OPERATIONS
+        )
 
     def _batch_operation(
         self, entity_set: str, index: int, record: Mapping[str, Any], operation: str, if_match: str | None

@@ -35,8 +35,6 @@ from bcsync.clients.writes import (
     Operation,
     WriteResult,
     check_operation,
-    chunks,
-    map_in_order,
     part_outcome,
     settle_batch,
 )
@@ -125,14 +123,11 @@ class DataverseHook(ODataServiceHook):
 
     @classmethod
     def get_ui_field_behaviour(cls) -> dict[str, Any]:
-        return {
-            "hidden_fields": ["schema", "port"],
-            "relabeling": {"host": "Environment URL", "login": "Client ID", "password": "Client secret"},
-            "placeholders": {
-                "host": "https://ORG.crm.dynamics.com",
-                "extra": '{"tenant_id": "<directory id>"}',
-            },
-        }
+        return cls.client_credentials_form(
+            host_label="Environment URL",
+            host="https://ORG.crm.dynamics.com",
+            extra='{"tenant_id": "<directory id>"}',
+        )
 
     def service_root(self) -> str:
         version = str(self.settings.extra.get("api_version") or "v9.2")
@@ -154,22 +149,21 @@ class DataverseHook(ODataServiceHook):
         page_size: int | None = None,
     ) -> Iterator[list[dict[str, Any]]]:
         """Rows of `entity_set`, one page (list of dicts) at a time; `select` is required."""
-        options = odata.query_options(select_fields=select, filter=filter, orderby_fields=orderby)
-        url = f"{odata.property_name(entity_set)}?{odata.encode_query(options)}"
-        for page in self._pager(page_size).pages(url):
-            yield page.records
+        yield from self._query_pages(
+            odata.property_name(entity_set),
+            select=select,
+            filter=filter,
+            orderby=orderby,
+            page_size=page_size,
+        )
 
     def get(
         self, entity_set: str, key: str | Mapping[str, Any], *, select: Iterable[str]
     ) -> dict[str, Any] | None:
         """One row by primary key (GUID) or alternate key (`{"accountnumber": "X"}`); None if missing."""
-        url = f"{self._entity_url(entity_set, key)}?{odata.encode_query({'$select': odata.select(select)})}"
-        try:
-            return self.get_conn().get_json(url)
-        except RecordRejected as rejection:
-            if rejection.status == 404:
-                return None
-            raise
+        return self._get_or_none(
+            f"{self._entity_url(entity_set, key)}?{odata.encode_query({'$select': odata.select(select)})}"
+        )
 
     def track_changes(
         self,
@@ -276,9 +270,9 @@ class DataverseHook(ODataServiceHook):
             return []
         bulk = operation != "delete" and self.supports_bulk(logical_name, operation)
         send = self._bulk_chunk if bulk else self._batch_chunk
-        pieces = list(chunks(records, batch_size, limit=MAX_BATCH_OPERATIONS))
-        results = map_in_order(lambda piece: send(plan, *piece), pieces, workers=self.concurrency)
-        return [result for chunk_results in results for result in chunk_results]
+        return self._write_in_pieces(
+            records, lambda piece: send(plan, *piece), batch_size=batch_size, limit=MAX_BATCH_OPERATIONS
+        )
 
     def supports_bulk(self, logical_name: str, operation: str) -> bool:
         """Whether the table has the bulk message for `operation` (asked once per table and message)."""

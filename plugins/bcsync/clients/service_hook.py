@@ -4,17 +4,23 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from functools import cached_property
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
 from airflow.sdk import BaseHook
 from requests.adapters import BaseAdapter
 
+from bcsync.clients import odata
 from bcsync.clients.auth import BearerAuth, EntraTokenProvider
 from bcsync.clients.connection import AirflowConnection, ServiceConnection
+from bcsync.clients.errors import RecordRejected
+from bcsync.clients.odata import Filter
 from bcsync.clients.paging import ODataPager, max_page_size_preference
 from bcsync.clients.transport import RetryPolicy, ServiceTransport, build_session
+from bcsync.clients.writes import WriteResult, chunks, map_in_order
+
+T = TypeVar("T")
 
 
 class ODataServiceHook(BaseHook):
@@ -58,6 +64,19 @@ class ODataServiceHook(BaseHook):
     @classmethod
     def default_scope(cls, base_url: str) -> str:
         raise NotImplementedError
+
+    @staticmethod
+    def client_credentials_form(*, host_label: str, host: str, extra: str) -> dict[str, Any]:
+        """The connection form of a client-credentials service: what `get_ui_field_behaviour` returns.
+
+        Each hook still defines `get_ui_field_behaviour` itself: Airflow reads it only from the hook's own
+        class, never inherited.
+        """
+        return {
+            "hidden_fields": ["schema", "port"],
+            "relabeling": {"host": host_label, "login": "Client ID", "password": "Client secret"},
+            "placeholders": {"host": host, "extra": extra},
+        }
 
     @cached_property
     def settings(self) -> ServiceConnection:
@@ -118,3 +137,45 @@ class ODataServiceHook(BaseHook):
             prefer=[max_page_size_preference(size, self.max_page_size), *prefer],
             headers=headers or {},
         )
+
+    def _query_pages(
+        self,
+        collection: str,
+        *,
+        select: Iterable[str],
+        filter: Filter | str | None,
+        orderby: Iterable[str] | None,
+        page_size: int | None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Iterator[list[dict[str, Any]]]:
+        """The records of `collection` (a path relative to the service root) with a query, page by page."""
+        options = odata.query_options(select_fields=select, filter=filter, orderby_fields=orderby)
+        url = f"{collection}?{odata.encode_query(options)}"
+        for page in self._pager(page_size, headers=headers).pages(url):
+            yield page.records
+
+    def _get_or_none(self, url: str, *, headers: Mapping[str, str] | None = None) -> dict[str, Any] | None:
+        """The JSON object at `url`, or None when the service answers 404."""
+        try:
+            return self.get_conn().get_json(url, headers=headers)
+        except RecordRejected as rejection:
+            if rejection.status == 404:
+                return None
+            raise
+
+    def _write_in_pieces(
+        self,
+        items: Sequence[T],
+        send: Callable[[tuple[int, Sequence[T]]], list[WriteResult]],
+        *,
+        batch_size: int,
+        limit: int,
+    ) -> list[WriteResult]:
+        """The results of `send` over `(offset, piece)`s of `items`, in input order.
+
+        Pieces hold at most `batch_size` items (which must be ≤ the service's `limit`); up to
+        `concurrency` of them are sent at once.
+        """
+        pieces = list(chunks(items, batch_size, limit=limit))
+        results = map_in_order(send, pieces, workers=self.concurrency)
+        return [result for piece_results in results for result in piece_results]

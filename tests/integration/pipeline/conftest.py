@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -107,6 +107,25 @@ class SyncHarness:
 
     def bc_edit(self, entity_set: str, record_id: str, values: dict[str, Any], api: str = "v2.0") -> dict:
         return self.bc.update(entity_set, record_id, values, etag="*", api=api)
+
+    def add_sales_users(self, salespeople: Iterable[Mapping[str, Any]]) -> None:
+        """The Sales administrator adds a licensed user for each BC salesperson (same name and email).
+
+        Users go to the environment's first business unit; SALESPEOPLE couples them on its next run.
+        """
+        business_unit = next(self.crm.iter_pages("businessunits", select=["businessunitid"]))[0][
+            "businessunitid"
+        ]
+        for person in salespeople:
+            self.crm.create(
+                "systemusers",
+                {
+                    "fullname": person["displayName"],
+                    "internalemailaddress": person["email"],
+                    "islicensed": True,
+                    "businessunitid@odata.bind": f"/businessunits({business_unit})",
+                },
+            )
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ way their DAGs do.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pandas as pd
@@ -56,10 +57,25 @@ def coupled_pair(harness, job: str = "CUSTOMER") -> pd.Series:
     return healthy.sort_values("bc_id").iloc[0]
 
 
-def fail_a_coupled_customer(harness) -> tuple[pd.Series, dict]:
-    """Give a coupled customer a salesperson with no Sales user; a scheduled run fails it."""
+def fully_synced_pair(harness) -> pd.Series:
+    """Fully synchronize the dependencies, then CUSTOMER; return a pair that run created."""
+    full_sync_dependencies(harness)
+    harness.run("CUSTOMER", RunKind.FULL)
+    return coupled_pair(harness)
+
+
+def change_a_customer_whose_account_was_deleted(harness, phone: str) -> tuple[pd.Series, dict]:
+    """Delete a synchronized pair's account in Sales, change its customer in BC and run CUSTOMER."""
+    pair = fully_synced_pair(harness)
+    harness.crm.delete("accounts", pair["crm_id"])
+    harness.bc_edit("customers", pair["bc_id"], {"phoneNumber": phone})
+    return pair, harness.run("CUSTOMER")
+
+
+def salespeople_without_a_sales_user(harness) -> Iterator[dict]:
+    """BC salespeople with an email whom SALESPEOPLE has not coupled to a Sales user (yet)."""
     coupled_users = set(harness.store.couplings("SALESPEOPLE")["bc_id"])
-    person = next(
+    return (
         r
         for page in harness.bc.iter_pages(
             "salespeoplePurchasers", select=["id", "code", "displayName", "email"]
@@ -67,6 +83,11 @@ def fail_a_coupled_customer(harness) -> tuple[pd.Series, dict]:
         for r in page
         if r["id"] not in coupled_users and r["email"]
     )
+
+
+def fail_a_coupled_customer(harness) -> tuple[pd.Series, dict]:
+    """Give a coupled customer a salesperson with no Sales user; a scheduled run fails it."""
+    person = next(salespeople_without_a_sales_user(harness))
     pair = coupled_pair(harness)
     harness.bc_edit(
         "customers", pair["bc_id"], {"salespersonCode": person["code"], "phoneNumber": "+1 425 555 0177"}
@@ -124,9 +145,7 @@ def test_customer_matching_two_accounts_is_not_coupled_to_either(harness):
 
 
 def test_scheduled_run_updates_a_changed_customer_and_leaves_the_rest_alone(harness):
-    full_sync_dependencies(harness)
-    harness.run("CUSTOMER", RunKind.FULL)
-    pair = coupled_pair(harness)
+    pair = fully_synced_pair(harness)
     harness.bc_edit("customers", pair["bc_id"], {"phoneNumber": "+1 425 555 0142"})
 
     summary = harness.run("CUSTOMER")
@@ -141,9 +160,7 @@ def test_scheduled_run_updates_a_changed_customer_and_leaves_the_rest_alone(harn
 
 
 def test_change_made_in_sales_flows_to_business_central(harness):
-    full_sync_dependencies(harness)
-    harness.run("CUSTOMER", RunKind.FULL)
-    pair = coupled_pair(harness)
+    pair = fully_synced_pair(harness)
     harness.sales_user_edit("account", pair["crm_id"], {"address1_city": "Redmond"})
 
     summary = harness.run("CUSTOMER")
@@ -153,9 +170,7 @@ def test_change_made_in_sales_flows_to_business_central(harness):
 
 
 def test_both_sides_changed_fails_then_is_skipped_after_the_same_error_twice(harness):
-    full_sync_dependencies(harness)
-    harness.run("CUSTOMER", RunKind.FULL)
-    pair = coupled_pair(harness)
+    pair = fully_synced_pair(harness)
     harness.bc_edit("customers", pair["bc_id"], {"city": "Boston"})
     harness.sales_user_edit("account", pair["crm_id"], {"address1_city": "Chicago"})
 
@@ -172,13 +187,7 @@ def test_both_sides_changed_fails_then_is_skipped_after_the_same_error_twice(har
 
 
 def test_coupled_record_deleted_on_the_other_side_fails_with_bcs_message(harness):
-    full_sync_dependencies(harness)
-    harness.run("CUSTOMER", RunKind.FULL)
-    pair = coupled_pair(harness)
-    harness.crm.delete("accounts", pair["crm_id"])
-    harness.bc_edit("customers", pair["bc_id"], {"phoneNumber": "+1 425 555 0100"})
-
-    summary = harness.run("CUSTOMER")
+    _, summary = change_a_customer_whose_account_was_deleted(harness, "+1 425 555 0100")
     assert harness.counters(summary, TO_CRM)["Failed"] == 1
     message = harness.store.open_errors("CUSTOMER")["message"].iloc[-1]
     assert message == "The Customer record cannot be updated because it is coupled to a deleted record."
@@ -326,9 +335,7 @@ def test_contact_from_sales_belongs_to_the_company_of_its_accounts_customer(harn
 
 def test_update_conflict_resolved_in_favour_of_bc_when_configured(harness):
     harness.override_mapping("CUSTOMER", update_conflict_resolution="Send Update to Integration")
-    full_sync_dependencies(harness)
-    harness.run("CUSTOMER", RunKind.FULL)
-    pair = coupled_pair(harness)
+    pair = fully_synced_pair(harness)
     harness.bc_edit("customers", pair["bc_id"], {"city": "Boston"})
     harness.sales_user_edit("account", pair["crm_id"], {"address1_city": "Chicago"})
 
@@ -341,13 +348,7 @@ def test_update_conflict_resolved_in_favour_of_bc_when_configured(harness):
 
 def test_deleted_counterpart_is_restored_when_configured(harness):
     harness.override_mapping("CUSTOMER", deletion_conflict_resolution="Restore Records")
-    full_sync_dependencies(harness)
-    harness.run("CUSTOMER", RunKind.FULL)
-    pair = coupled_pair(harness)
-    harness.crm.delete("accounts", pair["crm_id"])
-    harness.bc_edit("customers", pair["bc_id"], {"phoneNumber": "+1 425 555 0101"})
-
-    summary = harness.run("CUSTOMER")
+    pair, summary = change_a_customer_whose_account_was_deleted(harness, "+1 425 555 0101")
     assert harness.counters(summary, TO_CRM)["Inserted"] == 1
     coupling = harness.store.couplings_for("CUSTOMER", bc_ids=[pair["bc_id"]]).iloc[0]
     assert coupling["crm_id"] != pair["crm_id"]
@@ -357,13 +358,7 @@ def test_deleted_counterpart_is_restored_when_configured(harness):
 
 def test_deleted_counterpart_is_uncoupled_when_configured(harness):
     harness.override_mapping("CUSTOMER", deletion_conflict_resolution="Remove Coupling")
-    full_sync_dependencies(harness)
-    harness.run("CUSTOMER", RunKind.FULL)
-    pair = coupled_pair(harness)
-    harness.crm.delete("accounts", pair["crm_id"])
-    harness.bc_edit("customers", pair["bc_id"], {"phoneNumber": "+1 425 555 0102"})
-
-    summary = harness.run("CUSTOMER")
+    pair, summary = change_a_customer_whose_account_was_deleted(harness, "+1 425 555 0102")
     counters = harness.counters(summary, TO_CRM)
     assert counters["Failed"] == counters["Inserted"] == 0
     assert harness.store.couplings_for("CUSTOMER", bc_ids=[pair["bc_id"]]).empty
@@ -388,9 +383,7 @@ def test_primary_contact_not_yet_coupled_is_cleared_rather_than_failing(harness)
 
 
 def test_synchronize_now_rewrites_the_given_record_even_if_unchanged(harness):
-    full_sync_dependencies(harness)
-    harness.run("CUSTOMER", RunKind.FULL)
-    pair = coupled_pair(harness)
+    pair = fully_synced_pair(harness)
     harness.sales_user_edit("account", pair["crm_id"], {"telephone1": "999"})  # Sales drifted
     summary = harness.run("CUSTOMER", RunKind.RECORDS, record_ids=(pair["bc_id"],), direction=TO_CRM)
     assert harness.counters(summary, TO_CRM)["Modified"] == 1
@@ -418,18 +411,7 @@ def test_record_that_failed_last_time_is_retried_although_it_did_not_change(harn
     pair, person = fail_a_coupled_customer(harness)
 
     # The Sales administrator adds the user and SALESPEOPLE couples it; the customer is not touched.
-    business_unit = next(harness.crm.iter_pages("businessunits", select=["businessunitid"]))[0][
-        "businessunitid"
-    ]
-    harness.crm.create(
-        "systemusers",
-        {
-            "fullname": person["displayName"],
-            "internalemailaddress": person["email"],
-            "islicensed": True,
-            "businessunitid@odata.bind": f"/businessunits({business_unit})",
-        },
-    )
+    harness.add_sales_users([person])
     harness.run("SALESPEOPLE", RunKind.FULL)
     retried = harness.run("CUSTOMER")
     assert harness.counters(retried, TO_CRM)["Modified"] == 1
@@ -447,25 +429,7 @@ def test_clearing_a_failed_load_retries_exactly_what_failed_with_fresh_data(harn
     upserts_before = _upsert_requests(harness)
 
     # The administrator gives every such salesperson a Sales user; SALESPEOPLE couples them.
-    coupled = set(harness.store.couplings("SALESPEOPLE")["bc_id"])
-    business_unit = next(harness.crm.iter_pages("businessunits", select=["businessunitid"]))[0][
-        "businessunitid"
-    ]
-    for person in (
-        r
-        for page in harness.bc.iter_pages("salespeoplePurchasers", select=["id", "displayName", "email"])
-        for r in page
-        if r["id"] not in coupled and r["email"]
-    ):
-        harness.crm.create(
-            "systemusers",
-            {
-                "fullname": person["displayName"],
-                "internalemailaddress": person["email"],
-                "islicensed": True,
-                "businessunitid@odata.bind": f"/businessunits({business_unit})",
-            },
-        )
+    harness.add_sales_users(salespeople_without_a_sales_user(harness))
     harness.run("SALESPEOPLE", RunKind.FULL)
     result = harness.retry_load("CUSTOMER", Side.CRM)  # the user clears the failed load_crm task
 
