@@ -42,12 +42,14 @@ class RunContext:
         dag_run = context["dag_run"]
         params = context.get("params") or {}
         record_ids = tuple(str(i) for i in (params.get("record_ids") or ()))
-        run_type = str(getattr(dag_run, "run_type", "") or "")
+        # The Task SDK's DagRunType is a str enum whose str() is "DagRunType.BACKFILL": use its value.
+        run_type = getattr(dag_run, "run_type", None)
+        run_type = str(getattr(run_type, "value", run_type) or "")
         if record_ids:
             kind = RunKind.RECORDS
         elif params.get("full_sync"):
             kind = RunKind.FULL
-        elif run_type.endswith("backfill"):
+        elif run_type == "backfill":
             kind = RunKind.BACKFILL
         else:
             kind = RunKind.SCHEDULED

@@ -3,10 +3,12 @@
 from datetime import UTC, datetime
 from types import SimpleNamespace
 
+from airflow.sdk.api.datamodels._generated import DagRunType
+
 from bcsync.pipeline.context import RunContext, RunKind
 
 
-def context(run_type: str = "scheduled", **params) -> dict:
+def context(run_type: DagRunType = DagRunType.SCHEDULED, **params) -> dict:
     return {
         "dag_run": SimpleNamespace(dag_id="bcsync_customer", run_id="r1", run_type=run_type),
         "ti": SimpleNamespace(task_id="extract_bc", try_number=2),
@@ -27,7 +29,8 @@ def test_full_sync_param_makes_a_full_synchronization():
 
 
 def test_backfill_run_uses_its_data_interval_and_leaves_watermarks():
-    run = RunContext.from_airflow(context(run_type="backfill"))
+    # What the Task SDK hands a task under the real scheduler: its own DagRunType enum.
+    run = RunContext.from_airflow(context(run_type=DagRunType.BACKFILL))
     assert run.kind is RunKind.BACKFILL and not run.moves_watermarks
     assert run.data_interval_end - run.data_interval_start == (
         datetime(2026, 1, 1, 0, 30, tzinfo=UTC) - datetime(2026, 1, 1, tzinfo=UTC)
