@@ -1,15 +1,47 @@
-"""Shared fixtures: one sandbox subprocess per test session, tokens for it, and CA-trusting sessions."""
+"""Shared fixtures: one sandbox subprocess per test session, tokens for it, CA-trusting sessions, and
+edited copies of the mappings."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import shutil
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
+import yaml
 
 from sandbox.launcher import RunningSandbox, running_sandbox
 
 SessionFactory = Callable[..., requests.Session]
+MappingEdit = Callable[[dict[str, Any]], None]
+EditMappings = Callable[[Path, Mapping[str, MappingEdit]], Path]
+MAPPINGS = Path(__file__).resolve().parents[1] / "include" / "mappings"
+
+
+def _edit_mappings(folder: Path, edits: Mapping[str, MappingEdit]) -> Path:
+    """Copy include/mappings to `folder` (once), then change each named mapping's YAML in place, as a
+    user edits the file; returns the folder, for BCSYNC_MAPPINGS_DIR."""
+    if not folder.exists():
+        shutil.copytree(MAPPINGS, folder)
+    pending = dict(edits)
+    for path in sorted(folder.glob("*.yaml")):
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        edited = [m for m in document.get("mappings") or [] if m.get("name") in pending]
+        for mapping in edited:
+            pending.pop(mapping["name"])(mapping)
+        if edited:
+            path.write_text(yaml.safe_dump(document, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    if pending:
+        raise AssertionError(f"no mapping named {', '.join(pending)} in {folder}")
+    return folder
+
+
+@pytest.fixture(scope="session")
+def edit_mappings() -> EditMappings:
+    """`edit_mappings(folder, {"CUSTOMER": lambda mapping: ...})`: see `_edit_mappings`."""
+    return _edit_mappings
 
 
 @pytest.fixture(scope="session")

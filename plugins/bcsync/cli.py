@@ -7,7 +7,6 @@ import json
 import logging
 import os
 import sys
-import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
@@ -161,10 +160,12 @@ def _restore(args: argparse.Namespace) -> int:
 
 def _guid(text: str) -> str:
     """A record id as the store keeps it (lower case, hyphens, no braces); checked before any I/O."""
+    from bcsync.operations import normalize_guid
+
     try:
-        return str(uuid.UUID(text.strip().strip("{}")))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a GUID: {text!r}") from None
+        return normalize_guid(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def _direction(text: str) -> Any:

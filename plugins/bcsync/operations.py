@@ -8,6 +8,7 @@ dispatcher imports it only for the commands that need it.
 from __future__ import annotations
 
 import math
+import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -308,15 +309,28 @@ def _count(value: Any) -> int | None:
     return None if plain is None else int(plain)
 
 
-def _cell(value: Any) -> str:
+def cell_text(value: Any) -> str:
+    """A record's value as an operator reads it: UTC times to the second, directions as To / From."""
     if value is None:
         return ""
     if isinstance(value, datetime):
         return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
     if isinstance(value, list | tuple):
         return ", ".join(_short_direction(v) for v in value)
+    return str(value)
+
+
+def normalize_guid(text: str) -> str:
+    """A record id as the store keeps it (lower case, hyphens, no braces); ValueError if not a GUID."""
+    try:
+        return str(uuid.UUID(text.strip().strip("{}")))
+    except ValueError:
+        raise ValueError(f"not a GUID: {text!r}") from None
+
+
+def _cell(value: Any) -> str:
     # One line per row: a multi-line message would break the table.
-    return " ".join(str(value).split())
+    return " ".join(cell_text(value).split())
 
 
 def _short_direction(value: str) -> str:

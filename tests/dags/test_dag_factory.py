@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from airflow.dag_processing.dagbag import DagBag
 from airflow.sdk import DAG, Asset, AssetAlias, AssetAll, AssetOrTimeSchedule, DeltaDataIntervalTimetable
 from airflow.serialization.serialized_objects import DagSerialization
@@ -18,7 +16,6 @@ from bcsync.dag_factory import START
 
 ROOT = Path(__file__).resolve().parents[2]
 DAGS = ROOT / "dags"
-MAPPINGS = ROOT / "include" / "mappings"
 # The asset CUSTOMER's record_job adds its events to (tasks.record_job, through its alias).
 CUSTOMER_DONE = Asset(name="bcsync_customer_job", uri="bcsync://jobs/bcsync_customer")
 SALESPEOPLE_DONE = Asset(name="bcsync_salespeople_job", uri="bcsync://jobs/bcsync_salespeople")
@@ -32,21 +29,21 @@ def dagbag() -> DagBag:
 
 
 @pytest.fixture
-def dagbag_with(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[[ScheduleEdits], DagBag]:
+def dagbag_with(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, edit_mappings: Callable[..., Path]
+) -> Callable[[ScheduleEdits], DagBag]:
     """Parse the DAG files over a copy of include/mappings whose schedules are edited: {mapping name:
     {key: value}}, a value of None removing the key."""
 
+    def merged(edit: dict[str, Any]) -> Callable[[dict[str, Any]], None]:
+        def apply(mapping: dict[str, Any]) -> None:
+            schedule = {**mapping["schedule"], **edit}
+            mapping["schedule"] = {key: value for key, value in schedule.items() if value is not None}
+
+        return apply
+
     def build(edits: ScheduleEdits) -> DagBag:
-        directory = tmp_path / "mappings"
-        shutil.copytree(MAPPINGS, directory)
-        for path in directory.glob("*.yaml"):
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
-            edited = [m for m in data.get("mappings", []) if m["name"] in edits]
-            for mapping in edited:
-                schedule = {**mapping["schedule"], **edits[mapping["name"]]}
-                mapping["schedule"] = {key: value for key, value in schedule.items() if value is not None}
-            if edited:
-                path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
+        directory = edit_mappings(tmp_path / "mappings", {name: merged(edit) for name, edit in edits.items()})
         monkeypatch.setenv("BCSYNC_MAPPINGS_DIR", str(directory))
         bag = DagBag(dag_folder=str(DAGS))
         assert bag.import_errors == {}

@@ -8,19 +8,16 @@ event CUSTOMER's `record_job` adds, with its counters, starts CONTACT.
 from __future__ import annotations
 
 import re
-import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 
 import pytest
-import yaml
 from airflow_api import AirflowApi
 from e2e_stack import AirflowStack, airflow_stack, record_timing
 
 from bcsync.pipeline.tasks import TIME_MARKER
-from bcsync.registry.loader import DEFAULT_DIRECTORY
 
 pytestmark = pytest.mark.e2e
 
@@ -30,12 +27,17 @@ CODE_TIME = re.compile(rf"{TIME_MARKER}: \S+ (?P<step>\w+) (?P<seconds>[\d.]+) s
 
 
 @pytest.fixture(scope="module")
-def scheduled_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AirflowStack]:
+def scheduled_stack(
+    tmp_path_factory: pytest.TempPathFactory, edit_mappings: Callable[..., Path]
+) -> Iterator[AirflowStack]:
     work_dir = tmp_path_factory.mktemp("e2e-schedules")
-    mappings = work_dir / "mappings"
-    shutil.copytree(DEFAULT_DIRECTORY, mappings)
-    _set_schedule(mappings, "CUSTOMER", {"every": "30s"})
-    _set_schedule(mappings, "CONTACT", {"after": ["CUSTOMER"]})
+    mappings = edit_mappings(
+        work_dir / "mappings",
+        {
+            "CUSTOMER": lambda mapping: mapping.update(schedule={"every": "30s"}),
+            "CONTACT": lambda mapping: mapping.update(schedule={"after": ["CUSTOMER"]}),
+        },
+    )
     with airflow_stack(
         work_dir, (CUSTOMER, CONTACT), job_schedule=True, mappings_dir=mappings, label="schedules stack"
     ) as stack:
@@ -158,18 +160,6 @@ def _wait_for(probe, what: str, timeout: float = WAIT):
             return found
         time.sleep(1)
     raise AssertionError(f"timed out after {timeout:g}s waiting for {what}")
-
-
-def _set_schedule(folder: Path, job: str, schedule: dict) -> None:
-    """Edit a job's schedule in the YAML, as a user would."""
-    for path in folder.glob("*.yaml"):
-        document = yaml.safe_load(path.read_text())
-        for mapping in document.get("mappings") or []:
-            if mapping.get("name") == job:
-                mapping["schedule"] = schedule
-                path.write_text(yaml.safe_dump(document, sort_keys=False, allow_unicode=True))
-                return
-    raise AssertionError(f"no mapping {job} in {folder}")
 
 
 def _dt(value: str) -> datetime:

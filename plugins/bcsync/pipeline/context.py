@@ -36,6 +36,12 @@ class RunContext:
     def moves_watermarks(self) -> bool:
         return not self.dry_run and self.kind in (RunKind.SCHEDULED, RunKind.FULL)
 
+    @property
+    def retries_failed_records(self) -> bool:
+        """BC re-reads what failed last time in its scheduled runs. Not in backfills: their runs (often
+        several at once) would all retry the same records, and each is red only for its own interval."""
+        return self.kind is RunKind.SCHEDULED
+
     @classmethod
     def from_airflow(cls, context: Mapping[str, Any]) -> RunContext:
         """Build from an Airflow task context (params validated by the DAG's Param schema)."""

@@ -89,9 +89,7 @@ def _candidate_frames(
         if len(frame):
             seen.update(frame[key])
         yield frame
-    # Retrying what failed is the scheduled runs' work: a backfill's runs (often several at once)
-    # would all retry the same records, and a backfill is red only for its own interval's failures.
-    if run.kind is not RunKind.BACKFILL:
+    if run.retries_failed_records:
         yield from _failed_last_time(mapping, side, services, seen)
 
 

@@ -7,7 +7,6 @@ Imported by the routes on first use: it loads pandas and SQLAlchemy through the 
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -23,6 +22,7 @@ from bcsync.operations import (
     Column,
     OperatorError,
     job_log,
+    normalize_guid,
     open_store,
     parse_direction,
     record_errors,
@@ -51,9 +51,7 @@ def jobs(request: Request, job: str | None, limit: int) -> Response:
     mapping = _job_name(registry, job)
     with _store() as store:
         records = job_log(store, mapping, limit)
-    dag_ids = _dag_ids(registry)
-    for record in records:
-        record["dag_id"] = dag_ids.get(record["job"])
+    _add_dag_ids(registry, records)
     if render.wants_json(request):
         return render.json_response({"job": mapping, "limit": limit, "jobs": records})
 
@@ -78,9 +76,7 @@ def errors(request: Request, job: str | None, direction: str | None) -> Response
         raise PageError(400, str(error)) from None
     with _store() as store:
         records = record_errors(store, mapping, wanted)
-    dag_ids = _dag_ids(registry)
-    for record in records:
-        record["dag_id"] = dag_ids.get(record["job"])
+    _add_dag_ids(registry, records)
     if render.wants_json(request):
         return render.json_response({"job": mapping, "direction": wanted and wanted.value, "errors": records})
 
@@ -218,13 +214,15 @@ def _store() -> Iterator[CouplingStore]:
         store.dispose()
 
 
-def _dag_ids(registry: Registry) -> dict[str, str | None]:
-    """Each mapping's DAG; a child mapping runs in its parent's."""
+def _add_dag_ids(registry: Registry, records: list[dict[str, Any]]) -> None:
+    """Give each record its job's DAG id (a child mapping runs in its parent's DAG), for the links."""
     by_name = {m.name: m for m in registry.mappings}
-    return {
+    dag_ids = {
         m.name: m.dag_id or (by_name[m.parent].dag_id if m.parent in by_name else None)
         for m in registry.mappings
     }
+    for record in records:
+        record["dag_id"] = dag_ids.get(record["job"])
 
 
 def _job_names(registry: Registry) -> list[str]:
@@ -265,15 +263,10 @@ def _restored_notice(count: int) -> str:
 def _guids(ids: Sequence[str], field: str) -> list[str]:
     """Record ids as the store keeps them (lower case, no braces), each once, as the CLI reads them:
     `restore` reports the given ids that matched nothing by comparing them with the stored ones."""
-    guids: list[str] = []
-    for text in ids:
-        try:
-            guid = str(uuid.UUID(text.strip().strip("{}")))
-        except ValueError:
-            raise PageError(400, f"{field}: not a GUID: {text!r}") from None
-        if guid not in guids:
-            guids.append(guid)
-    return guids
+    try:
+        return list(dict.fromkeys(normalize_guid(text) for text in ids))
+    except ValueError as error:
+        raise PageError(400, f"{field}: {error}") from None
 
 
 def _user_name(user: Any) -> str:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from html import escape
 from typing import Any, Protocol
 from urllib.parse import quote, urlencode
@@ -165,6 +165,9 @@ def table(
 ) -> str:
     """A table of records; `links` turns a column's cells into links, `extra` adds a last column of
     ready-made HTML (the Restore buttons)."""
+    # The CLI's cell format; imported here, as only the pages (which load the store anyway) draw tables.
+    from bcsync.operations import cell_text
+
     links = links or {}
     head = "".join(f"<th>{_e(c.header)}</th>" for c in columns)
     if extra:
@@ -192,16 +195,6 @@ def hidden(name: str, value: Any) -> str:
 
 def empty(text: str) -> str:
     return f'<p class="muted">{_e(text)}</p>'
-
-
-def cell_text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
-    if isinstance(value, list | tuple):
-        return ", ".join(SHORT_DIRECTIONS.get(str(v), str(v)) for v in value)
-    return str(value)
 
 
 # ---- links into the Airflow UI (Airflow 3.3's routes) ----

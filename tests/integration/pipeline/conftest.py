@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import itertools
-import shutil
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from airflow.sdk import ObjectStoragePath
 
 from bcsync.clients.sandbox_connections import sandbox_connections
@@ -26,8 +24,6 @@ from sandbox.launcher import RunningSandbox, running_sandbox
 from sandbox.storage.database import Database
 from sandbox.storage.repository import Repository
 
-MAPPINGS = Path(__file__).resolve().parents[3] / "include" / "mappings"
-
 
 @dataclass
 class SyncHarness:
@@ -38,6 +34,7 @@ class SyncHarness:
     staging: ObjectStoragePath
     _runs: itertools.count = field(default_factory=lambda: itertools.count(1))
     monkeypatch: pytest.MonkeyPatch | None = None
+    edit_mappings: Callable[..., Path] | None = None  # the root conftest's fixture
     last_runs: dict[str, RunContext] = field(default_factory=dict)
 
     def run(self, job: str, kind: RunKind = RunKind.SCHEDULED, **options: Any) -> dict[str, Any]:
@@ -92,16 +89,8 @@ class SyncHarness:
 
     def override_mapping(self, name: str, **settings: Any) -> None:
         """Change a mapping's settings for this test, as a user would in its YAML file."""
-        target = self.staging.path  # any private folder of the test
-        folder = Path(target).parent / "mappings"
-        if not folder.exists():
-            shutil.copytree(MAPPINGS, folder)
-        for path in folder.glob("*.yaml"):
-            document = yaml.safe_load(path.read_text())
-            for mapping in document.get("mappings", []):
-                if mapping["name"] == name:
-                    mapping.update(settings)
-                    path.write_text(yaml.safe_dump(document, sort_keys=False, allow_unicode=True))
+        folder = Path(self.staging.path).parent / "mappings"  # any private folder of the test
+        self.edit_mappings(folder, {name: lambda mapping: mapping.update(settings)})
         self.monkeypatch.setenv("BCSYNC_MAPPINGS_DIR", str(folder))
         self.services.__dict__.pop("registry", None)
 
@@ -129,7 +118,9 @@ class SyncHarness:
 
 
 @pytest.fixture
-def harness(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[SyncHarness]:
+def harness(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, edit_mappings: Callable[..., Path]
+) -> Iterator[SyncHarness]:
     with running_sandbox(tmp_path / "sandbox", seed_customers=30) as sandbox:
         for name, value in sandbox_connections(sandbox).items():
             monkeypatch.setenv(name, value)
@@ -137,6 +128,10 @@ def harness(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[SyncHar
         monkeypatch.delenv("BCSYNC_MAPPINGS_DIR", raising=False)
         services = Services()
         yield SyncHarness(
-            sandbox, services, ObjectStoragePath(f"file://{tmp_path / 'staging'}"), monkeypatch=monkeypatch
+            sandbox,
+            services,
+            ObjectStoragePath(f"file://{tmp_path / 'staging'}"),
+            monkeypatch=monkeypatch,
+            edit_mappings=edit_mappings,
         )
         services.store.dispose()

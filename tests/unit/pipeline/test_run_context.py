@@ -21,6 +21,7 @@ def context(run_type: DagRunType = DagRunType.SCHEDULED, **params) -> dict:
 def test_scheduled_run_moves_watermarks():
     run = RunContext.from_airflow(context())
     assert run.kind is RunKind.SCHEDULED and run.moves_watermarks and run.direction is None
+    assert run.retries_failed_records
     assert run.try_number == 2 and run.task_id == "extract_bc"
 
 
@@ -31,7 +32,7 @@ def test_full_sync_param_makes_a_full_synchronization():
 def test_backfill_run_uses_its_data_interval_and_leaves_watermarks():
     # What the Task SDK hands a task under the real scheduler: its own DagRunType enum.
     run = RunContext.from_airflow(context(run_type=DagRunType.BACKFILL))
-    assert run.kind is RunKind.BACKFILL and not run.moves_watermarks
+    assert run.kind is RunKind.BACKFILL and not run.moves_watermarks and not run.retries_failed_records
     assert run.data_interval_end - run.data_interval_start == (
         datetime(2026, 1, 1, 0, 30, tzinfo=UTC) - datetime(2026, 1, 1, tzinfo=UTC)
     )
