@@ -37,6 +37,12 @@ def bc_insert(sandbox: RunningSandbox, logical_name: str, values: Mapping[str, A
         )
 
 
+def bc_rows(sandbox: RunningSandbox, logical_name: str) -> list[dict[str, Any]]:
+    """Every row of a BC table in the sandbox's company."""
+    with _repository(sandbox, BC_SCHEMAS) as repository:
+        return list(repository.query(_schema(BC_SCHEMAS, logical_name), company=sandbox.company_id))
+
+
 def bc_update(
     sandbox: RunningSandbox, logical_name: str, key: str, values: Mapping[str, Any]
 ) -> dict[str, Any]:

@@ -15,11 +15,7 @@ import uuid
 import pytest
 import requests
 from e2e_stack import AirflowStack, record_timing
-from sandbox_data import bc_insert
-
-from sandbox.bc import SCHEMAS as BC_SCHEMAS
-from sandbox.storage.database import Database
-from sandbox.storage.repository import Repository
+from sandbox_data import bc_insert, bc_rows
 
 pytestmark = pytest.mark.e2e
 
@@ -29,18 +25,9 @@ DAG_ID = "bcsync_currency"
 
 def currencies_without_a_rate(stack: AirflowStack) -> set[str]:
     """BC's currency codes that have no exchange rate: exactly the ones a full sync must fail."""
-    database = Database(stack.sandbox.db_url, BC_SCHEMAS)
-    try:
-        repository = Repository(database)
-        schemas = {s.logical_name: s for s in BC_SCHEMAS}
-        company = stack.sandbox.company_id
-        codes = {str(r["code"]) for r in repository.query(schemas["currency"], company=company)}
-        rated = {
-            str(r["currencyCode"]) for r in repository.query(schemas["currencyExchangeRate"], company=company)
-        }
-        return codes - rated
-    finally:
-        database.dispose()
+    codes = {str(r["code"]) for r in bc_rows(stack.sandbox, "currency")}
+    rated = {str(r["currencyCode"]) for r in bc_rows(stack.sandbox, "currencyExchangeRate")}
+    return codes - rated
 
 
 @pytest.fixture(scope="module")
