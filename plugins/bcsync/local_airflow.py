@@ -28,7 +28,9 @@ from typing import Any
 
 import psutil
 import requests
+from sqlalchemy.engine import make_url
 
+from bcsync.local_postgres import ensure_database, is_postgres, with_installed_driver
 from bcsync.local_runs import ROOT, airflow_environment, migrate_airflow_db
 
 # BC allows 5 concurrent requests per user; Dataverse's limit is 52 per user, shared with other apps.
@@ -72,6 +74,15 @@ class LocalAirflow:
         return self.env["AIRFLOW_CONN_BCSYNC_STORE"]
 
     @property
+    def metadata_db(self) -> str:
+        """Airflow's metadata database, password hidden."""
+        url = (
+            self.env.get("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN")
+            or f"sqlite:///{self.env['AIRFLOW_HOME']}/airflow.db"
+        )
+        return make_url(url).render_as_string(hide_password=True)
+
+    @property
     def log_dir(self) -> Path:
         return self.work_dir / "logs"
 
@@ -80,18 +91,25 @@ class LocalAirflow:
 
 
 def server_environment(
-    sandbox: Any, work_dir: Path, api_port: int, *, job_schedule: bool = True
+    sandbox: Any,
+    work_dir: Path,
+    api_port: int,
+    *,
+    job_schedule: bool = True,
+    metadata_db: str | None = None,
 ) -> dict[str, str]:
     """bcsync's environment plus what a local three-process Airflow needs to be self-contained.
 
     `job_schedule=False` keeps the scheduler from creating scheduled and asset-triggered runs: only
-    runs triggered through the API or the UI (and backfills) happen.
+    runs triggered through the API or the UI (and backfills) happen. `metadata_db` is the SQLAlchemy URL
+    of Airflow's metadata database; without it, SQLite in AIRFLOW_HOME.
     """
     base_url = f"http://127.0.0.1:{api_port}"
     inherited = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW__", "AIRFLOW_CONN_"))}
     return {
         **inherited,
         **airflow_environment(sandbox, work_dir),
+        **({"AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": metadata_db} if metadata_db else {}),
         "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
         "AIRFLOW__CORE__PARALLELISM": "4",  # a few task processes at a time on a laptop
         # Local use only: everyone who reaches 127.0.0.1 is an admin, no login page.
@@ -212,10 +230,14 @@ def local_airflow(
     *,
     api_port: int = 8080,
     job_schedule: bool = True,
+    metadata_db: str | None = None,
     extra_env: dict[str, str] | None = None,
     on_phase: PhaseTimer | None = None,
 ) -> Iterator[LocalAirflow]:
-    """The three Airflow components on a running sandbox, healthy; everything stopped on exit."""
+    """The three Airflow components on a running sandbox, healthy; everything stopped on exit.
+
+    A PostgreSQL `metadata_db` is created when it does not exist yet.
+    """
 
     def phase(name: str, started: float) -> None:
         if on_phase:
@@ -223,7 +245,13 @@ def local_airflow(
 
     work_dir = Path(work_dir).resolve()
     (work_dir / "logs").mkdir(parents=True, exist_ok=True)
-    env = {**server_environment(sandbox, work_dir, api_port, job_schedule=job_schedule), **(extra_env or {})}
+    if metadata_db and is_postgres(metadata_db):
+        metadata_db = with_installed_driver(metadata_db).render_as_string(hide_password=False)
+        ensure_database(metadata_db)
+    env = {
+        **server_environment(sandbox, work_dir, api_port, job_schedule=job_schedule, metadata_db=metadata_db),
+        **(extra_env or {}),
+    }
     started = time.monotonic()
     migrate_airflow_db(env, work_dir / "logs" / "migrate.log")
     phase("airflow db migrate", started)
@@ -256,6 +284,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=int(os.environ.get("BCSYNC_AIRFLOW_PORT", "8080")))
     parser.add_argument("--customers", type=int, default=200, help="seed size of a fresh sandbox")
     parser.add_argument("--work-dir", type=Path, default=DEFAULT_WORK_DIR)
+    parser.add_argument(
+        "--metadata-db",
+        default=os.environ.get("BCSYNC_AIRFLOW_DB_URL") or None,
+        metavar="URL",
+        help="Airflow's metadata database (default: SQLite in the work dir; PostgreSQL is needed for "
+        "backfills), e.g. postgresql://postgres@127.0.0.1:5432/bcsync_airflow",
+    )
     args = parser.parse_args(argv)
 
     from sandbox.launcher import running_sandbox
@@ -265,10 +300,13 @@ def main(argv: list[str] | None = None) -> int:
     with running_sandbox(args.work_dir / "sandbox", seed_customers=args.customers, timeout=300) as sandbox:
         print("Starting Airflow (api-server, scheduler, dag-processor) ...", flush=True)
         try:
-            with local_airflow(sandbox, args.work_dir, api_port=args.port) as stack:
+            with local_airflow(
+                sandbox, args.work_dir, api_port=args.port, metadata_db=args.metadata_db
+            ) as stack:
                 print(
                     f"\nAirflow UI: {stack.base_url}  (no login: local use only)\n"
                     f"Airflow logs: {stack.log_dir}   Coupling store: {stack.store_url}\n"
+                    f"Metadata database: {stack.metadata_db}\n"
                     "The bcsync DAGs are paused: unpause one to let it run every 30 minutes, or trigger it.\n"
                     "Ctrl-C stops everything.",
                     flush=True,

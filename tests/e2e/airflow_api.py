@@ -14,11 +14,6 @@ from typing import Any
 import requests
 
 FINISHED_RUN_STATES = ("success", "failed")
-# On SQLite the metadata DB takes one writer at a time: a request that waited out SQLite's 5 s busy
-# timeout while the scheduler and the tasks wrote answers 500 "Database error". Idempotent requests are
-# sent again, as a user would click again; a trigger (POST) never is.
-IDEMPOTENT = ("GET", "PATCH", "PUT", "DELETE")
-DATABASE_ERROR_RETRIES = 2
 
 
 class AirflowApiError(RuntimeError):
@@ -88,11 +83,6 @@ class AirflowApi:
         response = self.session.request(method, url, **kwargs)
         if response.status_code == 401:
             self.authenticate()
-            response = self.session.request(method, url, **kwargs)
-        for _ in range(DATABASE_ERROR_RETRIES):
-            if not (method in IDEMPOTENT and _metadata_db_busy(response)):
-                break
-            time.sleep(1)
             response = self.session.request(method, url, **kwargs)
         return response
 
@@ -267,10 +257,6 @@ class AirflowApi:
             ti["task_id"]: (_dt(ti["end_date"]) - _dt(ti["start_date"])).total_seconds() for ti in tis
         }
         return RunTiming(wall=wall, busy=busy, idle=wall - busy, queue_waits=waits, task_seconds=per_task)
-
-
-def _metadata_db_busy(response: requests.Response) -> bool:
-    return response.status_code == 500 and "Database error" in response.text
 
 
 def _check(response: requests.Response) -> None:

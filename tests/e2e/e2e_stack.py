@@ -2,7 +2,10 @@
 
 `airflow_stack()` builds one stack against a fresh sandbox in a temporary directory: api-server,
 scheduler (LocalExecutor) and dag-processor on a free port, fast scheduler settings, the pools, and
-waits until the DAGs the tests use are serialized. Optionally with the job schedule on (scheduled and
+waits until the DAGs the tests use are serialized. Airflow's metadata database is a throw-away
+database on the PostgreSQL server of BCSYNC_TEST_POSTGRES_URL, as in production: on SQLite the API
+answers "Database error" while the scheduler and the tasks write, and refuses backfills. The coupling
+store stays bcsync's embedded default, SQLite. Optionally with the job schedule on (scheduled and
 asset-triggered runs) and a mappings folder of the test's own (`BCSYNC_MAPPINGS_DIR`).
 
 Timings of each phase are collected in `E2E_TIMINGS`; conftest.py prints them in pytest's summary.
@@ -11,18 +14,22 @@ Timings of each phase are collected in `E2E_TIMINGS`; conftest.py prints them in
 from __future__ import annotations
 
 import contextlib
+import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
 import requests
 from airflow_api import AirflowApi, AirflowApiError
 
 from bcsync.local_airflow import STARTUP_TIMEOUT, LocalAirflow, local_airflow
+from bcsync.local_postgres import DEFAULT_SERVER_URL, reachable, throwaway_database
 from sandbox.launcher import RunningSandbox, free_ports, running_sandbox
 
 E2E_TIMINGS: list[tuple[str, float]] = []
+POSTGRES_SERVER = os.environ.get("BCSYNC_TEST_POSTGRES_URL", DEFAULT_SERVER_URL)
 
 # Only what keeps the three processes quick on 2 cores; everything else is `make airflow`'s setting.
 QUICK_SCHEDULER = {
@@ -87,11 +94,17 @@ def airflow_stack(
     `job_schedule=False` (the default): only the runs a test triggers or backfills happen; unpausing
     does not add scheduled runs of the 30-minute timetable.
     """
+    unreachable = reachable(POSTGRES_SERVER)
+    if unreachable:
+        pytest.skip(f"the end-to-end tests keep Airflow's metadata on PostgreSQL; {unreachable}")
     started = time.monotonic()
     extra_env = dict(QUICK_SCHEDULER)
     if mappings_dir is not None:
         extra_env["BCSYNC_MAPPINGS_DIR"] = str(mappings_dir)
-    with running_sandbox(work_dir / "sandbox", seed_customers=20) as sandbox:
+    with (
+        running_sandbox(work_dir / "sandbox", seed_customers=20) as sandbox,
+        throwaway_database(POSTGRES_SERVER, "bcsync_e2e_airflow") as metadata_db,
+    ):
         record_timing(f"{label}: sandbox", time.monotonic() - started)
         (api_port,) = free_ports(1)
         with local_airflow(
@@ -99,6 +112,7 @@ def airflow_stack(
             work_dir,
             api_port=api_port,
             job_schedule=job_schedule,
+            metadata_db=metadata_db.render_as_string(hide_password=False),
             extra_env=extra_env,
             on_phase=lambda phase, seconds: record_timing(f"{label}: {phase}", seconds),
         ) as airflow:

@@ -7,19 +7,16 @@ the tests are skipped, saying why, only when it cannot be reached.
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-import sqlalchemy as sa
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy.engine import URL
 
+from bcsync.local_postgres import DEFAULT_SERVER_URL, reachable, throwaway_database
 from bcsync.store import CouplingStore
 
-SERVER_URL = os.environ.get(
-    "BCSYNC_TEST_POSTGRES_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
-)
+SERVER_URL = os.environ.get("BCSYNC_TEST_POSTGRES_URL", DEFAULT_SERVER_URL)
 
 
 class SteppingClock:
@@ -34,27 +31,18 @@ class SteppingClock:
 
 
 @pytest.fixture(scope="session")
-def postgres_server() -> Iterator[sa.Engine]:
-    engine = sa.create_engine(make_url(SERVER_URL), isolation_level="AUTOCOMMIT")
-    try:
-        with engine.connect() as conn:
-            conn.execute(sa.text("SELECT 1"))
-    except sa.exc.OperationalError as error:
-        engine.dispose()
-        pytest.skip(f"PostgreSQL at {make_url(SERVER_URL).render_as_string()} is unreachable: {error.orig}")
-    yield engine
-    engine.dispose()
+def postgres_server() -> str:
+    unreachable = reachable(SERVER_URL)
+    if unreachable:
+        pytest.skip(unreachable)
+    return SERVER_URL
 
 
 @pytest.fixture
-def postgres_url(postgres_server: sa.Engine) -> Iterator[URL]:
+def postgres_url(postgres_server: str) -> Iterator[URL]:
     """The URL of a new, empty database that is dropped after the test."""
-    name = f"bcsync_store_test_{uuid.uuid4().hex[:12]}"
-    with postgres_server.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    yield make_url(SERVER_URL).set(database=name)
-    with postgres_server.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    with throwaway_database(postgres_server, "bcsync_store_test") as url:
+        yield url
 
 
 @pytest.fixture
