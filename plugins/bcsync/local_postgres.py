@@ -16,7 +16,7 @@ from collections.abc import Iterator
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, make_url
 
-# The server on this machine (trust auth), as the tests and `make airflow` examples use it.
+# The local server with trust auth, as on the project's machines; the tests' default server.
 DEFAULT_SERVER_URL = "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
 # The database every PostgreSQL server has; CREATE/DROP DATABASE cannot run inside the target itself.
 MAINTENANCE_DATABASE = "postgres"
