@@ -5,9 +5,9 @@ Entra ID services and this Airflow, so the whole daily work — unpause, trigger
 logs, clear, backfill — can be tried in the UI without a tenant. The end-to-end tests start the same
 stack (tests/e2e/e2e_stack.py).
 
-Every process started here runs in its own process group and is stopped with SIGTERM, then SIGKILL,
-together with all its descendants (task processes put themselves in their own groups), also when the
-start-up fails.
+Every process started here runs in its own process group and is stopped, also when the start-up
+fails: SIGTERM to the component, which stops its own children, then SIGTERM and SIGKILL to whatever
+of it and its descendants is left (task processes put themselves in their own groups).
 """
 
 from __future__ import annotations
@@ -144,24 +144,28 @@ def start_component(name: str, args: list[str], env: dict[str, str], log_dir: Pa
 
 
 def stop_components(components: list[Component], timeout: float = STOP_TIMEOUT) -> list[str]:
-    """SIGTERM every process group and descendant, SIGKILL what is left; returns what needed SIGKILL.
+    """Stops every component and all its descendants; returns what needed SIGKILL.
 
-    Descendants are collected first: task processes call setpgid() and would escape a killpg.
+    Each component's own process gets SIGTERM first and time to stop its children: the scheduler sends
+    its LocalExecutor workers a shutdown message and joins them, and a worker signalled directly while
+    it holds the shared task queue's lock would leave the others (and that join) waiting forever. What
+    is still running after that gets SIGTERM, then SIGKILL. Descendants are collected first: task
+    processes call setpgid() and would escape a killpg.
     """
-    targets: list[psutil.Process] = []
+    roots: list[psutil.Process] = []
+    descendants: list[psutil.Process] = []
     for component in components:
         try:
             root = psutil.Process(component.process.pid)
-            targets += [root, *root.children(recursive=True)]
+            roots.append(root)
+            descendants += root.children(recursive=True)
         except psutil.NoSuchProcess:
             pass
-    for component in components:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(component.process.pid, signal.SIGTERM)
-    for proc in targets:
-        with contextlib.suppress(psutil.NoSuchProcess):
-            proc.terminate()
-    _, alive = psutil.wait_procs(targets, timeout=timeout)
+    _terminate(roots)
+    psutil.wait_procs(roots, timeout=timeout)
+    leftovers = [proc for proc in roots + descendants if _running(proc)]
+    _terminate(leftovers)
+    _, alive = psutil.wait_procs(leftovers, timeout=timeout / 3)
     killed = []
     for proc in alive:
         with contextlib.suppress(psutil.NoSuchProcess):
@@ -174,6 +178,19 @@ def stop_components(components: list[Component], timeout: float = STOP_TIMEOUT) 
             component.process.wait(timeout)  # reap, so no zombie is left behind
     psutil.wait_procs(alive, timeout=timeout)
     return killed
+
+
+def _terminate(processes: list[psutil.Process]) -> None:
+    for proc in processes:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            proc.terminate()
+
+
+def _running(proc: psutil.Process) -> bool:
+    try:
+        return proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
 
 
 def import_pools(env: dict[str, str], work_dir: Path) -> Component:
