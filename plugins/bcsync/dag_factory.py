@@ -26,6 +26,7 @@ from airflow.sdk import (
     task,
 )
 
+from bcsync.pools import BC_POOL, DATAVERSE_POOL, READ_SLOTS, WRITE_SLOTS
 from bcsync.registry import load_registry
 from bcsync.registry.model import IntegrationTableMapping, Schedule, SyncDirection
 
@@ -35,8 +36,6 @@ if TYPE_CHECKING:
 
 # Jobs whose DAGs are built; the others follow as their table-specific rules are implemented.
 IMPLEMENTED_JOBS = ("SALESPEOPLE", "CURRENCY", "CUSTOMER", "CONTACT")
-BC_POOL = "bc_api"
-DATAVERSE_POOL = "dataverse_api"
 START = datetime(2026, 1, 1, tzinfo=UTC)
 GUID_PATTERN = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 
@@ -157,13 +156,13 @@ def build_dag(
         doc_md=_doc(mapping, jobs),
     ) as dag:
 
-        @task(task_id="extract_bc", pool=BC_POOL)
+        @task(task_id="extract_bc", pool=BC_POOL, pool_slots=READ_SLOTS)
         def extract_bc() -> dict:
             from bcsync.pipeline import tasks
 
             return tasks.extract(name, "bc")
 
-        @task(task_id="extract_crm", pool=DATAVERSE_POOL)
+        @task(task_id="extract_crm", pool=DATAVERSE_POOL, pool_slots=READ_SLOTS)
         def extract_crm() -> dict:
             from bcsync.pipeline import tasks
 
@@ -210,7 +209,7 @@ def build_dag(
 
 
 def _load_task(task_id: str, name: str, destination: str, pool: str):
-    @task(task_id=task_id, pool=pool)
+    @task(task_id=task_id, pool=pool, pool_slots=WRITE_SLOTS[pool])
     def load(transformed: dict) -> dict:
         from bcsync.pipeline import tasks
 

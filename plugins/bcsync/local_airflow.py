@@ -32,9 +32,8 @@ from sqlalchemy.engine import make_url
 
 from bcsync.local_postgres import ensure_database, is_postgres, with_installed_driver
 from bcsync.local_runs import ROOT, airflow_environment, migrate_airflow_db
+from bcsync.pools import POOL_SIZES
 
-# BC allows 5 concurrent requests per user; Dataverse's limit is 52 per user, shared with other apps.
-POOLS = {"bc_api": 5, "dataverse_api": 16}
 STARTUP_TIMEOUT = 120.0
 STOP_TIMEOUT = 15.0
 DEFAULT_WORK_DIR = ROOT / "var" / "airflow"
@@ -200,7 +199,7 @@ def import_pools(env: dict[str, str], work_dir: Path) -> Component:
         json.dumps(
             {
                 name: {"slots": slots, "description": f"bcsync {name}", "include_deferred": False}
-                for name, slots in POOLS.items()
+                for name, slots in POOL_SIZES.items()
             }
         )
     )

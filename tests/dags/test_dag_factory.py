@@ -88,10 +88,21 @@ def test_one_way_job_loads_only_its_destination(dagbag):
     assert "load_crm" not in dagbag.dags["bcsync_salespeople"].task_ids
 
 
-def test_api_tasks_run_in_the_service_pools(dagbag):
+def test_api_tasks_hold_a_pool_slot_per_request_they_keep_in_flight(dagbag):
+    """A slot is a request in flight: paged reads hold one, loads as many as they send at once, so
+    the pool's size caps all tasks' requests to its service (BC: 5 per user)."""
     dag = dagbag.dags["bcsync_customer"]
-    assert dag.get_task("extract_bc").pool == "bc_api"
-    assert dag.get_task("load_crm").pool == "dataverse_api"
+    slots = {
+        task_id: (dag.get_task(task_id).pool, dag.get_task(task_id).pool_slots)
+        for task_id in ("extract_bc", "extract_crm", "load_bc", "load_crm")
+    }
+    assert slots == {
+        "extract_bc": ("bc_api", 1),
+        "extract_crm": ("dataverse_api", 1),
+        "load_bc": ("bc_api", 5),
+        "load_crm": ("dataverse_api", 4),
+    }
+    assert all(dag.get_task(t).pool == "default_pool" for t in ("couple", "transform", "record_job"))
 
 
 def test_manual_runs_offer_bcs_actions_as_params(dagbag):

@@ -62,6 +62,7 @@ class BusinessCentralHook(ODataServiceHook):
     max_page_size = MAX_PAGE_SIZE
     default_page_size = 5000
     default_concurrency = MAX_CONCURRENT_REQUESTS
+    concurrency_limit = MAX_CONCURRENT_REQUESTS
 
     def __init__(self, bc_conn_id: str = default_conn_name, **options: Any) -> None:
         super().__init__(bc_conn_id, **options)
@@ -77,11 +78,6 @@ class BusinessCentralHook(ODataServiceHook):
             host=BC_HOST,
             extra='{"tenant_id": "...", "environment": "production", "company_id": "<guid>"}',
         )
-
-    @property
-    def concurrency(self) -> int:
-        wanted = self.settings.max_concurrency or MAX_CONCURRENT_REQUESTS
-        return min(wanted, MAX_CONCURRENT_REQUESTS)
 
     @property
     def company_id(self) -> str:

@@ -30,12 +30,15 @@ class ODataServiceHook(BaseHook):
     :param connection: a Connection object to use instead of looking `conn_id` up (see `from_connection`).
     :param adapter: a `requests` transport adapter mounted for every URL (tests fake the wire with it).
     :param sleep: how retries wait (tests pass a recorder).
+    :param max_in_flight: at most this many requests at once, whatever the connection says: the slots
+        the task holds in the service's Airflow pool (`bcsync.pools`).
     """
 
     default_host = ""
     default_page_size = 5000
     max_page_size = 5000
     default_concurrency = 4
+    concurrency_limit: int | None = None  # the service's own cap on one user's requests in flight
 
     def __init__(
         self,
@@ -44,10 +47,14 @@ class ODataServiceHook(BaseHook):
         connection: AirflowConnection | None = None,
         adapter: BaseAdapter | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        max_in_flight: int | None = None,
     ) -> None:
         super().__init__()
+        if max_in_flight is not None and max_in_flight < 1:
+            raise ValueError(f"max_in_flight must be at least 1, not {max_in_flight}")
         setattr(self, self.conn_name_attr, conn_id)
         self._connection = connection
+        self._max_in_flight = max_in_flight
         self._adapter = adapter
         self._sleep = sleep
         self._transport_lock = threading.Lock()
@@ -87,8 +94,11 @@ class ODataServiceHook(BaseHook):
 
     @property
     def concurrency(self) -> int:
-        """Requests this hook keeps in flight at once (extra `max_concurrency`)."""
-        return self.settings.max_concurrency or self.default_concurrency
+        """Requests this hook keeps in flight at once: the connection's extra `max_concurrency` (or the
+        default), at most the service's limit and the Airflow pool slots the task holds."""
+        wanted = self.settings.max_concurrency or self.default_concurrency
+        caps = [c for c in (self.concurrency_limit, self._max_in_flight) if c is not None]
+        return min([wanted, *caps])
 
     def get_conn(self) -> ServiceTransport:
         """The transport (session, token, retries) for this connection, built once per hook."""

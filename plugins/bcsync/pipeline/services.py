@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from functools import cached_property
 
 from bcsync.clients.bc import BusinessCentralHook
@@ -14,11 +15,16 @@ from bcsync.store.store import CouplingStore
 
 @dataclass
 class Services:
-    """Built lazily from the Airflow Connections `bc_default`, `dataverse_default`, `bcsync_store`."""
+    """Built lazily from the Airflow Connections `bc_default`, `dataverse_default`, `bcsync_store`.
+
+    `max_in_flight` caps a side's hook ("bc", "crm") at that many requests at once: the pool slots the
+    task holds for that service.
+    """
 
     bc_conn_id: str = BusinessCentralHook.default_conn_name
     dataverse_conn_id: str = DataverseHook.default_conn_name
     store_conn_id: str = "bcsync_store"
+    max_in_flight: Mapping[str, int] = field(default_factory=dict)
 
     @cached_property
     def registry(self) -> Registry:
@@ -26,11 +32,11 @@ class Services:
 
     @cached_property
     def bc(self) -> BusinessCentralHook:
-        return BusinessCentralHook(self.bc_conn_id)
+        return BusinessCentralHook(self.bc_conn_id, max_in_flight=self.max_in_flight.get("bc"))
 
     @cached_property
     def crm(self) -> DataverseHook:
-        return DataverseHook(self.dataverse_conn_id)
+        return DataverseHook(self.dataverse_conn_id, max_in_flight=self.max_in_flight.get("crm"))
 
     @cached_property
     def store(self) -> CouplingStore:

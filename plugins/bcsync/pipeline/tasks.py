@@ -19,6 +19,7 @@ from bcsync.engine.model import Side
 from bcsync.pipeline.context import RunContext
 from bcsync.pipeline.services import Services
 from bcsync.pipeline.staging import run_folder
+from bcsync.pools import POOL_SIDES
 
 LOAD_RESULT_KEY = "load_result"
 TIME_MARKER = "bcsync code time"  # the line each task logs last; how long our part of the task took
@@ -54,9 +55,15 @@ class RecordFailures(AirflowFailException):
 def _setup(mapping_name: str) -> tuple[Any, RunContext, Services, Any]:
     context = get_current_context()
     run = RunContext.from_airflow(context)
-    services = Services()
+    services = Services(max_in_flight=slots_held(context["task"]))
     mapping = services.registry.get(mapping_name)
     return mapping, run, services, run_folder(run.dag_id, run.run_id)
+
+
+def slots_held(task: Any) -> dict[str, int]:
+    """The service whose pool the task runs in, with the slots it holds: its requests in flight there."""
+    side = POOL_SIDES.get(getattr(task, "pool", None) or "")
+    return {side: task.pool_slots} if side else {}
 
 
 @_timed

@@ -181,9 +181,17 @@ def test_batch_update_without_etag_or_if_match_is_refused(bc: BusinessCentralHoo
     assert wire.to(BATCH) == []
 
 
-def test_never_more_than_five_requests_in_flight(wire: FakeWire) -> None:
+@pytest.mark.parametrize(
+    ("max_in_flight", "cap"),
+    [(None, 5), (2, 2)],  # BC's per-user limit whatever the connection asks; fewer in a task's pool slots
+)
+def test_never_more_requests_in_flight_than_bc_and_the_pool_slots_allow(
+    wire: FakeWire, max_in_flight: int | None, cap: int
+) -> None:
     wire.serve_entra()
-    hook = BusinessCentralHook.from_connection(bc_connection(max_concurrency=10), adapter=wire)
+    hook = BusinessCentralHook.from_connection(
+        bc_connection(max_concurrency=10), adapter=wire, max_in_flight=max_in_flight
+    )
     lock, in_flight, peak = threading.Lock(), [0], [0]
 
     def slow(sent: Sent) -> Reply:
@@ -200,8 +208,8 @@ def test_never_more_than_five_requests_in_flight(wire: FakeWire) -> None:
     results = hook.write_many("customers", [{"number": str(i)} for i in range(1000)], "create", batch_size=50)
 
     assert len(results) == 1000 and len(wire.to(BATCH)) == 20
-    assert hook.concurrency == 5
-    assert 1 < peak[0] <= 5
+    assert hook.concurrency == cap
+    assert 1 < peak[0] <= cap
 
 
 def test_service_root_includes_tenant_and_environment(bc: BusinessCentralHook) -> None:

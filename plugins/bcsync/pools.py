@@ -1,0 +1,23 @@
+"""Airflow pools, one per service: a slot is one request in flight to that service.
+
+A task in a service's pool holds as many slots as it keeps requests in flight there (`pool_slots`), and
+its hook for that service sends no more at once than the slots it holds, so a pool's size caps the
+requests all bcsync tasks together send to its service. Reading is paged, one request after the other;
+loads send bulk requests in parallel.
+
+Imported when DAG files are parsed: constants only.
+"""
+
+from __future__ import annotations
+
+BC_POOL = "bc_api"
+DATAVERSE_POOL = "dataverse_api"
+
+# BC allows 5 concurrent requests per user (more wait in BC's queue, then 429); Dataverse allows 52 per
+# user, shared with every other app of the application user.
+POOL_SIZES = {BC_POOL: 5, DATAVERSE_POOL: 16}
+READ_SLOTS = 1
+WRITE_SLOTS = {BC_POOL: 5, DATAVERSE_POOL: 4}
+
+# Which service hook (`Services.bc` / `Services.crm`) a pool's slots limit.
+POOL_SIDES = {BC_POOL: "bc", DATAVERSE_POOL: "crm"}
