@@ -2,8 +2,9 @@
 
 A task in a service's pool holds as many slots as it keeps requests in flight there (`pool_slots`), and
 its hook for that service sends no more at once than the slots it holds, so a pool's size caps the
-requests all bcsync tasks together send to its service. Reading is paged, one request after the other;
-loads send bulk requests in parallel.
+requests the extract and load tasks of all jobs together send to its service. Reading is paged, one
+request after the other; loads send bulk requests in parallel. (A task has one pool: its reads of the
+other service, and those of `couple` and `transform`, go outside the pools, one request at a time.)
 
 Imported when DAG files are parsed: constants only.
 """
