@@ -5,30 +5,17 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 from cli_support import CURRENCY_ERROR, POST_CODE_ERROR, SALESPERSON_ERROR, Filled, Result, Run
+from store_records import Clock, coupled_customers, customer_error
 
 from bcsync.cli import main
 from bcsync.store import CouplingStore, Direction
 
 TO, FROM = Direction.TO_CRM, Direction.FROM_CRM
-T0 = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
 RUNS = ("scheduled__2026-03-01T08:00:00+00:00", "scheduled__2026-03-01T08:30:00+00:00")
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, minutes: float) -> None:
-        self.now += timedelta(minutes=minutes)
 
 
 @pytest.fixture(autouse=True)
@@ -77,9 +64,7 @@ def filled(store_url: str) -> Iterator[Filled]:
     """
     clock = Clock()
     store = CouplingStore(store_url, clock=clock)
-    bc = [f"0000000{i}-0000-4000-8000-00000000000b" for i in range(4)]
-    crm = [f"0000000{i}-0000-4000-8000-0000000000c0" for i in range(4)]
-    store.couple("CUSTOMER", [{"bc_id": b, "crm_id": c} for b, c in zip(bc, crm, strict=True)])
+    bc, crm = coupled_customers(store, 4)
 
     to_job = ""
     for attempt, run_id in enumerate(RUNS):
@@ -96,7 +81,9 @@ def filled(store_url: str) -> Iterator[Filled]:
         )
         store.add_record_errors(
             [
-                _error(TO, to_job, run_id, "load_crm", 1, text, bc_id=bc[i], bc_number=f"C0{i}010")
+                customer_error(
+                    TO, to_job, run_id, "load_crm", text, try_number=1, bc_id=bc[i], bc_number=f"C0{i}010"
+                )
                 for i, text in failures.items()
             ]
         )
@@ -105,7 +92,9 @@ def filled(store_url: str) -> Iterator[Filled]:
         clock.advance(30)
 
     from_job = store.start_job("CUSTOMER", FROM, run_id=RUNS[1])
-    store.add_record_errors([_error(FROM, from_job, RUNS[1], "load_bc", 2, POST_CODE_ERROR, crm_id=crm[3])])
+    store.add_record_errors(
+        [customer_error(FROM, from_job, RUNS[1], "load_bc", POST_CODE_ERROR, try_number=2, crm_id=crm[3])]
+    )
     store.finish_job(from_job, {"Inserted": 4, "Failed": 1, "Coupled": 2})
     clock.advance(5)
     contact_job = store.start_job(
@@ -113,18 +102,3 @@ def filled(store_url: str) -> Iterator[Filled]:
     )
     yield Filled(store_url, store, bc, crm, to_job, from_job, contact_job)
     store.dispose()
-
-
-def _error(
-    direction: Direction, job_id: str, run_id: str, task_id: str, try_number: int, message: str, **ids: str
-) -> dict[str, Any]:
-    return {
-        "mapping": "CUSTOMER",
-        "direction": direction,
-        "job_id": job_id,
-        "run_id": run_id,
-        "task_id": task_id,
-        "try_number": try_number,
-        "message": message,
-        **ids,
-    }

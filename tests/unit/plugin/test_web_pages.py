@@ -15,7 +15,6 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -27,6 +26,7 @@ from airflow.api_fastapi.auth.managers.simple.user import SimpleAuthManagerUser
 from airflow.api_fastapi.core_api.security import get_user
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from store_records import Clock, coupled_customers, customer_error
 
 from bcsync.local_runs import ROOT
 from bcsync.store import CouplingStore, Direction
@@ -34,7 +34,6 @@ from bcsync.web import EXTERNAL_VIEWS, URL_PREFIX
 from bcsync.web.app import create_app
 
 TO, FROM = Direction.TO_CRM, Direction.FROM_CRM
-T0 = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
 CURRENCY_RUN = "manual__2026-03-01T08:00:00+00:00"
 CUSTOMER_RUNS = ("scheduled__2026-03-01T08:30:00+00:00", "scheduled__2026-03-01T09:00:00+00:00")
 CHF_ERROR = (
@@ -43,17 +42,6 @@ CHF_ERROR = (
 )
 SALESPERSON_ERROR = "Salesperson/Purchaser HR must be coupled to a record in Dynamics 365 Sales."
 SCRIPT_ERROR = 'Post Code <script>alert("x")</script> & "Co" does not exist.'
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, minutes: float) -> None:
-        self.now += timedelta(minutes=minutes)
 
 
 @dataclass(frozen=True)
@@ -96,9 +84,7 @@ def filled(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Filled]:
     store.finish_job(job, {"Inserted": 3, "Unchanged": 3, "Failed": 1}, message="1 record(s) failed")
     clock.advance(30)
 
-    bc = [f"0000000{i}-0000-4000-8000-00000000000b" for i in range(3)]
-    crm = [f"0000000{i}-0000-4000-8000-0000000000c0" for i in range(3)]
-    store.couple("CUSTOMER", [{"bc_id": b, "crm_id": c} for b, c in zip(bc, crm, strict=True)])
+    bc, crm = coupled_customers(store, 3)
     for run_id in CUSTOMER_RUNS:
         to_job = store.start_job("CUSTOMER", TO, run_id=run_id)
         store.record_sync_results(
@@ -112,7 +98,16 @@ def filled(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Filled]:
         )
         store.add_record_errors(
             [
-                _customer_error(TO, to_job, run_id, "load_crm", SALESPERSON_ERROR, bc_id=bc[i], crm_id=crm[i])
+                customer_error(
+                    TO,
+                    to_job,
+                    run_id,
+                    "load_crm",
+                    SALESPERSON_ERROR,
+                    try_number=2,
+                    bc_id=bc[i],
+                    crm_id=crm[i],
+                )
                 for i in (0, 1)
             ]
         )
@@ -120,26 +115,15 @@ def filled(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Filled]:
         clock.advance(30)
     from_job = store.start_job("CUSTOMER", FROM, run_id=CUSTOMER_RUNS[1])
     store.add_record_errors(
-        [_customer_error(FROM, from_job, CUSTOMER_RUNS[1], "load_bc", SCRIPT_ERROR, crm_id=crm[2])]
+        [
+            customer_error(
+                FROM, from_job, CUSTOMER_RUNS[1], "load_bc", SCRIPT_ERROR, try_number=2, crm_id=crm[2]
+            )
+        ]
     )
     store.finish_job(from_job, {"Failed": 1})
     yield Filled(url, store, chf, bc, crm)
     store.dispose()
-
-
-def _customer_error(
-    direction: Direction, job_id: str, run_id: str, task_id: str, message: str, **ids: str
-) -> dict[str, Any]:
-    return {
-        "mapping": "CUSTOMER",
-        "direction": direction,
-        "job_id": job_id,
-        "run_id": run_id,
-        "task_id": task_id,
-        "try_number": 2,
-        "message": message,
-        **ids,
-    }
 
 
 # ---- the app as Airflow mounts it, and who asks ----
