@@ -15,7 +15,7 @@ $(VENV)/.installed: requirements.lock
 
 ## Run the main job on the embedded default (local services + SQLite).
 demo: $(VENV)/.installed
-	$(PY) -m bcsync.demo
+	$(PY) -m bcsync_dev.demo
 
 ## Run the whole test suite (lint first: a ruff finding fails the build).
 test: $(VENV)/.installed
@@ -28,7 +28,7 @@ sandbox: $(VENV)/.installed
 
 ## Airflow (api-server, scheduler, dag-processor) on the local services: the UI at http://127.0.0.1:8080.
 airflow: $(VENV)/.installed
-	$(PY) -m bcsync.local_airflow
+	$(PY) -m bcsync_dev.local_airflow
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .

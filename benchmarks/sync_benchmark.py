@@ -99,9 +99,9 @@ class RunFigures:
 
 
 def child(dag_ids: list[str], conf: dict[str, Any], profile_file: str | None) -> int:
-    """Run the DAGs with bcsync.local_runs in this process; print one JSON line with the figures."""
+    """Run the DAGs with bcsync_dev.local_runs in this process; print one JSON line with the figures."""
     began = time.perf_counter()
-    from bcsync import local_runs
+    from bcsync_dev import local_runs
 
     dags = local_runs.load_dags()
     loaded = time.perf_counter()
@@ -167,7 +167,7 @@ class Bench:
             # processes import like a deployed worker does; the untimed dependency run warms the cache.
             self.env["PYTHONPYCACHEPREFIX"] = str(self.work / "pycache")
         os.environ.update(self.env)  # before anything imports airflow in this process
-        from bcsync.clients.sandbox_connections import sandbox_connections
+        from bcsync_dev.sandbox_connections import sandbox_connections
 
         self.env.update(sandbox_connections(self.sandbox))
         os.environ.update(self.env)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bcsync.local_runs import airflow_environment, migrate_airflow_db, run_in_subprocess
 from bcsync.store.store import CouplingStore
+from bcsync_dev.local_runs import airflow_environment, migrate_airflow_db, run_in_subprocess
 from sandbox.launcher import running_sandbox
 
 

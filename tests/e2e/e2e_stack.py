@@ -1,4 +1,4 @@
-"""The real Airflow for end-to-end tests: `bcsync.local_airflow` (what `make airflow` starts), tuned.
+"""The real Airflow for end-to-end tests: `bcsync_dev.local_airflow` (what `make airflow` starts), tuned.
 
 `airflow_stack()` builds one stack against a fresh sandbox in a temporary directory: api-server,
 scheduler (LocalExecutor) and dag-processor on a free port, fast scheduler settings, the pools, and
@@ -24,8 +24,8 @@ import pytest
 import requests
 from airflow_api import AirflowApi, AirflowApiError
 
-from bcsync.local_airflow import STARTUP_TIMEOUT, LocalAirflow, local_airflow
-from bcsync.local_postgres import DEFAULT_SERVER_URL, reachable, throwaway_database
+from bcsync_dev.local_airflow import STARTUP_TIMEOUT, LocalAirflow, local_airflow
+from bcsync_dev.local_postgres import DEFAULT_SERVER_URL, reachable, throwaway_database
 from sandbox.launcher import RunningSandbox, free_ports, running_sandbox
 
 E2E_TIMINGS: list[tuple[str, float]] = []

@@ -12,7 +12,6 @@ from bcsync.clients.errors import (
     TransientServiceError,
     UnexpectedResponse,
 )
-from bcsync.clients.sandbox_connections import sandbox_connections
 from bcsync.clients.writes import WriteResult
 
 __all__ = [
@@ -29,5 +28,4 @@ __all__ = [
     "TransientServiceError",
     "UnexpectedResponse",
     "WriteResult",
-    "sandbox_connections",
 ]

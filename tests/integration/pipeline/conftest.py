@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 from airflow.sdk import ObjectStoragePath
 
-from bcsync.clients.sandbox_connections import sandbox_connections
 from bcsync.engine.model import Side
 from bcsync.pipeline.context import RunContext, RunKind
 from bcsync.pipeline.load import load
@@ -19,6 +18,7 @@ from bcsync.pipeline.runner import run_job
 from bcsync.pipeline.services import Services
 from bcsync.pipeline.specs import passes
 from bcsync.pipeline.staging import run_folder
+from bcsync_dev.sandbox_connections import sandbox_connections
 from sandbox.dataverse import SCHEMAS as DATAVERSE_SCHEMAS
 from sandbox.launcher import RunningSandbox, running_sandbox
 from sandbox.storage.database import Database

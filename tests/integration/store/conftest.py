@@ -13,8 +13,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy.engine import URL
 
-from bcsync.local_postgres import DEFAULT_SERVER_URL, reachable, throwaway_database
 from bcsync.store import CouplingStore
+from bcsync_dev.local_postgres import DEFAULT_SERVER_URL, reachable, throwaway_database
 
 SERVER_URL = os.environ.get("BCSYNC_TEST_POSTGRES_URL", DEFAULT_SERVER_URL)
 

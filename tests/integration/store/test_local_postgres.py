@@ -6,7 +6,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
-from bcsync.local_postgres import (
+from bcsync_dev.local_postgres import (
     drop_database,
     ensure_database,
     reachable,

@@ -11,7 +11,7 @@ import subprocess
 import sys
 
 from bcsync.listeners import NOTE_MAX_LENGTH, format_summary, merge_note
-from bcsync.local_runs import ROOT
+from bcsync_dev.local_runs import ROOT
 
 CURRENCY_SUMMARY = {
     "mapping": "CURRENCY",

@@ -28,10 +28,10 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from store_records import Clock, coupled_customers, customer_error
 
-from bcsync.local_runs import ROOT
 from bcsync.store import CouplingStore, Direction
 from bcsync.web import EXTERNAL_VIEWS, URL_PREFIX
 from bcsync.web.app import create_app
+from bcsync_dev.local_runs import ROOT
 
 TO, FROM = Direction.TO_CRM, Direction.FROM_CRM
 CURRENCY_RUN = "manual__2026-03-01T08:00:00+00:00"

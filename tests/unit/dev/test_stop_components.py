@@ -11,7 +11,7 @@ from pathlib import Path
 
 import psutil
 
-from bcsync.local_airflow import Component, stop_components
+from bcsync_dev.local_airflow import Component, stop_components
 
 # A worker that must not be signalled directly: SIGTERM is noted (it would break its parent's
 # shutdown), SIGUSR1 is its parent's "stop" message.

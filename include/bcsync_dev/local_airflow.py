@@ -1,6 +1,6 @@
 """A local Airflow for bcsync: api-server, scheduler (LocalExecutor) and dag-processor on a sandbox.
 
-`make airflow` (`python -m bcsync.local_airflow`) starts the local Business Central, Dataverse and
+`make airflow` (`python -m bcsync_dev.local_airflow`) starts the local Business Central, Dataverse and
 Entra ID services and this Airflow, so the whole daily work — unpause, trigger with Params, read task
 logs, clear, backfill — can be tried in the UI without a tenant. The end-to-end tests start the same
 stack (tests/e2e/e2e_stack.py).
@@ -30,9 +30,9 @@ import psutil
 import requests
 from sqlalchemy.engine import make_url
 
-from bcsync.local_postgres import ensure_database, is_postgres, with_installed_driver
-from bcsync.local_runs import ROOT, airflow_environment, migrate_airflow_db
 from bcsync.pools import POOL_SIZES
+from bcsync_dev.local_postgres import ensure_database, is_postgres, with_installed_driver
+from bcsync_dev.local_runs import ROOT, airflow_environment, migrate_airflow_db
 
 STARTUP_TIMEOUT = 120.0
 STOP_TIMEOUT = 15.0

@@ -17,7 +17,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[2]  # include/bcsync_dev/… → the checkout
 WORK = ROOT / "var" / "demo"
 JOBS = ("SALESPEOPLE", "CURRENCY", "CUSTOMER", "CONTACT")
 COUNTERS = ("Inserted", "Modified", "Deleted", "Unchanged", "Skipped", "Failed", "Coupled")
@@ -28,7 +28,7 @@ def main() -> int:
     shutil.rmtree(WORK, ignore_errors=True)
     (WORK / "logs").mkdir(parents=True)
 
-    from bcsync.local_runs import airflow_environment, migrate_airflow_db
+    from bcsync_dev.local_runs import airflow_environment, migrate_airflow_db
     from sandbox.launcher import start_sandbox
 
     print(f"Starting the local services with seed data for {customers} customers ...")
@@ -63,7 +63,7 @@ def main() -> int:
 
 
 def _round(title: str, dag_ids: list[str], conf: dict, env: dict[str, str]) -> None:
-    from bcsync.local_runs import run_in_subprocess
+    from bcsync_dev.local_runs import run_in_subprocess
 
     print(f"\n== {title} ==")
     began = time.monotonic()

@@ -1,6 +1,6 @@
 """Run bcsync DAGs in this process with Airflow's `dag.test()` (the demo and DAG tests use it).
 
-`python -m bcsync.local_runs [--conf JSON] DAG_ID...` runs the given DAGs one after another, each a
+`python -m bcsync_dev.local_runs [--conf JSON] DAG_ID...` runs the given DAGs one after another, each a
 complete DAG run with every task, XCom, retries off and the task logs on stdout.
 """
 
@@ -16,14 +16,14 @@ from typing import Any
 
 STATES_PREFIX = "RUN STATES "
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[2]  # include/bcsync_dev/… → the checkout
 DAGS_FILE = ROOT / "dags" / "bcsync_jobs.py"
 
 
 def airflow_environment(sandbox: Any, work_dir: Path) -> dict[str, str]:
     """Environment for Airflow and bcsync against a running sandbox, everything kept under `work_dir`:
     the connections (bc_default, dataverse_default, bcsync_store), AIRFLOW_HOME, DAG folder, staging."""
-    from bcsync.clients.sandbox_connections import sandbox_connections
+    from bcsync_dev.sandbox_connections import sandbox_connections
 
     home = work_dir / "airflow"
     home.mkdir(parents=True, exist_ok=True)
@@ -55,7 +55,7 @@ def run_in_subprocess(dag_ids: list[str], conf: dict, env: dict[str, str], log_f
     """Run the DAGs with `dag.test()` in a fresh process (its own Airflow settings); returns run states."""
     with log_file.open("w") as log:
         subprocess.run(
-            [sys.executable, "-m", "bcsync.local_runs", "--conf", json.dumps(conf), *dag_ids],
+            [sys.executable, "-m", "bcsync_dev.local_runs", "--conf", json.dumps(conf), *dag_ids],
             env={**os.environ, **env},
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -89,7 +89,7 @@ def run(dag_ids: list[str], conf: dict | None = None) -> dict[str, str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bcsync.local_runs", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m bcsync_dev.local_runs", description=__doc__)
     parser.add_argument("dag_ids", nargs="+")
     parser.add_argument("--conf", default="{}", help="run configuration (the trigger form's params) as JSON")
     args = parser.parse_args(argv)

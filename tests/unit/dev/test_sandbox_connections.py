@@ -6,7 +6,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from bcsync.clients import BusinessCentralHook, DataverseHook, sandbox_connections
+from bcsync.clients import BusinessCentralHook, DataverseHook
+from bcsync_dev.sandbox_connections import sandbox_connections
 
 
 @dataclass
