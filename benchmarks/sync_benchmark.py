@@ -242,7 +242,7 @@ class Bench:
 
     def change_customers(self, percent: float) -> tuple[int, float]:
         """Update `percent` % of N customers (coupled ones) through the BC API; returns (count, seconds)."""
-        from bcsync.clients.bc import BusinessCentralHook
+        from bcsync.hooks.business_central import BusinessCentralHook
         from bcsync.store.store import CouplingStore
 
         store = CouplingStore(self.store_url)

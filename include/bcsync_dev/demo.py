@@ -101,7 +101,7 @@ def _change_one_record_on_each_side(sandbox) -> list[str]:
     an edit through the API would be made by bcsync's own application user, whose changes bcsync
     ignores on purpose (echo prevention).
     """
-    from bcsync.clients.bc import BusinessCentralHook
+    from bcsync.hooks.business_central import BusinessCentralHook
     from bcsync.store.store import CouplingStore
 
     store = CouplingStore(f"sqlite:///{WORK / 'store.db'}")

@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 from typing import Protocol
 
-from bcsync.clients.bc import BusinessCentralHook
-from bcsync.clients.dataverse import DataverseHook
+from bcsync.hooks.business_central import BusinessCentralHook
+from bcsync.hooks.dataverse import DataverseHook
 
 # The route of bcsync's own BC API pages (tables without a standard v2.0 API).
 CUSTOM_API = "bcsync/sync/v1.0"

@@ -18,7 +18,6 @@ from typing import Any
 import pandas as pd
 from airflow.sdk import ObjectStoragePath
 
-from bcsync.clients import odata
 from bcsync.engine.model import Side, SyncPass
 from bcsync.pipeline.context import RunContext, RunKind
 from bcsync.pipeline.reading import modified_window, read_by_ids, read_pages
@@ -26,6 +25,7 @@ from bcsync.pipeline.services import Services
 from bcsync.pipeline.specs import passes
 from bcsync.pipeline.staging import write_frames
 from bcsync.registry.model import IntegrationTableMapping, SyncDirection
+from bcsync.wire import odata
 
 log = logging.getLogger(__name__)
 

@@ -6,12 +6,12 @@ import logging
 
 import pandas as pd
 
-from bcsync.clients import odata
 from bcsync.engine.model import LookupTable, SyncPass
 from bcsync.engine.transform import lookup_table
 from bcsync.pipeline.services import Services
 from bcsync.pipeline.specs import BC_NATURAL_KEY, enabled_fields
 from bcsync.registry.model import IntegrationTableMapping
+from bcsync.wire import odata
 
 log = logging.getLogger(__name__)
 

@@ -8,12 +8,12 @@ from datetime import datetime
 
 import pandas as pd
 
-from bcsync.clients import odata
-from bcsync.clients.odata import Filter
 from bcsync.engine.model import Side
 from bcsync.pipeline.services import Services
 from bcsync.pipeline.specs import SideColumns, side_columns
 from bcsync.registry.model import IntegrationTableMapping
+from bcsync.wire import odata
+from bcsync.wire.odata import Filter
 
 ID_CHUNK = 100  # ids per `$filter`: keeps URLs far below the services' limits
 

@@ -14,10 +14,10 @@ from decimal import Decimal
 
 import pandas as pd
 
-from bcsync.clients.errors import RecordRejected
 from bcsync.engine.model import SOURCE_ID, SyncPass
 from bcsync.pipeline.services import Services
 from bcsync.registry.model import IntegrationTableMapping
+from bcsync.wire.errors import RecordRejected
 
 log = logging.getLogger(__name__)
 

@@ -6,8 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from bcsync.clients.bc import BusinessCentralHook
-from bcsync.clients.dataverse import DataverseHook
+from bcsync.hooks.business_central import BusinessCentralHook
+from bcsync.hooks.dataverse import DataverseHook
 from bcsync.registry import load_registry
 from bcsync.registry.registry import Registry
 from bcsync.store.store import CouplingStore

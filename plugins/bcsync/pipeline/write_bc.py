@@ -9,11 +9,11 @@ from typing import Any
 
 import pandas as pd
 
-from bcsync.clients import odata
 from bcsync.engine.model import DESTINATION_ID, SOURCE_ID, Side, SyncPass
 from bcsync.pipeline.services import Services
 from bcsync.pipeline.writing import results_of, with_new_modified_on
 from bcsync.registry.model import BcApi, BcEndpoint, IntegrationTableMapping
+from bcsync.wire import odata
 
 log = logging.getLogger(__name__)
 

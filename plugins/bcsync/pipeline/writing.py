@@ -7,12 +7,12 @@ from typing import Any
 
 import pandas as pd
 
-from bcsync.clients.writes import WriteResult
 from bcsync.engine.model import DESTINATION_ID, DESTINATION_MODIFIED, SOURCE_ID, Side
 from bcsync.pipeline.frames import as_destination
 from bcsync.pipeline.reading import modified_window, read_by_ids, read_pages
 from bcsync.pipeline.services import Services
 from bcsync.registry.model import IntegrationTableMapping
+from bcsync.wire.writes import WriteResult
 
 READ_BACK_BY_ID = 500  # above this, read back by modified-on window rather than by id chunks
 CLOCK_MARGIN = timedelta(minutes=5)

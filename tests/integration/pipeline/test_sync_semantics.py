@@ -12,12 +12,12 @@ from datetime import UTC, datetime, timedelta
 import pandas as pd
 import pytest
 
-from bcsync.clients.errors import OutcomeUnknown
 from bcsync.engine.model import Side
 from bcsync.pipeline.context import RunContext, RunKind
 from bcsync.pipeline.extract import extract
 from bcsync.pipeline.record import record_job
 from bcsync.pipeline.staging import run_folder
+from bcsync.wire.errors import OutcomeUnknown
 
 TO_CRM, FROM_CRM = "ToIntegrationTable", "FromIntegrationTable"
 

@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from bcsync.clients import BusinessCentralHook, DataverseHook
+from bcsync.hooks import BusinessCentralHook, DataverseHook
 from bcsync_dev.sandbox_connections import sandbox_connections
 
 

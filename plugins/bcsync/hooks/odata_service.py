@@ -11,14 +11,14 @@ from typing import Any, Self, TypeVar
 from airflow.sdk import BaseHook
 from requests.adapters import BaseAdapter
 
-from bcsync.clients import odata
-from bcsync.clients.auth import BearerAuth, EntraTokenProvider
-from bcsync.clients.connection import AirflowConnection, ServiceConnection
-from bcsync.clients.errors import RecordRejected
-from bcsync.clients.odata import Filter
-from bcsync.clients.paging import ODataPager, max_page_size_preference
-from bcsync.clients.transport import RetryPolicy, ServiceTransport, build_session
-from bcsync.clients.writes import WriteResult, chunks, map_in_order
+from bcsync.wire import odata
+from bcsync.wire.auth import BearerAuth, EntraTokenProvider
+from bcsync.wire.connection import AirflowConnection, ServiceConnection
+from bcsync.wire.errors import RecordRejected
+from bcsync.wire.odata import Filter
+from bcsync.wire.paging import ODataPager, max_page_size_preference
+from bcsync.wire.transport import RetryPolicy, ServiceTransport, build_session
+from bcsync.wire.writes import WriteResult, chunks, map_in_order
 
 T = TypeVar("T")
 

@@ -19,8 +19,8 @@ import requests
 import urllib3
 from requests.adapters import HTTPAdapter
 
-from bcsync.clients.auth import BearerAuth
-from bcsync.clients.errors import (
+from bcsync.wire.auth import BearerAuth
+from bcsync.wire.errors import (
     ConfigurationError,
     OutcomeUnknown,
     ServiceUnavailable,

@@ -12,7 +12,7 @@ import msal
 import requests
 from requests.auth import AuthBase
 
-from bcsync.clients.errors import AuthenticationFailed, ConfigurationError, TransientServiceError
+from bcsync.wire.errors import AuthenticationFailed, ConfigurationError, TransientServiceError
 
 MICROSOFT_AUTHORITY_HOST = "https://login.microsoftonline.com"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bcsync.clients.errors import (
+from bcsync.wire.errors import (
     AuthenticationFailed,
     RecordRejected,
     TaskFailure,

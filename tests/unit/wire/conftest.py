@@ -8,7 +8,7 @@ import pytest
 from client_connections import bc_connection, dataverse_connection
 from wire_fake import FakeWire
 
-from bcsync.clients import BusinessCentralHook, DataverseHook
+from bcsync.hooks import BusinessCentralHook, DataverseHook
 
 
 @pytest.fixture

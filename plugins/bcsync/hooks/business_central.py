@@ -9,18 +9,18 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
-from bcsync.clients import odata
-from bcsync.clients.batch import (
+from bcsync.hooks.odata_service import ODataServiceHook
+from bcsync.wire import odata
+from bcsync.wire.batch import (
     CONTINUE_ON_ERROR,
     BatchOperation,
     BatchPartResponse,
     decode_json_batch,
     encode_json_batch,
 )
-from bcsync.clients.errors import ConfigurationError, UnexpectedResponse
-from bcsync.clients.odata import Filter
-from bcsync.clients.service_hook import ODataServiceHook
-from bcsync.clients.writes import (
+from bcsync.wire.errors import ConfigurationError, UnexpectedResponse
+from bcsync.wire.odata import Filter
+from bcsync.wire.writes import (
     Operation,
     WriteResult,
     check_operation,

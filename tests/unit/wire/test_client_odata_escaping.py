@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from bcsync.clients import odata
+from bcsync.wire import odata
 
 
 def decoded_filter(query: str) -> str:

@@ -10,8 +10,9 @@ import pytest
 from client_connections import BC_API, BC_URL, COMPANY, bc_connection
 from wire_fake import TENANT, FakeWire, Reply, Sent, odata_error
 
-from bcsync.clients import BusinessCentralHook, ConfigurationError, RecordRejected
-from bcsync.clients.odata import gt
+from bcsync.hooks import BusinessCentralHook
+from bcsync.wire import ConfigurationError, RecordRejected
+from bcsync.wire.odata import gt
 
 C1 = "0c000000-0000-4000-8000-000000000001"
 C2 = "0c000000-0000-4000-8000-000000000002"

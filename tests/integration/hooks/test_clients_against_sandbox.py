@@ -11,13 +11,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from bcsync.clients import (
-    BusinessCentralHook,
-    DataverseHook,
-    RecordRejected,
-    sandbox_connections,
-)
-from bcsync.clients.odata import eq, in_
+from bcsync.hooks import BusinessCentralHook, DataverseHook
+from bcsync.wire import RecordRejected, sandbox_connections
+from bcsync.wire.odata import eq, in_
 
 
 @pytest.fixture

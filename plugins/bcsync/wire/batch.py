@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from bcsync.clients.errors import UnexpectedResponse
+from bcsync.wire.errors import UnexpectedResponse
 
 CONTINUE_ON_ERROR = "odata.continue-on-error"
 

@@ -14,24 +14,24 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from bcsync.clients import odata
-from bcsync.clients.batch import (
+from bcsync.hooks.odata_service import ODataServiceHook
+from bcsync.wire import odata
+from bcsync.wire.batch import (
     CONTINUE_ON_ERROR,
     BatchOperation,
     BatchPartResponse,
     decode_multipart,
     encode_multipart,
 )
-from bcsync.clients.errors import (
+from bcsync.wire.errors import (
     ConfigurationError,
     RecordRejected,
     TransientServiceError,
     UnexpectedResponse,
 )
-from bcsync.clients.odata import Filter
-from bcsync.clients.paging import ODataPager
-from bcsync.clients.service_hook import ODataServiceHook
-from bcsync.clients.writes import (
+from bcsync.wire.odata import Filter
+from bcsync.wire.paging import ODataPager
+from bcsync.wire.writes import (
     Operation,
     WriteResult,
     check_operation,

@@ -11,8 +11,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Literal, TypeVar
 
-from bcsync.clients.batch import BatchOperation, BatchPartResponse
-from bcsync.clients.errors import (
+from bcsync.wire.batch import BatchOperation, BatchPartResponse
+from bcsync.wire.errors import (
     ConfigurationError,
     RecordRejected,
     ServiceUnavailable,
@@ -20,7 +20,7 @@ from bcsync.clients.errors import (
     UnexpectedResponse,
     classify_status,
 )
-from bcsync.clients.transport import RetryPolicy
+from bcsync.wire.transport import RetryPolicy
 
 log = logging.getLogger(__name__)
 

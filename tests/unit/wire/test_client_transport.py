@@ -9,8 +9,9 @@ import pytest
 from client_connections import CLIENT_SECRET, DATAVERSE_API, dataverse_connection
 from wire_fake import AUTHORITY, FakeWire, Reply, odata_error
 
-from bcsync.clients import AuthenticationFailed, DataverseHook, ServiceUnavailable
-from bcsync.clients.errors import ConfigurationError, RecordRejected
+from bcsync.hooks import DataverseHook
+from bcsync.wire import AuthenticationFailed, ServiceUnavailable
+from bcsync.wire.errors import ConfigurationError, RecordRejected
 
 WHOAMI = r"/api/data/v9\.2/WhoAmI$"
 ME = Reply(json={"UserId": "u-1", "BusinessUnitId": "b-1", "OrganizationId": "o-1"})
@@ -183,7 +184,7 @@ def test_every_request_carries_odata_headers_and_trusts_only_the_configured_ca(
 def test_each_retry_is_logged_with_method_url_status_and_wait(dataverse, wire: FakeWire, caplog) -> None:
     wire.on("GET", WHOAMI, Reply(status=429, headers={"Retry-After": "2"}), ME)
 
-    with caplog.at_level(logging.WARNING, logger="bcsync.clients"):
+    with caplog.at_level(logging.WARNING, logger="bcsync.wire"):
         dataverse.whoami()
 
     assert f"GET {DATAVERSE_API}/WhoAmI -> 429; retry 1/5 in 2.0s" in caplog.text

@@ -1,8 +1,8 @@
-"""HTTPS clients for Business Central and Dataverse: hooks, Entra ID tokens, OData, retries, errors."""
+"""The protocol pieces under both hooks, without Airflow: Entra ID tokens, OData query/paging/batching,
+the HTTPS transport with its retries, and the typed errors that decide retry / fail the record / fail
+the task."""
 
-from bcsync.clients.bc import BusinessCentralHook
-from bcsync.clients.dataverse import ChangeFeed, ChangePage, DataverseHook
-from bcsync.clients.errors import (
+from bcsync.wire.errors import (
     AuthenticationFailed,
     ClientError,
     ConfigurationError,
@@ -12,16 +12,12 @@ from bcsync.clients.errors import (
     TransientServiceError,
     UnexpectedResponse,
 )
-from bcsync.clients.writes import WriteResult
+from bcsync.wire.writes import WriteResult
 
 __all__ = [
     "AuthenticationFailed",
-    "BusinessCentralHook",
-    "ChangeFeed",
-    "ChangePage",
     "ClientError",
     "ConfigurationError",
-    "DataverseHook",
     "RecordRejected",
     "ServiceUnavailable",
     "TaskFailure",

@@ -9,8 +9,9 @@ import pytest
 from client_connections import DATAVERSE_API
 from wire_fake import FakeWire, Reply, Sent, odata_error
 
-from bcsync.clients import ConfigurationError, DataverseHook, RecordRejected, ServiceUnavailable
-from bcsync.clients.odata import eq
+from bcsync.hooks import DataverseHook
+from bcsync.wire import ConfigurationError, RecordRejected, ServiceUnavailable
+from bcsync.wire.odata import eq
 
 ACCOUNTS = r"/api/data/v9\.2/accounts\?"
 A1 = "0a000000-0000-4000-8000-000000000001"

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
-from bcsync.clients.auth import default_authority
-from bcsync.clients.errors import ConfigurationError
+from bcsync.wire.auth import default_authority
+from bcsync.wire.errors import ConfigurationError
 
 
 class AirflowConnection(Protocol):

@@ -9,8 +9,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from bcsync.clients.errors import ConfigurationError, UnexpectedResponse
-from bcsync.clients.transport import ServiceTransport, redact_url
+from bcsync.wire.errors import ConfigurationError, UnexpectedResponse
+from bcsync.wire.transport import ServiceTransport, redact_url
 
 NEXT_LINK = "@odata.nextLink"
 DELTA_LINK = "@odata.deltaLink"
