@@ -9,7 +9,7 @@ import pandas as pd
 from bcsync.engine.model import LookupTable, SyncPass
 from bcsync.engine.transform import lookup_table
 from bcsync.pipeline.services import Services
-from bcsync.pipeline.specs import BC_NATURAL_KEY, enabled_fields
+from bcsync.pipeline.specs import enabled_fields
 from bcsync.registry.model import IntegrationTableMapping
 from bcsync.wire import odata
 
@@ -51,7 +51,7 @@ def _coupled_pairs(related: IntegrationTableMapping, services: Services) -> pd.D
     if couplings.empty:
         return pd.DataFrame(columns=["natural_key", "crm_id"])
     endpoint = related.bc_endpoint
-    natural_key = BC_NATURAL_KEY.get(endpoint.entity_set, "number")
+    natural_key = related.bc_natural_key
     rows: list[dict] = []
     for page in services.bc.iter_pages(
         endpoint.entity_set, select=[related.bc_key, natural_key], api=endpoint.api.value

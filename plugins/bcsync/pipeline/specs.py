@@ -15,36 +15,6 @@ from bcsync.registry.model import (
 )
 from bcsync.registry.registry import Registry
 
-# Dataverse lookups bind through a navigation property; for polymorphic lookups it is not the
-# attribute's own name (contact.parentcustomerid → parentcustomerid_account for an account).
-POLYMORPHIC_NAVIGATION = {"parentcustomerid": "parentcustomerid_account", "customerid": "customerid_account"}
-
-# The field a BC record is referred to by from other tables (a currency by its code, a contact by
-# its number): what a lookup's BC value holds.
-BC_NATURAL_KEY = {
-    "currencies": "code",
-    "salespeoplePurchasers": "code",
-    "unitsOfMeasure": "code",
-    "customerPriceGroups": "code",
-    "customers": "number",
-    "contacts": "number",
-    "items": "number",
-    "resources": "number",
-    "salesInvoices": "number",
-}
-
-ETAG = "@odata.etag"
-
-# Read besides the mapped fields: what users know a record by (for logs and the error store) and what
-# table rules need (bcsync.pipeline.rules).
-BC_READ_ALSO = {
-    "customers": ("number",),
-    "contacts": ("number", "companyNumber"),
-    "currencies": ("amountDecimalPlaces",),
-    "salespeoplePurchasers": ("code",),
-}
-CRM_READ_ALSO = {"contacts": ("parentcustomerid",)}  # the parent account, for the CONTACT rule
-
 # BC maps constants to these "type" companions of polymorphic lookups (owneridtype = systemuser);
 # the Web API has no such column: the type follows from the entity set the lookup is bound to.
 CRM_LOOKUP_TYPE_COMPANIONS = frozenset({"owneridtype", "parentcustomeridtype", "customeridtype"})
@@ -96,17 +66,21 @@ def side_columns(mapping: IntegrationTableMapping, side: Side) -> SideColumns:
             if field.bc_field:
                 api = (field.bc_api or mapping.bc_endpoint.api).value
                 by_endpoint.setdefault(api, []).append(field.bc_field)
-        primary = by_endpoint.setdefault(mapping.bc_endpoint.api.value, [])
-        primary.extend(BC_READ_ALSO.get(mapping.bc_endpoint.entity_set, ()))
+        by_endpoint.setdefault(mapping.bc_endpoint.api.value, []).extend(mapping.bc_read_also)
         return SideColumns(
             side=side,
             key=mapping.bc_key,
             modified=mapping.bc_modified_field,
             fields_by_endpoint={api: tuple(dict.fromkeys(names)) for api, names in by_endpoint.items()},
         )
-    extra = CRM_READ_ALSO.get(mapping.crm_entity_set, ())
+    extra = mapping.crm_read_also
     names = tuple(dict.fromkeys([*(f.crm_field for f in enabled_fields(mapping) if f.crm_field), *extra]))
-    lookups = frozenset([*(f.crm_field for f in enabled_fields(mapping) if f.crm_field and f.lookup), *extra])
+    lookups = frozenset(
+        [
+            *(f.crm_field for f in enabled_fields(mapping) if f.crm_field and f.lookup),
+            *mapping.crm_rule_lookups,
+        ]
+    )
     return SideColumns(
         side=side,
         key=mapping.crm_key,
@@ -202,10 +176,6 @@ def match_groups(mapping: IntegrationTableMapping, sync_pass: SyncPass) -> list[
         if fields:
             groups.append(fields)
     return groups
-
-
-def crm_bind_property(field: str) -> str:
-    return POLYMORPHIC_NAVIGATION.get(field, field)
 
 
 def bc_api_route(api: BcApi | str) -> str:

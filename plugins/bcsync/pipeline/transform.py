@@ -13,11 +13,11 @@ from bcsync.engine.planner import count_actions, plan_pass
 from bcsync.pipeline.context import RunContext, RunKind
 from bcsync.pipeline.frames import as_destination, as_source
 from bcsync.pipeline.lookups import build_lookups
-from bcsync.pipeline.rules import apply_table_rules
 from bcsync.pipeline.services import Services
 from bcsync.pipeline.specs import pass_spec, passes
 from bcsync.pipeline.staging import StagedFrame, read_frame, write_frame
 from bcsync.registry.model import IntegrationTableMapping
+from bcsync.rules import apply_table_rules
 
 log = logging.getLogger(__name__)
 
@@ -72,9 +72,23 @@ def plan_records(
     )
     lookups = build_lookups(mapping, sync_pass, services) if len(source) else {}
     plan = plan_pass(spec, source, couplings, destination, lookups)
+    plan = apply_config_template(mapping, sync_pass, plan)
     plan = apply_table_rules(mapping, sync_pass, plan, source, services)
     plan["label"] = _labels(source, sync_pass.source, len(plan))
     plan["etag"] = _etags(plan, destination)
+    return plan
+
+
+def apply_config_template(
+    mapping: IntegrationTableMapping, sync_pass: SyncPass, plan: pd.DataFrame
+) -> pd.DataFrame:
+    """BC's integration table config template: its values on every Sales record created from BC (the
+    mapped fields win where both set a value)."""
+    template = mapping.int_table_config_template
+    inserts = plan["action"] == "insert" if len(plan) else None
+    if template is None or sync_pass is not SyncPass.TO_CRM or inserts is None or not inserts.any():
+        return plan
+    plan.loc[inserts, "payload"] = [{**template.values, **(p or {})} for p in plan.loc[inserts, "payload"]]
     return plan
 
 

@@ -9,9 +9,7 @@ from typing import Any
 import pandas as pd
 
 from bcsync.engine.model import DESTINATION_ID, SOURCE_ID, Side, SyncPass
-from bcsync.pipeline.rules import RULE_LOOKUPS
 from bcsync.pipeline.services import Services
-from bcsync.pipeline.specs import crm_bind_property
 from bcsync.pipeline.writing import results_of, with_new_modified_on
 from bcsync.registry.model import IntegrationTableMapping
 
@@ -49,10 +47,8 @@ def write_crm(
 def _send_crm(
     mapping: IntegrationTableMapping, services: Services, rows: pd.DataFrame, ids: list[str], operation: str
 ) -> list[dict[str, Any]]:
-    bodies = [
-        {mapping.crm_key: i, **_crm_body(mapping, p, services)}
-        for i, p in zip(ids, rows["payload"], strict=True)
-    ]
+    binds = lookup_binds(mapping, services)
+    bodies = [{mapping.crm_key: i, **_crm_body(p, binds)} for i, p in zip(ids, rows["payload"], strict=True)]
     outcomes = services.crm.write_many(
         mapping.crm_entity_set,
         mapping.crm_entity,
@@ -64,22 +60,26 @@ def _send_crm(
     return results_of(rows, outcomes, ids)
 
 
-def _crm_body(
-    mapping: IntegrationTableMapping, payload: dict[str, Any] | None, services: Services
-) -> dict[str, Any]:
+def _crm_body(payload: dict[str, Any] | None, binds: dict[str, tuple[str, str]]) -> dict[str, Any]:
     """Payload → Web API body: lookups become `<navigation>@odata.bind` references."""
-    targets = {
-        f.crm_field: services.registry.get(f.lookup.mapping).crm_entity_set
-        for f in mapping.fields
-        if f.lookup and f.crm_field
-    }
-    targets.update(
-        {field: entity_set for (job, field), entity_set in RULE_LOOKUPS.items() if job == mapping.name}
-    )
     body: dict[str, Any] = {}
     for name, value in (payload or {}).items():
-        if name in targets:
-            body[f"{crm_bind_property(name)}@odata.bind"] = f"/{targets[name]}({value})" if value else None
+        if name in binds:
+            navigation, entity_set = binds[name]
+            body[f"{navigation}@odata.bind"] = f"/{entity_set}({value})" if value else None
         else:
             body[name] = value
     return body
+
+
+def lookup_binds(mapping: IntegrationTableMapping, services: Services) -> dict[str, tuple[str, str]]:
+    """Each Dataverse lookup of the mapping → (navigation property, entity set it points at): from the
+    field mappings (the related mapping's entity set) and from the lookups the table's rules fill."""
+    binds = {
+        f.crm_field: (f.crm_navigation or f.crm_field, services.registry.get(f.lookup.mapping).crm_entity_set)
+        for f in mapping.fields
+        if f.lookup and f.crm_field
+    }
+    for name, lookup in mapping.crm_rule_lookups.items():
+        binds[name] = (lookup.navigation or name, lookup.entity_set)
+    return binds

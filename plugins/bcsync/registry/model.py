@@ -28,6 +28,7 @@ from bcsync.engine.model import DeletionConflictResolution, UpdateConflictResolu
 __all__ = [
     "BcApi",
     "BcEndpoint",
+    "ConfigTemplate",
     "Coupling",
     "DeletionConflictResolution",
     "FieldStatus",
@@ -40,6 +41,7 @@ __all__ = [
     "OptionMapping",
     "OptionValue",
     "OwnershipModel",
+    "RuleLookup",
     "Schedule",
     "SyncDirection",
     "UpdateConflictResolution",
@@ -175,6 +177,9 @@ class IntegrationFieldMapping(_Frozen):
     match: MatchCriterion | None = None
     ownership_model: OwnershipModel | None = None  # created only under this ownership model
     status: FieldStatus = FieldStatus.ENABLED
+    # The Web API navigation property a lookup binds through, when it is not the attribute's own name:
+    # a polymorphic lookup names its target (contact.parentcustomerid → parentcustomerid_account).
+    crm_navigation: Identifier | None = None
 
     @property
     def is_constant(self) -> bool:
@@ -205,6 +210,8 @@ class IntegrationFieldMapping(_Frozen):
             raise ValueError("clear_on_failed_sync cannot be combined with not_null (as in BC)")
         if self.match and self.is_constant:
             raise ValueError("a constant cannot be a match-based coupling criterion")
+        if self.crm_navigation and not (self.lookup and self.crm_field):
+            raise ValueError("crm_navigation applies only to a lookup field with a crm_field")
         return self
 
     def _check_constant(self) -> None:
@@ -281,6 +288,20 @@ class Schedule(_Frozen):
         return ", ".join(parts)
 
 
+class RuleLookup(_Frozen):
+    """A Dataverse lookup that a table rule (code) fills in rather than a field mapping."""
+
+    entity_set: Identifier  # what the lookup points at, e.g. accounts
+    navigation: Identifier | None = None  # the navigation property to bind through, if not the attribute
+
+
+class ConfigTemplate(_Frozen):
+    """BC's "Int. Tbl. Config Template Code": values given to every Dataverse record created from BC."""
+
+    code: Name  # BC's template code, e.g. BCICUSTOME
+    values: dict[Identifier, str | bool | int | float]
+
+
 class Coupling(_Frozen):
     """Match-based coupling settings of the table mapping (criteria are on the fields)."""
 
@@ -305,6 +326,16 @@ class IntegrationTableMapping(_Frozen):
     crm_entity_set: Identifier
     crm_key: Identifier
     crm_modified_field: Identifier = "modifiedon"
+    # What other tables refer to a BC record by (a currency by its code, a customer by its number):
+    # the value a lookup through this mapping's couplings holds on the BC side.
+    bc_natural_key: Identifier = "number"
+    # Read besides the mapped fields: what users know a record by, and what the table's rules need.
+    bc_read_also: tuple[Identifier, ...] = ()
+    crm_read_also: tuple[Identifier, ...] = ()
+    crm_rule_lookups: dict[Identifier, RuleLookup] = {}
+    int_table_config_template: ConfigTemplate | None = None
+    # Whether bcsync builds this job's DAG; off for jobs whose BC table rules are not implemented yet.
+    enabled: bool = True
     direction: SyncDirection
     only_coupled: bool = True  # "Synch. Only Coupled Records"
     table_filter: str | None = None  # OData $filter on the BC endpoint

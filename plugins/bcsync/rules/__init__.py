@@ -1,0 +1,64 @@
+"""BC's table-specific synchronization code, one module per BC table, found by table name.
+
+BC adds behaviour to the field mappings in event subscribers (codeunits 5341 "CRM Int. Table.
+Subscriber" and 7205, and the "CRM Synch. Helper" 5342). Here each BC table's module registers its
+rules with `@table_rule(<BC table>, <pass>)`; a rule takes the planned rows of one pass and completes
+or rejects their payloads. Modules are discovered in this package, so a new table's rules are a new
+module and nothing else; a table without a module (a mapping added as YAML alone) has no rules.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from collections.abc import Callable
+from functools import cache
+
+import pandas as pd
+
+from bcsync.engine.model import SyncPass
+from bcsync.pipeline.services import Services
+from bcsync.registry.model import IntegrationTableMapping
+
+Rule = Callable[[IntegrationTableMapping, pd.DataFrame, pd.DataFrame, Services], pd.DataFrame]
+WRITES = ("insert", "modify")
+
+_RULES: dict[tuple[str, SyncPass], Rule] = {}
+
+
+def table_rule(bc_table: str, sync_pass: SyncPass) -> Callable[[Rule], Rule]:
+    """Register `rule` for the mappings of `bc_table` (BC's table name, e.g. "Currency") in `sync_pass`."""
+
+    def register(rule: Rule) -> Rule:
+        key = (bc_table.casefold(), sync_pass)
+        if key in _RULES:
+            raise ValueError(f"two rules for BC table {bc_table} {sync_pass.value}: {_RULES[key]} and {rule}")
+        _RULES[key] = rule
+        return rule
+
+    return register
+
+
+@cache
+def _discover() -> None:
+    for module in pkgutil.iter_modules(__path__):
+        importlib.import_module(f"{__name__}.{module.name}")
+
+
+def rule_for(bc_table: str, sync_pass: SyncPass) -> Rule | None:
+    _discover()
+    return _RULES.get((bc_table.casefold(), sync_pass))
+
+
+def apply_table_rules(
+    mapping: IntegrationTableMapping,
+    sync_pass: SyncPass,
+    plan: pd.DataFrame,
+    source: pd.DataFrame,
+    services: Services,
+) -> pd.DataFrame:
+    """The plan with the BC table's rule for this pass applied (when it has one and anything is written)."""
+    rule = rule_for(mapping.bc_table, sync_pass)
+    if rule is None or plan.empty or not plan["action"].isin(WRITES).any():
+        return plan
+    return rule(mapping, plan, source, services)
