@@ -30,6 +30,7 @@ class NumberSeries:
 
 SERIES: dict[str, NumberSeries] = {
     t.CUSTOMER.logical_name: NumberSeries("CUST", "Customer", "C00010", 10, "number"),
+    t.VENDOR.logical_name: NumberSeries("VEND", "Vendor", "V00010", 10, "number"),
     t.CONTACT.logical_name: NumberSeries("CONT", "Contact", "CT000010", 10, "number"),
     t.ITEM.logical_name: NumberSeries("ITEM", "Item", "I00010", 10, "number"),
     t.SALES_INVOICE.logical_name: NumberSeries("S-INV", "Sales Invoice", "S-INV100001", 1, "number"),

@@ -116,6 +116,16 @@ _CUSTOMER_EXTRAS = (
     "paymentTermsCode",
     "customerPriceGroup",
 )
+# What a vendor has of the customer page's extras (no price group), plus the purchaser code.
+_VENDOR_EXTRAS = (
+    "purchaserCode",
+    "contact",
+    "faxNo",
+    "primaryContactNo",
+    "shippingAgentCode",
+    "shipmentMethodCode",
+    "paymentTermsCode",
+)
 _STATISTICS = (
     "balanceLCY",
     "outstandingOrdersLCY",
@@ -155,6 +165,19 @@ PAGES: tuple[ApiPage, ...] = (
         "Customer",
         30009,
         navigations=(Navigation("currency", "currencies", "currencyId", "id"),),
+    ),
+    ApiPage(
+        STANDARD,
+        "vendor",
+        "vendors",
+        t.VENDOR,
+        _all(t.VENDOR, hidden=_VENDOR_EXTRAS),
+        "Vendor",
+        30010,
+        navigations=(
+            Navigation("currency", "currencies", "currencyId", "id"),
+            Navigation("paymentTerm", "paymentTerms", "paymentTermsId", "id"),
+        ),
     ),
     ApiPage(
         STANDARD, "contact", "contacts", t.CONTACT, _all(t.CONTACT, hidden=_CONTACT_EXTRAS), "Contact", 30071
@@ -337,6 +360,15 @@ PAGES: tuple[ApiPage, ...] = (
         _all(t.CONTACT_BUSINESS_RELATION),
         "Contact Business Relation",
         50110,
+    ),
+    ApiPage(
+        CUSTOM,
+        "vendor",
+        "vendors",
+        t.VENDOR,
+        _pick(*_SYSTEM, _NO, _NAME, *_VENDOR_EXTRAS, ("homePage", "website")),
+        "Vendor",
+        50111,
     ),
 )
 

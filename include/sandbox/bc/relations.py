@@ -42,6 +42,8 @@ RELATIONS: tuple[Relation, ...] = (
     Relation(t.CUSTOMER, "currencyCode", t.CURRENCY, "code", id="currencyId"),
     Relation(t.CUSTOMER, "salespersonCode", t.SALESPERSON_PURCHASER, "code"),
     Relation(t.CUSTOMER, "customerPriceGroup", t.CUSTOMER_PRICE_GROUP, "code"),
+    Relation(t.VENDOR, "currencyCode", t.CURRENCY, "code", id="currencyId"),
+    Relation(t.VENDOR, "purchaserCode", t.SALESPERSON_PURCHASER, "code"),
     Relation(t.CONTACT, "companyNumber", t.CONTACT, "number", copies={"displayName": "companyName"}),
     Relation(t.CONTACT, "salespersonCode", t.SALESPERSON_PURCHASER, "code"),
     Relation(t.CONTACT, "currencyCode", t.CURRENCY, "code"),

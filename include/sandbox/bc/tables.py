@@ -17,6 +17,10 @@ Tables (logical name ← BC table): fields beyond id and lastModifiedDateTime
     balanceLCY, outstandingOrdersLCY, shippedNotInvoicedLCY, outstandingInvoicesLCY,
     outstandingServOrdersLCY, servShippedNotInvoicedLCY, outstandingServInvoicesLCY,
     invoicedPrepmtAmountLCY, totalAmountLCY, overdueAmountsLCY, overdueAmountsAsOf, salesLCY
+  vendor ← Vendor: number, displayName, addressLine1/2, city, state, country, postalCode, phoneNumber,
+    email, website, taxRegistrationNumber, currencyId/Code, irs1099Code, paymentTermsId,
+    paymentMethodId, taxLiable, blocked, balance (read-only), purchaserCode, contact, faxNo,
+    primaryContactNo, shippingAgentCode, shipmentMethodCode, paymentTermsCode
   contact ← Contact: number, type, displayName, jobTitle, companyNumber, companyName,
     contactBusinessRelation, addressLine1/2, city, state, country, postalCode, phoneNumber,
     mobilePhoneNumber, email, website, searchName, privacyBlocked, taxRegistrationNumber,
@@ -50,7 +54,8 @@ Tables (logical name ← BC table): fields beyond id and lastModifiedDateTime
     linkToTable, no
 
 A customer written through the API keeps a Company contact (CONT series) and a CUST relation to it,
-as BC's CustCont-Update does (`sandbox.bc.customer_contacts`).
+as BC's CustCont-Update does (`sandbox.bc.customer_contacts`). Vendors get none: the company's
+Marketing Setup leaves "Bus. Rel. Code for Vendors" blank, so BC's VendCont-Update does nothing.
 
 Seed data writes read-only figures (ledger figures, inventory, totals, posted statuses) with
 `as_system=True`; API clients cannot.
@@ -184,6 +189,7 @@ def table(
 
 CONTACT_TYPES = ("Company", "Person")
 BLOCKED = (" ", "Ship", "Invoice", "All")
+VENDOR_BLOCKED = (" ", "Payment", "All")  # enum "Vendor Blocked"
 INVOICE_STATUSES = (" ", "Draft", "In Review", "Open", "Paid", "Canceled", "Corrective")
 POSTED_STATUSES = frozenset({"Open", "Paid", "Canceled", "Corrective"})
 LINE_TYPES = ("Comment", "Account", "Item", "Resource", "Value", "Fixed Asset", "Charge")
@@ -265,6 +271,34 @@ CUSTOMER = table(
     code("customerPriceGroup", 10, "Customer Price Group"),
     *_LEDGER_FIGURES,
     day("overdueAmountsAsOf", "Overdue Amounts As Of", read_only=True),
+    alternate_keys={"number": ("number",)},
+)
+
+VENDOR = table(
+    "vendor",
+    "vendors",
+    code("number", 20, "No."),
+    text("displayName", 100, "Name"),
+    *_address(),
+    text("phoneNumber", 30, "Phone No."),
+    text("email", 80, "E-Mail"),
+    text("website", 80, "Home Page"),
+    text("taxRegistrationNumber", 20, "VAT Registration No."),
+    guid("currencyId", "Currency Id"),
+    code("currencyCode", 10, "Currency Code"),
+    code("irs1099Code", 10, "IRS 1099 Code"),
+    guid("paymentTermsId", "Payment Terms Id"),
+    guid("paymentMethodId", "Payment Method Id"),
+    boolean("taxLiable", "Tax Liable"),
+    enum("blocked", "Blocked", VENDOR_BLOCKED),
+    decimal("balance", "Balance (LCY)", read_only=True),
+    code("purchaserCode", 20, "Purchaser Code"),
+    text("contact", 100, "Contact"),
+    text("faxNo", 30, "Fax No."),
+    code("primaryContactNo", 20, "Primary Contact No."),
+    code("shippingAgentCode", 10, "Shipping Agent Code"),
+    code("shipmentMethodCode", 10, "Shipment Method Code"),
+    code("paymentTermsCode", 10, "Payment Terms Code"),
     alternate_keys={"number": ("number",)},
 )
 
@@ -588,6 +622,7 @@ CONTACT_BUSINESS_RELATION = table(
 PRIMARY_KEYS: dict[str, tuple[str, ...]] = {
     "company": ("name",),
     "customer": ("number",),
+    "vendor": ("number",),
     "contact": ("number",),
     "item": ("number",),
     "currency": ("code",),
@@ -610,6 +645,7 @@ PRIMARY_KEYS: dict[str, tuple[str, ...]] = {
 CAPTIONS: dict[str, str] = {
     "company": "Company",
     "customer": "Customer",
+    "vendor": "Vendor",
     "contact": "Contact",
     "item": "Item",
     "currency": "Currency",
@@ -631,6 +667,7 @@ CAPTIONS: dict[str, str] = {
 SCHEMAS: tuple[EntitySchema, ...] = (
     COMPANY,
     CUSTOMER,
+    VENDOR,
     CONTACT,
     ITEM,
     CURRENCY,
