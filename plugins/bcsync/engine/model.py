@@ -113,6 +113,11 @@ SOURCE_MODIFIED = "source_modified_on"
 DESTINATION_MODIFIED = "destination_modified_on"
 
 
+# BC's job log columns in its order, then the pairs coupled by matching: the one list of counter names.
+COUNTER_NAMES = ("Inserted", "Modified", "Deleted", "Unchanged", "Skipped", "Failed", "Coupled")
+JOB_LOG_COUNTERS = COUNTER_NAMES[:6]
+
+
 @dataclass
 class JobCounters:
     """BC's counters of one "Integration Synch. Job" (one direction of one run)."""
@@ -132,15 +137,16 @@ class JobCounters:
             setattr(self, attribute, getattr(self, attribute) + count)
 
     def as_dict(self) -> dict[str, int]:
-        return {
-            "Inserted": self.inserted,
-            "Modified": self.modified,
-            "Deleted": self.deleted,
-            "Unchanged": self.unchanged,
-            "Skipped": self.skipped,
-            "Failed": self.failed,
-            "Coupled": self.coupled,
+        """BC's names (the columns of its job log, then "Coupled") → counts."""
+        return {name: getattr(self, name.lower()) for name in COUNTER_NAMES}
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any]) -> JobCounters:
+        """From `as_dict()`'s BC names or from the field names (`dataclasses.asdict`)."""
+        counts = {
+            name.lower(): int(values.get(name, values.get(name.lower(), 0)) or 0) for name in COUNTER_NAMES
         }
+        return cls(**counts, extra=dict(values.get("extra") or {}))
 
     @property
     def changed_anything(self) -> bool:

@@ -1,0 +1,226 @@
+"""What each step of a job hands the next: typed results that travel between tasks as XCom.
+
+Frames never travel in XCom: a result holds `StagedFrame` references (a URL and a row count) to the
+Parquet parts the step wrote, and the counts a later step or a user needs. Airflow serializes a result
+through its `serialize()` and rebuilds it with `deserialize()`; the classes are registered with
+Airflow's deserialization allow-list when this module is imported (every bcsync operator imports it).
+Stdlib only, so DAG parsing, the scheduler's listener and the UI can import it cheaply.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, ClassVar, Self
+
+from bcsync.engine.model import JobCounters
+
+__all__ = [
+    "CoupleResult",
+    "DirectionResult",
+    "ExtractResult",
+    "JobResult",
+    "LoadResult",
+    "PassCouplings",
+    "PassPlan",
+    "PlanResult",
+    "StagedFrame",
+]
+
+
+class XComResult:
+    """Serialization hooks Airflow's serde calls: plain JSON types out, the typed result back."""
+
+    __version__: ClassVar[int] = 1
+
+    def serialize(self) -> dict[str, Any]:
+        return asdict(self)  # type: ignore[call-overload]
+
+    @classmethod
+    def deserialize(cls, data: Mapping[str, Any], version: int) -> Self:
+        return cls.from_dict(data)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Self:
+        names = {f.name for f in fields(cls)}  # type: ignore[arg-type]
+        return cls(**{k: v for k, v in data.items() if k in names})
+
+    @classmethod
+    def coerce(cls, value: Self | Mapping[str, Any] | None) -> Self | None:
+        """The result from an XCom value: the object itself, its plain form, or None."""
+        if value is None or isinstance(value, cls):
+            return value
+        return cls.from_dict(value)
+
+
+@dataclass(frozen=True)
+class StagedFrame(XComResult):
+    """A frame a step staged: the folder of its Parquet parts and how many rows they hold."""
+
+    url: str
+    rows: int
+
+
+def _counters(value: JobCounters | Mapping[str, Any] | None) -> JobCounters:
+    if isinstance(value, JobCounters):
+        return value
+    return JobCounters.from_dict(value or {})
+
+
+def _staged(value: StagedFrame | Mapping[str, Any] | None) -> StagedFrame | None:
+    return StagedFrame.coerce(value)
+
+
+@dataclass(frozen=True)
+class ExtractResult(XComResult):
+    """One side's candidates of this run.
+
+    `staged` is None when the side is no source in this run and was not read in full: the couple step
+    then reads the coupled counterparts it needs by id. `started_at` (the read's start) and
+    `max_modified` (the latest modified-on read) move the pass's watermark when the job is recorded.
+    """
+
+    side: str
+    staged: StagedFrame | None
+    started_at: str
+    max_modified: str | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "staged", _staged(self.staged))
+
+    @property
+    def rows(self) -> int:
+        return self.staged.rows if self.staged else 0
+
+
+@dataclass(frozen=True)
+class PassCouplings(XComResult):
+    """One pass after the couple step: the candidates' couplings (oriented source → destination), their
+    coupled destination records, and how many pairs match-based coupling coupled in this run."""
+
+    couplings: StagedFrame
+    destination: StagedFrame
+    coupled: int = 0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "couplings", _staged(self.couplings))
+        object.__setattr__(self, "destination", _staged(self.destination))
+
+
+@dataclass(frozen=True)
+class CoupleResult(XComResult):
+    """The couple step's output per pass (keyed by `SyncPass` value, To before From)."""
+
+    passes: dict[str, PassCouplings] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "passes", {k: PassCouplings.coerce(v) for k, v in self.passes.items()})
+
+    def coupled(self, sync_pass: str) -> int:
+        found = self.passes.get(sync_pass)
+        return found.coupled if found else 0
+
+
+@dataclass(frozen=True)
+class PassPlan(XComResult):
+    """One pass's plan (a row per candidate: action, payload, error) and its counters as planned."""
+
+    plan: StagedFrame
+    planned: JobCounters = field(default_factory=JobCounters)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "plan", _staged(self.plan))
+        object.__setattr__(self, "planned", _counters(self.planned))
+
+
+@dataclass(frozen=True)
+class PlanResult(XComResult):
+    """The plan step's output per pass."""
+
+    passes: dict[str, PassPlan] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "passes", {k: PassPlan.coerce(v) for k, v in self.passes.items()})
+
+
+@dataclass(frozen=True)
+class LoadResult(XComResult):
+    """One destination's load: the pass it wrote, its job row and the run's counters for that pass.
+
+    `ran` is False when the pass is not part of this run (a one-way job, or `direction` chose the other
+    pass). Counters cover every try of the task; `failed` counts only this try's failed records.
+    """
+
+    sync_pass: str
+    ran: bool = True
+    dry_run: bool = False
+    job_id: str | None = None
+    counters: JobCounters = field(default_factory=JobCounters)
+    failed: int = 0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "counters", _counters(self.counters))
+
+
+@dataclass(frozen=True)
+class DirectionResult(XComResult):
+    """A pass as recorded in BC's job log: "done", "dry run" or "load failed", with its counters."""
+
+    status: str
+    counters: JobCounters = field(default_factory=JobCounters)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "counters", _counters(self.counters))
+
+    @property
+    def load_failed(self) -> bool:
+        return self.status == LOAD_FAILED
+
+
+LOAD_FAILED = "load failed"
+
+
+@dataclass(frozen=True)
+class JobResult(XComResult):
+    """The recorded job: per direction its status and BC's counters; what the run note, the asset event
+    and the job-status check read."""
+
+    mapping: str
+    run_kind: str
+    dry_run: bool
+    directions: dict[str, DirectionResult] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(
+            self, "directions", {k: DirectionResult.coerce(v) for k, v in self.directions.items()}
+        )
+
+    @property
+    def failed(self) -> int:
+        return sum(d.counters.failed for d in self.directions.values())
+
+    def summary(self) -> dict[str, Any]:
+        """Plain, flat JSON for people and other DAGs (the asset event's extra, the run note):
+        `{"mapping", "run_kind", "dry_run", "failed", "directions": {pass: {"status", "Inserted", ...}}}`."""
+        return {
+            "mapping": self.mapping,
+            "run_kind": self.run_kind,
+            "dry_run": self.dry_run,
+            "failed": self.failed,
+            "directions": {
+                name: {"status": d.status, **d.counters.as_dict()} for name, d in self.directions.items()
+            },
+        }
+
+
+def _allow_deserialization() -> None:
+    """Let Airflow rebuild these results from XCom in any process that imported this module."""
+    try:
+        from airflow.sdk.serde import allow_class
+    except ImportError:  # an Airflow without the per-process allow-list: configure it instead
+        return
+    for name in __all__:
+        allow_class(globals()[name])
+
+
+_allow_deserialization()
