@@ -1,4 +1,4 @@
-"""The `/_sandbox/` admin routes on every service port: health, protection and faults, request stats.
+"""The `/_sandbox/` admin routes on every service port: health, reset, protection and faults, stats.
 
 Not real-service paths and not authenticated: the sandbox is a local tool. Tests assert wire
 behaviour through the stats (requests per method, status and path template).
@@ -10,6 +10,7 @@ import datetime as dt
 import re
 import threading
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import Body, FastAPI
@@ -112,8 +113,10 @@ def create_admin_app(
     *,
     protection: ServiceProtection | None = None,
     issuer: TokenIssuer | None = None,
+    reset: Callable[[], Awaitable[dict[str, Any]]] | None = None,
 ) -> FastAPI:
-    """Admin routes for one port; protection routes when the port has protection, token when Entra."""
+    """Admin routes for one port; protection routes when the port has protection, token when Entra,
+    reset when the server gives one (it resets the whole sandbox, whichever port is asked)."""
     app = FastAPI(title=f"Sandbox admin ({service})", openapi_url=None, docs_url=None, redoc_url=None)
 
     @app.get("/_sandbox/health")
@@ -133,6 +136,12 @@ def create_admin_app(
         if protection is not None:
             protection.faults_injected.clear()
         return stats.snapshot()
+
+    if reset is not None:
+
+        @app.post("/_sandbox/reset")
+        async def reset_sandbox() -> dict[str, Any]:
+            return await reset()
 
     if protection is not None:
         _add_protection_routes(app, protection)

@@ -159,6 +159,12 @@ class RunningSandbox:
             raise RuntimeError(f"{method} {url} failed: {response.status_code} {response.text}")
         return response.json()
 
+    def reset(self) -> dict[str, Any]:
+        """`POST /_sandbox/reset`: the start seed again, protection, faults and stats as at start.
+
+        Cached tokens stay valid (the signing key and identities do not change)."""
+        return self.admin("dataverse", "POST", "reset")
+
     def stop(self, timeout: float = 15) -> None:
         """SIGTERM, then SIGKILL if the server has not exited within `timeout` seconds."""
         self._session.close()

@@ -12,8 +12,9 @@ import importlib
 import logging
 import signal
 import threading
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+import time
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any, Protocol
 
@@ -32,6 +33,7 @@ from sandbox.entra import SigningKey, TokenIssuer
 from sandbox.protection import (
     ADMIN_PREFIX,
     DroppedConnectionLogFilter,
+    ProtectionConfig,
     ProtectionMiddleware,
     ServiceKind,
     ServiceProtection,
@@ -84,6 +86,9 @@ class Sandbox:
     repository: Repository
     database: Database
     was_empty: bool = False
+    # Each service module with the context its app was built from (reset builds them again).
+    services: list[tuple[ServiceModule, ServiceContext]] = field(default_factory=list)
+    reset_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def port(self, name: str) -> ServicePort:
         return next(p for p in self.ports if p.name == name)
@@ -144,29 +149,27 @@ def build_sandbox(
     issuer = TokenIssuer(settings, SigningKey.load_or_create(settings.data_dir))
     schemas = tuple(dataverse.SCHEMAS) + tuple(bc.SCHEMAS)
     database, repository = open_storage(settings, schemas)
-    was_empty = is_empty(repository, schemas)
+    sandbox = Sandbox(settings, tls, [], repository, database, is_empty(repository, schemas))
+
+    async def reset() -> dict[str, Any]:
+        return await reset_sandbox(sandbox)
 
     entra_stats = RequestStats()
-    entra_port = ServicePort(
-        name="entra",
-        port=settings.entra_port,
-        url=settings.entra_url,
-        app=AdminDispatcher(
-            create_admin_app("entra", entra_stats, issuer=issuer),
-            StatsMiddleware(entra.create_app(settings, issuer), entra_stats),
-        ),
-        stats=entra_stats,
+    sandbox.ports.append(
+        ServicePort(
+            name="entra",
+            port=settings.entra_port,
+            url=settings.entra_url,
+            app=AdminDispatcher(
+                create_admin_app("entra", entra_stats, issuer=issuer, reset=reset),
+                StatsMiddleware(entra.create_app(settings, issuer), entra_stats),
+            ),
+            stats=entra_stats,
+        )
     )
-    ports = [entra_port]
-    for kind, module, port, url, overrides in (
-        (
-            "dataverse",
-            dataverse,
-            settings.dataverse_port,
-            settings.dataverse_url,
-            settings.dataverse_protection,
-        ),
-        ("bc", bc, settings.bc_port, settings.bc_url, settings.bc_protection),
+    for kind, module, port, url in (
+        ("dataverse", dataverse, settings.dataverse_port, settings.dataverse_url),
+        ("bc", bc, settings.bc_port, settings.bc_url),
     ):
         context = ServiceContext(
             settings=settings,
@@ -174,14 +177,53 @@ def build_sandbox(
             schemas={schema.set_name: schema for schema in module.SCHEMAS},
             base_url=url,
         )
-        ports.append(
-            _service_port(kind, module, module.create_app(context), settings, issuer, port, url, overrides)
-        )
+        sandbox.services.append((module, context))
+        app = module.create_app(context)
+        sandbox.ports.append(_service_port(kind, module, app, settings, issuer, port, url, reset))
 
-    sandbox = Sandbox(settings, tls, ports, repository, database, was_empty)
-    if seed_if_empty and was_empty and settings.seed_customers > 0:
+    if seed_if_empty and sandbox.was_empty and settings.seed_customers > 0:
         seed_database(sandbox)
     return sandbox
+
+
+def start_protection(kind: ServiceKind, settings: SandboxSettings) -> ProtectionConfig:
+    """A service's protection config at start: its defaults merged with the SANDBOX_*_PROTECTION overrides."""
+    overrides = settings.dataverse_protection if kind == "dataverse" else settings.bc_protection
+    try:
+        return merge_config(default_config(kind), overrides)
+    except ValidationError as error:
+        raise SettingsError(f"SANDBOX_{kind.upper()}_PROTECTION is not valid: {error}") from error
+
+
+def reset_data(sandbox: Sandbox) -> None:
+    """The database as a first start on an empty data dir leaves it: every row deleted, the service
+    apps' start-up rows written again (BC's company), then the seed of the start settings."""
+    with sandbox.reset_lock:  # two resets at once would seed twice
+        sandbox.database.clear()
+        for module, context in sandbox.services:
+            module.create_app(context)  # built only for the rows it writes when created; then dropped
+        if sandbox.settings.seed_customers > 0:
+            seed_database(sandbox)
+
+
+async def reset_sandbox(sandbox: Sandbox) -> dict[str, Any]:
+    """`POST /_sandbox/reset`: the seeded data, and every port's stats, rules and protection as at start."""
+    started = time.monotonic()
+    # The database work blocks (seeding takes a while for big seeds): a worker thread, not the loop.
+    await anyio.to_thread.run_sync(reset_data, sandbox)
+    # Run-time state changes on the event loop, as the other admin routes do (no locks needed).
+    for port in sandbox.ports:
+        port.stats.reset()
+        if port.protection is not None:
+            port.protection.set_rules([])
+            port.protection.faults_injected.clear()
+            port.protection.configure(start_protection(port.protection.kind, sandbox.settings))
+    settings = sandbox.settings
+    return {
+        "customers": settings.seed_customers,
+        "seed": settings.seed,
+        "seconds": round(time.monotonic() - started, 3),
+    }
 
 
 def _service_port(
@@ -192,14 +234,10 @@ def _service_port(
     issuer: TokenIssuer,
     port: int,
     url: str,
-    overrides: Mapping[str, Any],
+    reset: Callable[[], Awaitable[dict[str, Any]]],
 ) -> ServicePort:
     stats = RequestStats()
-    try:
-        config = merge_config(default_config(kind), overrides)
-    except ValidationError as error:
-        raise SettingsError(f"SANDBOX_{kind.upper()}_PROTECTION is not valid: {error}") from error
-    protection = ServiceProtection(kind, config)
+    protection = ServiceProtection(kind, start_protection(kind, settings))
     if kind == "dataverse":
         resource, audiences, codes = (
             settings.dataverse_resource,
@@ -217,7 +255,7 @@ def _service_port(
         error_response=module.error_response,
         codes=codes,
     )
-    admin = create_admin_app(kind, stats, protection=protection)
+    admin = create_admin_app(kind, stats, protection=protection, reset=reset)
     return ServicePort(
         kind, port, url, AdminDispatcher(admin, StatsMiddleware(wrapped, stats)), stats, protection
     )
