@@ -14,6 +14,7 @@ from sandbox.bc import numbering
 from sandbox.seed import bc_reference, catalog
 from sandbox.seed.customers import ContactPerson, Customer, Invoice, InvoiceLine
 from sandbox.seed.determinism import EPOCH, WORK_DATE, SeedSource, moment
+from sandbox.seed.vendors import Vendor
 
 Row = dict[str, Any]
 EMPTY_GUID = "00000000-0000-0000-0000-000000000000"
@@ -256,6 +257,37 @@ class BusinessCentralRows:
             "overdueAmountsAsOf": WORK_DATE,
             "salesLCY": figures.sales,
             "lastModifiedDateTime": customer.modified,
+        }
+
+    def vendor(self, vendor: Vendor) -> Row:
+        company, place = vendor.company, vendor.company.address
+        return {
+            "id": self.id("vendor", vendor.number),
+            "number": vendor.number,
+            "displayName": company.name,
+            "addressLine1": place.line1,
+            "addressLine2": place.line2,
+            "city": place.city,
+            "state": place.county,
+            "country": place.country,
+            "postalCode": place.post_code,
+            "phoneNumber": place.phone,
+            "email": company.email,
+            "website": company.website,
+            "currencyId": self.id("currency", vendor.currency) if vendor.currency else EMPTY_GUID,
+            "currencyCode": vendor.currency,
+            "irs1099Code": vendor.irs_1099_code,
+            "paymentTermsId": self._code_id("paymentTerm", vendor.payment_terms),
+            "taxLiable": vendor.tax_liable,
+            "blocked": vendor.blocked,
+            "balance": vendor.balance,
+            "purchaserCode": vendor.purchaser.code if vendor.purchaser else "",
+            "contact": vendor.contact,
+            "faxNo": company.fax,
+            "shippingAgentCode": vendor.shipping_agent,
+            "shipmentMethodCode": vendor.shipment_method,
+            "paymentTermsCode": vendor.payment_terms,
+            "lastModifiedDateTime": vendor.modified,
         }
 
     def business_relation(self, customer: Customer) -> Row:

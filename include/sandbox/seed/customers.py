@@ -141,16 +141,19 @@ class LedgerFigures:
 
 @dataclass(frozen=True)
 class Account:
-    """A Dataverse account; `key` is its identity ("c<i>", "c<i>/twin", "d<i>", "s<n>")."""
+    """A Dataverse account; `key` is its identity ("c<i>", "c<i>/twin", "d<i>", "s<n>"; vendor
+    accounts "v<i>" and "vd<i>", see `sandbox.seed.vendors`)."""
 
     key: str
     company: Company
     owner: catalog.Salesperson
     currency: str  # ISO code of its transaction currency
-    credit_limit: Decimal
+    credit_limit: Decimal | None  # None: no credit limit (vendor accounts)
     persons: tuple[ContactPerson, ...]
     modified: datetime
     inactive: bool = False
+    vendor: bool = False  # relationship type Vendor instead of Customer
+    contact_name: str = ""  # primary contact name when the account has no contact records
 
 
 @dataclass(frozen=True)
@@ -216,6 +219,17 @@ SAMPLE_ACCOUNTS: tuple[str, ...] = (
     "Alpine Ski House (sample)",
     "Coho Winery (sample)",
 )
+
+
+def make_company(rng: random.Random, name: str, country: Country, *, blank: bool = False) -> Company:
+    """A company's address and communication details; `blank` leaves out every optional one."""
+    place = address(rng, country, with_second_line=not blank and rng.random() < 0.3)
+    if blank:
+        place = replace(place, phone="")
+        return Company(name=name, address=place, email="", website="", fax="")
+    domain = company_domain(name, rng)
+    fax = place.phone[:-4] + f"{rng.randrange(10_000):04d}" if rng.random() < 0.25 else ""
+    return Company(name=name, address=place, email=f"info@{domain}", website=f"www.{domain}", fax=fax)
 
 
 def customer_number(index: int) -> str:
@@ -309,13 +323,7 @@ class CustomerFactory:
         return replace(customer, accounts=self._accounts_of(rng, customer, showcase))
 
     def _company(self, rng: random.Random, name: str, country: Country, *, blank: bool) -> Company:
-        place = address(rng, country, with_second_line=not blank and rng.random() < 0.3)
-        if blank:
-            place = replace(place, phone="")
-            return Company(name=name, address=place, email="", website="", fax="")
-        domain = company_domain(name, rng)
-        fax = place.phone[:-4] + f"{rng.randrange(10_000):04d}" if rng.random() < 0.25 else ""
-        return Company(name=name, address=place, email=f"info@{domain}", website=f"www.{domain}", fax=fax)
+        return make_company(rng, name, country, blank=blank)
 
     def _persons(
         self,
@@ -369,7 +377,7 @@ class CustomerFactory:
             key=f"c{customer.index}",
             company=replace(customer.company, name=name),
             owner=owner,
-            currency=_dataverse_currency(customer.currency),
+            currency=dataverse_currency(customer.currency),
             credit_limit=customer.credit_limit,
             persons=tuple(p for p in customer.persons if p.on_dataverse)
             + self._dataverse_persons(rng, f"c{customer.index}/dv", customer.company, customer.persons),
@@ -521,7 +529,7 @@ class _Counter:
         return value
 
 
-def _dataverse_currency(bc_code: str) -> str:
+def dataverse_currency(bc_code: str) -> str:
     """The account's currency: the matching ISO code when Dataverse has it, else the base currency."""
     currency = catalog.CURRENCY_BY_CODE[bc_code or catalog.LCY]
     return currency.code if currency.on_dataverse else catalog.LCY

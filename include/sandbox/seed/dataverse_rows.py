@@ -17,6 +17,7 @@ from sandbox.seed.determinism import SeedSource, moment, money
 
 Row = dict[str, Any]
 ACCOUNT_CUSTOMER = 3  # customertypecode Customer
+ACCOUNT_VENDOR = 11  # customertypecode Vendor
 DEFAULT_UNIT_GROUP = ("Default Unit", "Primary Unit")  # every Dataverse organization has it
 EXCHANGE_RATE_PLACES = Decimal("0.00001")
 # Products made in Sales that BC has never seen (type 1 Sales Inventory, 3 Services).
@@ -224,8 +225,10 @@ class DataverseRows:
             "address1_stateorprovince": place.county,
             "address1_postalcode": place.post_code,
             "address1_country": place.country,
-            "address1_primarycontactname": account.persons[0].person.full_name if account.persons else "",
-            "customertypecode": ACCOUNT_CUSTOMER,
+            "address1_primarycontactname": account.persons[0].person.full_name
+            if account.persons
+            else account.contact_name,
+            "customertypecode": ACCOUNT_VENDOR if account.vendor else ACCOUNT_CUSTOMER,
             "emailaddress1": company.email,
             "fax": company.fax,
             "telephone1": place.phone,

@@ -15,6 +15,7 @@ from sandbox.seed.customers import Chunk, Customer, CustomerFactory, Role
 from sandbox.seed.dataverse_rows import DATAVERSE_PRODUCTS, DataverseRows
 from sandbox.seed.determinism import SeedSource
 from sandbox.seed.summary import CouplingStory, SeedSummary
+from sandbox.seed.vendors import VendorChunk, VendorFactory, vendor_count
 
 Service = Literal["bc", "dataverse"]
 DATAVERSE_INVOICE_SHARE = 10  # one in this many Dataverse-only accounts has an invoice made in Sales
@@ -40,15 +41,19 @@ class SeedGenerator:
         self._salespeople = catalog.salespeople(source, customers)
         self._items = catalog.items(source, customers)
         self._factory = CustomerFactory(source, salespeople=self._salespeople, items=self._items)
+        self._vendors = VendorFactory(source, salespeople=self._salespeople)
+        self.vendors = vendor_count(customers)
         self._last_contact = self._last_draft = 0
         self._dataverse_invoices = 0
         self.summary = SeedSummary(seed=seed, customers=customers, coupling=_empty_stories())
 
     def transactions(self) -> Iterator[list[Batch]]:
-        """Reference data, then one group per customer chunk, then the number series."""
+        """Reference data, one group per customer chunk, one per vendor chunk, then the number series."""
         yield self._reference()
         for chunk in self._factory.chunks(self.customers):
             yield self._chunk(chunk)
+        for vendors in self._vendors.chunks(self.vendors):
+            yield self._vendor_chunk(vendors)
         yield self._closing()
 
     def batches(self) -> Iterator[Batch]:
@@ -167,11 +172,30 @@ class SeedGenerator:
             if not invoice.posted:
                 self._last_draft = max(self._last_draft, int(invoice.number.removeprefix("S-INV")))
 
+    # -- vendors -------------------------------------------------------------------------------
+
+    def _vendor_chunk(self, chunk: VendorChunk) -> list[Batch]:
+        stories = self.summary.coupling
+        vendors, accounts = [], []
+        for vendor in chunk.vendors:
+            vendors.append(self._bc.vendor(vendor))
+            if vendor.account is not None:
+                accounts.append(self._dataverse.account(vendor.account)[0])
+            _count(stories["VENDOR"], on_bc=True, on_dataverse=vendor.account is not None)
+        for account in chunk.dataverse_only:
+            accounts.append(self._dataverse.account(account)[0])
+            stories["VENDOR"].dataverse_only += 1
+        # No customer has a vendor's name: for CUSTOMER every vendor account is one nothing matches.
+        stories["CUSTOMER"].dataverse_only += len(accounts)
+        return self._counted([Batch("bc", "vendor", vendors), Batch("dataverse", "account", accounts)])
+
     def _closing(self) -> list[Batch]:
         last_used: dict[str, str] = {}
         if self.customers:
             last_used["customer"] = f"C{self.customers * 10:05d}"
             last_used["contact"] = f"CT{self._last_contact:06d}"
+        if self.vendors:
+            last_used["vendor"] = f"V{self.vendors * 10:05d}"
         if self._last_draft:
             last_used["salesInvoice"] = f"S-INV{self._last_draft}"
         return self._counted([Batch("bc", "noSeries", self._bc.number_series(last_used))])
@@ -185,6 +209,7 @@ class SeedGenerator:
 _MATCH_KEYS = {
     "SALESPEOPLE": "Name = fullname, E-Mail = internalemailaddress",
     "CUSTOMER": "Name = name (case-insensitive)",
+    "VENDOR": "Name, City = name, address1_city (vendor accounts)",
     "CONTACT": "First Name, Surname, E-Mail = firstname, lastname, emailaddress1",
     "CURRENCY": "Code = isocurrencycode",
     "UNIT OF MEASURE": "'NAV ' + Code = uomschedule name",

@@ -21,21 +21,28 @@ NAME_CAPACITY = _PLAIN_NAMES * (1 + len(words.COMPANY_REGIONS))
 
 
 class CompanyNames:
-    """Unique company names by slot number, shuffled differently for each seed."""
+    """Unique company names by slot number, shuffled differently for each seed.
 
-    def __init__(self, rng: random.Random) -> None:
-        coprime = [m for m in _MULTIPLIERS if math.gcd(m, _PLAIN_NAMES) == 1]
+    `forms` is the pool of last words ("Inc.", "LLC", ...). Two instances whose pools share no word
+    can never produce the same name, which keeps vendor names apart from customer names.
+    """
+
+    def __init__(self, rng: random.Random, forms: tuple[str, ...] = words.COMPANY_FORMS) -> None:
+        self._forms = forms
+        self._plain = len(words.COMPANY_LEADS) * len(words.COMPANY_TRADES) * len(forms)
+        self.capacity = self._plain * (1 + len(words.COMPANY_REGIONS))
+        coprime = [m for m in _MULTIPLIERS if math.gcd(m, self._plain) == 1]
         self._multiplier = rng.choice(coprime)
-        self._offset = rng.randrange(_PLAIN_NAMES)
+        self._offset = rng.randrange(self._plain)
 
     def name(self, slot: int) -> str:
-        if not 0 <= slot < NAME_CAPACITY:
-            raise ValueError(f"company name slot {slot} is outside 0..{NAME_CAPACITY - 1}")
-        tier, within = divmod(slot, _PLAIN_NAMES)
-        digits = (within * self._multiplier + self._offset) % _PLAIN_NAMES
-        digits, form = divmod(digits, len(words.COMPANY_FORMS))
+        if not 0 <= slot < self.capacity:
+            raise ValueError(f"company name slot {slot} is outside 0..{self.capacity - 1}")
+        tier, within = divmod(slot, self._plain)
+        digits = (within * self._multiplier + self._offset) % self._plain
+        digits, form = divmod(digits, len(self._forms))
         lead, trade = divmod(digits, len(words.COMPANY_TRADES))
-        name = f"{words.COMPANY_LEADS[lead]} {words.COMPANY_TRADES[trade]} {words.COMPANY_FORMS[form]}"
+        name = f"{words.COMPANY_LEADS[lead]} {words.COMPANY_TRADES[trade]} {self._forms[form]}"
         return f"{words.COMPANY_REGIONS[tier - 1]} {name}" if tier else name
 
 

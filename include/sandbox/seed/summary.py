@@ -12,6 +12,8 @@ class CouplingStory:
 
     `shared`: on both sides with values that match (one candidate each); `ambiguous`: a BC record
     that two Dataverse records match; `bc_only` / `dataverse_only`: nothing on the other side matches.
+    CUSTOMER's `dataverse_only` counts every account no customer matches, including the ones outside
+    its integration filter (inactive accounts, and vendor accounts, which VENDOR counts as well).
     """
 
     match_on: str  # the fields the records match on, as BC's match-based coupling would use them

@@ -79,6 +79,18 @@ COMPANY_FORMS: tuple[str, ...] = (
     "& Sons",
 )
 
+# Last words of vendor names: none is (or ends like) a customer form, so no vendor is named like a customer.
+VENDOR_FORMS: tuple[str, ...] = (
+    "Manufacturing",
+    "Wholesale",
+    "Distributors",
+    "Trading",
+    "Importers",
+    "Industries",
+    "Works",
+    "Suppliers",
+)
+
 # Added in front of a name only once all plain names of the pools are used (very large seeds).
 COMPANY_REGIONS: tuple[str, ...] = (
     "Northern",
