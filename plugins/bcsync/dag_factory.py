@@ -1,7 +1,8 @@
-"""Registry → one DAG per job: extract (per side) → couple → transform → load (per destination) → record.
+"""Registry → one DAG per enabled job, each its mapping's `IntegrationSyncTaskGroup`, and the initial
+load (`bcsync_full_sync`).
 
-Kept light: parsing imports only the registry and the Task SDK; the task bodies import the pipeline
-when they run.
+Kept light: parsing imports only the registry, the operators and the Task SDK; the operators import
+the pipeline when their tasks run.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ import pendulum
 from airflow.sdk import (
     DAG,
     Asset,
-    AssetAlias,
     AssetAll,
     AssetOrTimeSchedule,
     CronDataIntervalTimetable,
@@ -23,10 +23,9 @@ from airflow.sdk import (
     Param,
     TriggerRule,
     conf,
-    task,
 )
 
-from bcsync.pools import BC_POOL, DATAVERSE_POOL, READ_SLOTS, WRITE_SLOTS
+from bcsync.operators.task_group import IntegrationSyncTaskGroup
 from bcsync.registry import load_registry
 from bcsync.registry.model import IntegrationTableMapping, Schedule, SyncDirection
 
@@ -34,8 +33,6 @@ if TYPE_CHECKING:
     from airflow.sdk.bases.timetable import BaseTimetable
     from airflow.sdk.definitions.asset import BaseAsset
 
-# Jobs whose DAGs are built; the others follow as their table-specific rules are implemented.
-IMPLEMENTED_JOBS = ("SALESPEOPLE", "CURRENCY", "CUSTOMER", "CONTACT")
 START = datetime(2026, 1, 1, tzinfo=UTC)
 GUID_PATTERN = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 
@@ -43,12 +40,6 @@ GUID_PATTERN = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-
 def job_asset(mapping: IntegrationTableMapping) -> Asset:
     """Updated when a job's run finishes, with its counters as the event's extra: schedule on it."""
     return Asset(name=f"{mapping.dag_id}_job", uri=f"bcsync://jobs/{mapping.dag_id}")
-
-
-def job_events(mapping: IntegrationTableMapping) -> AssetAlias:
-    """record_job's outlet. Through an alias, the task decides: a dry run adds no event to the job's
-    asset, so it starts no downstream DAG; every other run does, with or without failed records."""
-    return AssetAlias(name=f"{mapping.dag_id}_job_events")
 
 
 def params_for(mapping: IntegrationTableMapping) -> dict[str, Param]:
@@ -140,82 +131,26 @@ def _after_jobs(
 def build_dag(
     mapping: IntegrationTableMapping, jobs: Mapping[str, IntegrationTableMapping] | None = None
 ) -> DAG:
-    """The job's DAG; `jobs` (the jobs that have a DAG, by name) resolve its schedule's `after`."""
-    name = mapping.name
+    """The job's DAG: its mapping's `IntegrationSyncTaskGroup` on the default connections.
+
+    `jobs` (the jobs that have a DAG, by name) resolve its schedule's `after`.
+    """
     with DAG(
         dag_id=mapping.dag_id,
         description=mapping.description
-        or f"{name}: {mapping.bc_table} {mapping.direction.arrow} {mapping.crm_entity}",
+        or f"{mapping.name}: {mapping.bc_table} {mapping.direction.arrow} {mapping.crm_entity}",
         schedule=schedule_for(mapping, jobs),
         start_date=START,
         catchup=False,
         max_active_runs=1,
         params=params_for(mapping),
-        tags=["bcsync", name],
-        default_args={"retries": 2, "retry_delay": timedelta(seconds=30), "retry_exponential_backoff": True},
+        tags=["bcsync", mapping.name],
         doc_md=_doc(mapping, jobs),
     ) as dag:
-
-        @task(task_id="extract_bc", pool=BC_POOL, pool_slots=READ_SLOTS)
-        def extract_bc() -> dict:
-            from bcsync.pipeline import tasks
-
-            return tasks.extract(name, "bc")
-
-        @task(task_id="extract_crm", pool=DATAVERSE_POOL, pool_slots=READ_SLOTS)
-        def extract_crm() -> dict:
-            from bcsync.pipeline import tasks
-
-            return tasks.extract(name, "crm")
-
-        @task(task_id="couple")
-        def couple(bc: dict, crm: dict) -> dict:
-            from bcsync.pipeline import tasks
-
-            return tasks.couple(name, bc, crm)
-
-        @task(task_id="transform")
-        def transform(bc: dict, crm: dict, coupled: dict) -> dict:
-            from bcsync.pipeline import tasks
-
-            return tasks.transform(name, bc, crm, coupled)
-
-        @task(task_id="record_job", trigger_rule=TriggerRule.ALL_DONE, outlets=[job_events(mapping)])
-        def record_job(bc: dict | None, crm: dict | None) -> dict:
-            from bcsync.pipeline import tasks
-
-            return tasks.record_job(name, bc, crm)
-
-        bc, crm = extract_bc(), extract_crm()
-        coupled = couple(bc, crm)
-        planned = transform(bc, crm, coupled)
-        loads = []
-        if mapping.direction.to_crm:
-            loads.append(_load_task("load_crm", name, "crm", DATAVERSE_POOL)(planned))
-        if mapping.direction.to_bc:
-            loads.append(_load_task("load_bc", name, "bc", BC_POOL)(planned))
-
-        @task(task_id="job_status", trigger_rule=TriggerRule.ALL_DONE)
-        def job_status() -> None:
-            from bcsync.pipeline import tasks
-
-            tasks.job_status(name)
-
-        done = record_job(bc, crm)
-        for load in loads:
-            load >> done
-        done >> job_status()
+        IntegrationSyncTaskGroup(
+            mapping, group_id=mapping.name, prefix_group_id=False, job_asset=job_asset(mapping)
+        )
     return dag
-
-
-def _load_task(task_id: str, name: str, destination: str, pool: str):
-    @task(task_id=task_id, pool=pool, pool_slots=WRITE_SLOTS[pool])
-    def load(transformed: dict) -> dict:
-        from bcsync.pipeline import tasks
-
-        return tasks.load(name, destination, transformed)
-
-    return load
 
 
 FULL_SYNC_DAG_ID = "bcsync_full_sync"
@@ -263,7 +198,7 @@ def build_full_sync_dag(
 
 def build_dags() -> dict[str, DAG]:
     registry = load_registry()
-    jobs = [m for m in registry.jobs if m.name in IMPLEMENTED_JOBS and m.dag_id]
+    jobs = [m for m in registry.jobs if m.enabled and m.dag_id]
     by_name = {m.name: m for m in jobs}
     dags = {m.dag_id: build_dag(m, by_name) for m in jobs}
     dags[FULL_SYNC_DAG_ID] = build_full_sync_dag(jobs, registry.dependency_waves())

@@ -9,7 +9,8 @@ the caller's transaction: no commit of our own inside the scheduler loop, where 
 Task processes never call DAG-run hooks (and must not touch the DB), so importing this module stays
 cheap: Airflow's core modules are imported inside the hooks.
 
-The counters come from the `record_job` task's XCom (`return_value`) of the same run, a dict shaped
+The counters come from the `record_job` task's XCom (`return_value`) of the same run: a
+`bcsync.results.JobResult`, read through its plain summary
 `{"dry_run": bool, "directions": {"ToIntegrationTable": {"status": "done", "Inserted": 3, ...}}}`.
 """
 
@@ -22,6 +23,9 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.listeners import hookimpl
 
+from bcsync.engine.model import JOB_LOG_COUNTERS
+from bcsync.results import JobResult
+
 if TYPE_CHECKING:
     from airflow.models.dagrun import DagRun
 
@@ -29,7 +33,6 @@ log = logging.getLogger(__name__)
 
 DAG_ID_PREFIX = "bcsync_"
 RECORD_TASK_ID = "record_job"
-COUNTERS = ("Inserted", "Modified", "Deleted", "Unchanged", "Skipped", "Failed")
 # dag_run_note.content is String(1000).
 NOTE_MAX_LENGTH = 1000
 # Lines this listener owns: replaced when the run finishes again (cleared and rerun), while anything a
@@ -43,13 +46,15 @@ def format_direction(direction: str, result: Mapping[str, Any]) -> str:
     if status == "load failed":
         # No counters: the load task failed as a whole, so nothing per record is known.
         return f"{direction}: load failed (see the load task log; the watermark did not move)"
-    counters = " · ".join(f"{name} {int(result.get(name) or 0)}" for name in COUNTERS)
+    counters = " · ".join(f"{name} {int(result.get(name) or 0)}" for name in JOB_LOG_COUNTERS)
     suffix = "" if status == "done" else f" ({status})"
     return f"{direction}: {counters}{suffix}"
 
 
 def format_summary(summary: Any, msg: str = "") -> str:
-    """The note text for one run from `record_job`'s summary (None when the job was not recorded)."""
+    """The note text for one run from `record_job`'s result or its summary (None: not recorded)."""
+    if isinstance(summary, JobResult):
+        summary = summary.summary()
     if not isinstance(summary, Mapping) or not isinstance(summary.get("directions"), Mapping):
         reason = f" (run ended: {msg})" if msg else ""
         return f"bcsync: the job was not recorded{reason}; see the record_job task log"

@@ -11,6 +11,8 @@ Imported when DAG files are parsed: constants only.
 
 from __future__ import annotations
 
+from typing import Any
+
 BC_POOL = "bc_api"
 DATAVERSE_POOL = "dataverse_api"
 
@@ -22,3 +24,9 @@ WRITE_SLOTS = {BC_POOL: 5, DATAVERSE_POOL: 4}
 
 # Which service hook (`Services.bc` / `Services.crm`) a pool's slots limit.
 POOL_SIDES = {BC_POOL: "bc", DATAVERSE_POOL: "crm"}
+
+
+def slots_held(task: Any) -> dict[str, int]:
+    """The service whose pool the task runs in, with the slots it holds: its requests in flight there."""
+    side = POOL_SIDES.get(getattr(task, "pool", None) or "")
+    return {side: task.pool_slots} if side else {}

@@ -17,7 +17,7 @@ import pytest
 from airflow_api import AirflowApi
 from e2e_stack import AirflowStack, airflow_stack, record_timing
 
-from bcsync.pipeline.tasks import TIME_MARKER
+from bcsync.operators.base import TIME_MARKER
 
 pytestmark = pytest.mark.e2e
 

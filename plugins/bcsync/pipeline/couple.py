@@ -9,8 +9,7 @@ moves no data, unless the mapping asks for "Synch. After Bulk Coupling".
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Iterator, Mapping
 
 import pandas as pd
 from airflow.sdk import ObjectStoragePath
@@ -29,8 +28,9 @@ from bcsync.pipeline.frames import as_destination, as_source, oriented_couplings
 from bcsync.pipeline.reading import read_by_ids, read_pages
 from bcsync.pipeline.services import Services
 from bcsync.pipeline.specs import match_groups, passes
-from bcsync.pipeline.staging import StagedFrame, iter_frames, read_frame, write_frame, write_frames
+from bcsync.pipeline.staging import read_frame, write_frame, write_frames
 from bcsync.registry.model import IntegrationTableMapping
+from bcsync.results import CoupleResult, ExtractResult, PassCouplings
 from bcsync.store.schema import CoupledBy
 
 log = logging.getLogger(__name__)
@@ -41,41 +41,45 @@ def couple(
     run: RunContext,
     services: Services,
     folder: ObjectStoragePath,
-    extracts: dict[str, dict[str, Any]],
-) -> dict[str, Any]:
-    """Per pass: couplings (oriented) and destination records staged for the transform step."""
-    result: dict[str, Any] = {}
+    extracts: Mapping[Side, ExtractResult],
+) -> CoupleResult:
+    """Per pass: couplings (oriented) and destination records staged for the plan step.
+
+    Each side's extract is read once here, whichever passes need it (as source, as match candidates,
+    as the counterparts of a full synchronization).
+    """
+    staged = {side: _read(extracts.get(side)) for side in Side}
+    result: dict[str, PassCouplings] = {}
     for sync_pass in passes(mapping, run.direction):
-        source_side = sync_pass.source
-        source = _staged(extracts.get(source_side.value))
+        source = staged[sync_pass.source]
+        candidates = as_source(source, mapping, sync_pass.source) if len(source) else None
         proposed = pd.DataFrame()
-        if len(source) and _may_match(mapping, run):
-            proposed = _match(mapping, sync_pass, services, source, extracts)
+        if candidates is not None and _may_match(mapping, run):
+            proposed = _match(mapping, sync_pass, services, candidates, staged[sync_pass.destination])
         coupled = 0
         if len(proposed) and not run.dry_run:
             coupled = services.store.couple(mapping.name, proposed, coupled_by=CoupledBy.MATCH).coupled
             log.info("%s: coupled %d pair(s) by matching", mapping.name, coupled)
-        source_ids = set(as_source(source, mapping, source_side)[SOURCE_ID]) if len(source) else set()
+        source_ids = set(candidates[SOURCE_ID]) if candidates is not None else set()
         couplings = _couplings_of(mapping, sync_pass, services, source_ids)
         if len(proposed) and run.dry_run:
             # Plan as if coupled, so the dry run shows what the real run would do with these pairs.
             log.info("%s: dry run, %d pair(s) would be coupled by matching", mapping.name, len(proposed))
             couplings = pd.concat([couplings, proposed.assign(skipped=False)], ignore_index=True)
         oriented = oriented_couplings(couplings, sync_pass)
-        wanted = oriented[oriented[SOURCE_ID].isin(source_ids)][DESTINATION_ID].tolist()
+        relevant = oriented[oriented[SOURCE_ID].isin(source_ids)]
         destination = write_frames(
             folder,
             f"destination_{sync_pass.value}",
-            _counterparts(mapping, sync_pass, services, extracts, wanted),
+            _counterparts(
+                mapping, sync_pass, services, staged[sync_pass.destination], relevant[DESTINATION_ID].tolist()
+            ),
         )
-        relevant = write_frame(
-            folder, f"couplings_{sync_pass.value}", oriented[oriented[SOURCE_ID].isin(source_ids)]
+        result[sync_pass.value] = PassCouplings(
+            couplings=write_frame(folder, f"couplings_{sync_pass.value}", relevant),
+            destination=destination,
+            coupled=coupled,
         )
-        result[sync_pass.value] = {
-            "couplings": relevant.to_xcom(),
-            "destination": destination.to_xcom(),
-            "coupled": coupled,
-        }
         log.info(
             "%s %s: %d candidate(s), %d coupled counterpart(s) read, %d newly coupled by matching",
             mapping.name,
@@ -84,14 +88,14 @@ def couple(
             destination.rows,
             coupled,
         )
-    return result
+    return CoupleResult(passes=result)
 
 
 def _counterparts(
     mapping: IntegrationTableMapping,
     sync_pass: SyncPass,
     services: Services,
-    extracts: dict[str, dict[str, Any]],
+    staged: pd.DataFrame,
     wanted: list[str],
 ) -> Iterator[pd.DataFrame]:
     """The coupled destination records, from the destination's extract when it read everything
@@ -100,14 +104,12 @@ def _counterparts(
     if not wanted:
         return
     remaining = set(wanted)
-    staged = extracts.get(sync_pass.destination.value) or {}
-    if staged.get("staged"):
-        key = mapping.bc_key if sync_pass.destination is Side.BC else mapping.crm_key
-        for frame in iter_frames(StagedFrame.from_xcom(staged["staged"])):
-            if key in frame.columns:
-                hits = frame[frame[key].astype(str).str.lower().isin(remaining)]
-                remaining -= set(hits[key].astype(str).str.lower())
-                yield hits
+    key = mapping.bc_key if sync_pass.destination is Side.BC else mapping.crm_key
+    if len(staged) and key in staged.columns:
+        ids = staged[key].astype(str).str.lower()
+        hits = staged[ids.isin(remaining)]
+        remaining -= set(ids[ids.isin(remaining)])
+        yield hits
     if remaining:
         yield from read_by_ids(services, mapping, sync_pass.destination, remaining, apply_filter=False)
 
@@ -130,8 +132,8 @@ def _match(
     mapping: IntegrationTableMapping,
     sync_pass: SyncPass,
     services: Services,
-    source: pd.DataFrame,
-    extracts: dict[str, dict[str, Any]],
+    candidates_source: pd.DataFrame,
+    staged_destination: pd.DataFrame,
 ) -> pd.DataFrame:
     """New pairs (bc_id, crm_id and, unless the mapping syncs after coupling, both synced-on stamps)."""
     groups = match_groups(mapping, sync_pass)
@@ -140,11 +142,10 @@ def _match(
     couplings = services.store.couplings(mapping.name)
     source_column = "bc_id" if sync_pass is SyncPass.TO_CRM else "crm_id"
     destination_column = "crm_id" if sync_pass is SyncPass.TO_CRM else "bc_id"
-    candidates_source = as_source(source, mapping, sync_pass.source)
     uncoupled = candidates_source[~candidates_source[SOURCE_ID].isin(set(couplings[source_column]))]
     if uncoupled.empty:
         return pd.DataFrame()
-    staged = _staged(extracts.get(sync_pass.destination.value))
+    staged = staged_destination
     if staged.empty:  # the destination side was not read in full: read it now (small tables)
         staged = pd.concat(
             list(read_pages(services, mapping, sync_pass.destination, None)) or [pd.DataFrame()]
@@ -172,7 +173,7 @@ def _match(
     return frame
 
 
-def _staged(value: dict[str, Any] | None) -> pd.DataFrame:
-    if not value or not value.get("staged"):
+def _read(extract: ExtractResult | None) -> pd.DataFrame:
+    if extract is None or extract.staged is None:
         return pd.DataFrame()
-    return read_frame(StagedFrame.from_xcom(value["staged"]))
+    return read_frame(extract.staged)

@@ -13,7 +13,6 @@ import logging
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pandas as pd
 from airflow.sdk import ObjectStoragePath
@@ -25,6 +24,7 @@ from bcsync.pipeline.services import Services
 from bcsync.pipeline.specs import passes
 from bcsync.pipeline.staging import write_frames
 from bcsync.registry.model import IntegrationTableMapping, SyncDirection
+from bcsync.results import ExtractResult
 from bcsync.wire import odata
 
 log = logging.getLogger(__name__)
@@ -43,24 +43,24 @@ def extract(
     run: RunContext,
     services: Services,
     folder: ObjectStoragePath,
-) -> dict[str, Any]:
-    """Stage this side's candidates; returns what XCom carries (path, counts, the read's start)."""
+) -> ExtractResult:
+    """Stage this side's candidates (a part per API page)."""
     started_at = datetime.now(UTC)
     is_source = source_pass(side) in passes(mapping, run.direction)
     if not is_source and run.kind is not RunKind.FULL:
         # Not a source in this run: the couple step reads the coupled counterparts it needs by id.
-        return {"staged": None, "rows": 0, "started_at": started_at.isoformat(), "max_modified": None}
+        return ExtractResult(side=side.value, staged=None, started_at=started_at.isoformat())
 
     frames = _candidate_frames(mapping, side, run, services)
     max_seen: list[datetime] = []
     staged = write_frames(folder, f"extract_{side.value}", _tracking(frames, mapping, side, max_seen))
     log.info("%s: read %d %s record(s) (%s run)", mapping.name, staged.rows, side.value, run.kind.value)
-    return {
-        "staged": staged.to_xcom(),
-        "rows": staged.rows,
-        "started_at": started_at.isoformat(),
-        "max_modified": max(max_seen).isoformat() if max_seen else None,
-    }
+    return ExtractResult(
+        side=side.value,
+        staged=staged,
+        started_at=started_at.isoformat(),
+        max_modified=max(max_seen).isoformat() if max_seen else None,
+    )
 
 
 def _candidate_frames(

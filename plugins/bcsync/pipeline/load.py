@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
-from typing import Any
 
 import pandas as pd
 from airflow.sdk import ObjectStoragePath
@@ -30,11 +29,12 @@ from bcsync.pipeline.reading import read_by_ids
 from bcsync.pipeline.record import job_id_for, job_type
 from bcsync.pipeline.services import Services
 from bcsync.pipeline.specs import passes
-from bcsync.pipeline.staging import StagedFrame, read_frame, write_frame
+from bcsync.pipeline.staging import read_frame, write_frame
 from bcsync.pipeline.transform import plan_records
 from bcsync.pipeline.write_bc import write_bc
 from bcsync.pipeline.write_crm import write_crm
 from bcsync.registry.model import IntegrationTableMapping
+from bcsync.results import LoadResult, PlanResult
 from bcsync.store.schema import CoupledBy
 
 log = logging.getLogger(__name__)
@@ -48,15 +48,15 @@ def load(
     run: RunContext,
     services: Services,
     folder: ObjectStoragePath,
-    transformed: dict[str, Any],
-) -> dict[str, Any]:
+    planned: PlanResult,
+) -> LoadResult:
     sync_pass = SyncPass.TO_CRM if destination is Side.CRM else SyncPass.FROM_CRM
     if sync_pass not in passes(mapping, run.direction):
-        return {"pass": sync_pass.value, "ran": False}
-    step = transformed[sync_pass.value]
-    plan = read_frame(StagedFrame.from_xcom(step["plan"]))
+        return LoadResult(sync_pass=sync_pass.value, ran=False)
+    step = planned.passes[sync_pass.value]
     if run.dry_run:
-        return {"pass": sync_pass.value, "ran": True, "dry_run": True, "counters": step["planned"]}
+        return LoadResult(sync_pass=sync_pass.value, dry_run=True, counters=step.planned)
+    plan = read_frame(step.plan)
 
     job_id = job_id_for(run, mapping, sync_pass)
     services.store.start_job(
@@ -78,13 +78,7 @@ def load(
     # The job's counters cover the whole run: what earlier tries settled plus this try's outcomes.
     counters = count_actions(pd.concat([settled["action"], outcome["action"]], ignore_index=True))
     failed = int((outcome["action"] == "fail").sum()) if len(outcome) else 0
-    return {
-        "pass": sync_pass.value,
-        "ran": True,
-        "job_id": job_id,
-        "counters": counters.as_dict(),
-        "failed": failed,
-    }
+    return LoadResult(sync_pass=sync_pass.value, job_id=job_id, counters=counters, failed=failed)
 
 
 # ---- retries -----------------------------------------------------------------------------------------

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime
-from typing import Any
 
 from bcsync.engine.model import Side, SyncPass
 from bcsync.pipeline.context import RunContext, RunKind
 from bcsync.pipeline.services import Services
 from bcsync.pipeline.specs import passes
 from bcsync.registry.model import IntegrationTableMapping
+from bcsync.results import LOAD_FAILED, CoupleResult, DirectionResult, ExtractResult, JobResult, LoadResult
 from bcsync.store.schema import JobType
 
 log = logging.getLogger(__name__)
@@ -39,39 +41,40 @@ def record_job(
     mapping: IntegrationTableMapping,
     run: RunContext,
     services: Services,
-    extracts: dict[str, dict[str, Any]],
-    loads: dict[str, dict[str, Any] | None],
-    coupled: dict[str, Any] | None = None,
-) -> dict[str, Any]:
+    extracts: Mapping[Side, ExtractResult | None],
+    loads: Mapping[str, LoadResult | None],
+    coupled: CoupleResult | None = None,
+) -> JobResult:
     """Finish the job row of each pass and move its watermark; returns the counters per direction.
 
     `loads` maps a pass to its load task's result, or None when that load task did not succeed: then
     the pass's watermark stays where it was, so nothing it should have written is skipped next time.
     `coupled` is the couple step's result (pairs coupled by matching, per pass).
     """
-    summary: dict[str, Any] = {"mapping": mapping.name, "run_kind": run.kind.value, "dry_run": run.dry_run}
-    directions: dict[str, Any] = {}
+    directions: dict[str, DirectionResult] = {}
     for sync_pass in passes(mapping, run.direction):
         load = loads.get(sync_pass.value)
         if load is None:
-            directions[sync_pass.value] = {"status": "load failed"}
+            directions[sync_pass.value] = DirectionResult(status=LOAD_FAILED)
             if not run.dry_run:
                 _record_failed_load(mapping, sync_pass, run, services)
             continue
-        counters = dict(load.get("counters", {}))
         # Pairs the couple step coupled by matching (BC's "Coupled" column of a coupling job).
-        counters["Coupled"] = int(((coupled or {}).get(sync_pass.value) or {}).get("coupled", 0))
-        directions[sync_pass.value] = {"status": "dry run" if run.dry_run else "done", **counters}
+        counters = replace(load.counters, coupled=coupled.coupled(sync_pass.value) if coupled else 0)
+        directions[sync_pass.value] = DirectionResult(
+            status="dry run" if run.dry_run else "done", counters=counters
+        )
         if run.dry_run:
             continue
-        message = f"{counters.get('Failed', 0)} record(s) failed" if counters.get("Failed") else None
-        services.store.finish_job(load["job_id"], counters, message=message)
+        message = f"{counters.failed} record(s) failed" if counters.failed else None
+        services.store.finish_job(load.job_id, counters.as_dict(), message=message)
         if run.moves_watermarks:
             _advance_watermark(mapping, sync_pass, services, extracts)
-    summary["directions"] = directions
-    summary["failed"] = sum(int(d.get("Failed", 0)) for d in directions.values())
-    log.info("%s job log: %s", mapping.name, directions)
-    return summary
+    result = JobResult(
+        mapping=mapping.name, run_kind=run.kind.value, dry_run=run.dry_run, directions=directions
+    )
+    log.info("%s job log: %s", mapping.name, result.summary()["directions"])
+    return result
 
 
 def _record_failed_load(
@@ -96,15 +99,16 @@ def _advance_watermark(
     mapping: IntegrationTableMapping,
     sync_pass: SyncPass,
     services: Services,
-    extracts: dict[str, dict[str, Any]],
+    extracts: Mapping[Side, ExtractResult | None],
 ) -> None:
     """Up to the latest modified-on read (failed records included, as in BC), never past the read's start."""
-    extract = extracts.get(Side.BC.value if sync_pass is SyncPass.TO_CRM else Side.CRM.value) or {}
-    latest = extract.get("max_modified")
-    if not latest:
+    extract = extracts.get(sync_pass.source)
+    if extract is None or not extract.max_modified:
         return
-    started = datetime.fromisoformat(extract["started_at"])
     value = services.store.advance_watermark(
-        mapping.name, sync_pass.value, datetime.fromisoformat(latest), not_after=started
+        mapping.name,
+        sync_pass.value,
+        datetime.fromisoformat(extract.max_modified),
+        not_after=datetime.fromisoformat(extract.started_at),
     )
     log.info("%s %s watermark now %s", mapping.name, sync_pass.value, value.isoformat())

@@ -1,12 +1,10 @@
 """Run every step of one job in this process, in the DAG's order (tests and command-line tools).
 
-Airflow runs the same steps as separate tasks (see bcsync.dag_factory); this runner chains them
-directly, so a job can be exercised without a scheduler.
+Airflow runs the same steps as separate tasks (`bcsync.operators`); this runner chains them directly,
+so a job can be exercised without a scheduler.
 """
 
 from __future__ import annotations
-
-from typing import Any
 
 from airflow.sdk import ObjectStoragePath
 
@@ -19,20 +17,21 @@ from bcsync.pipeline.record import record_job
 from bcsync.pipeline.services import Services
 from bcsync.pipeline.staging import run_folder
 from bcsync.pipeline.transform import transform
+from bcsync.results import JobResult
 
 
 def run_job(
     mapping_name: str, run: RunContext, services: Services, staging: ObjectStoragePath | None = None
-) -> dict[str, Any]:
-    """Extract, couple, transform, load and record one job; returns record_job's summary."""
+) -> JobResult:
+    """Extract, couple, transform, load and record one job."""
     mapping = services.registry.get(mapping_name)
-    folder = run_folder(run.dag_id, run.run_id, staging)
-    extracts = {side.value: extract(mapping, side, run, services, folder) for side in (Side.BC, Side.CRM)}
+    folder = run_folder(run.dag_id, run.run_id, mapping.name, staging)
+    extracts = {side: extract(mapping, side, run, services, folder) for side in Side}
     coupled = couple(mapping, run, services, folder, extracts)
     planned = transform(mapping, run, services, folder, extracts, coupled)
     loads = {}
     for destination in (Side.CRM, Side.BC):
         result = load(mapping, destination, run, services, folder, planned)
-        if result.get("ran"):
-            loads[result["pass"]] = result
+        if result.ran:
+            loads[result.sync_pass] = result
     return record_job(mapping, run, services, extracts, loads, coupled)

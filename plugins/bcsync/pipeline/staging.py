@@ -11,39 +11,29 @@ import json
 import os
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from io import BytesIO
 from typing import Any
 
 import pandas as pd
 from airflow.sdk import ObjectStoragePath
 
+from bcsync.results import StagedFrame
+
 STAGING_ENV = "BCSYNC_STAGING_URL"
 JSON_COLUMNS = ("payload",)  # dicts with varying keys: stored as JSON text
 
 
-def staging_root() -> ObjectStoragePath:
+def staging_root(url: str | None = None) -> ObjectStoragePath:
+    """`url`, else `$BCSYNC_STAGING_URL`, else `$AIRFLOW_HOME/bcsync-staging` on the local disk."""
     default = f"file://{os.path.abspath(os.path.join(os.environ.get('AIRFLOW_HOME', '.'), 'bcsync-staging'))}"
-    return ObjectStoragePath(os.environ.get(STAGING_ENV, default))
+    return ObjectStoragePath(url or os.environ.get(STAGING_ENV, default))
 
 
-@dataclass(frozen=True)
-class StagedFrame:
-    """A reference to a staged frame; small enough for XCom."""
-
-    url: str
-    rows: int
-
-    def to_xcom(self) -> dict[str, Any]:
-        return {"url": self.url, "rows": self.rows}
-
-    @classmethod
-    def from_xcom(cls, value: dict[str, Any]) -> StagedFrame:
-        return cls(url=value["url"], rows=int(value["rows"]))
-
-
-def run_folder(dag_id: str, run_id: str, root: ObjectStoragePath | None = None) -> ObjectStoragePath:
-    return (root or staging_root()) / _safe(dag_id) / _safe(run_id)
+def run_folder(
+    dag_id: str, run_id: str, mapping_name: str, root: ObjectStoragePath | None = None
+) -> ObjectStoragePath:
+    """Where one mapping's steps of one DAG run stage their frames (a DAG may run several mappings)."""
+    return (root or staging_root()) / _safe(dag_id) / _safe(run_id) / _safe(mapping_name)
 
 
 def write_frames(folder: ObjectStoragePath, name: str, frames: Iterable[pd.DataFrame]) -> StagedFrame:

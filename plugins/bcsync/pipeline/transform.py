@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Mapping
 
 import pandas as pd
 from airflow.sdk import ObjectStoragePath
@@ -15,8 +15,9 @@ from bcsync.pipeline.frames import as_destination, as_source
 from bcsync.pipeline.lookups import build_lookups
 from bcsync.pipeline.services import Services
 from bcsync.pipeline.specs import pass_spec, passes
-from bcsync.pipeline.staging import StagedFrame, read_frame, write_frame
+from bcsync.pipeline.staging import read_frame, write_frame
 from bcsync.registry.model import IntegrationTableMapping
+from bcsync.results import CoupleResult, ExtractResult, PassPlan, PlanResult
 from bcsync.rules import apply_table_rules
 
 log = logging.getLogger(__name__)
@@ -30,27 +31,25 @@ def transform(
     run: RunContext,
     services: Services,
     folder: ObjectStoragePath,
-    extracts: dict[str, dict[str, Any]],
-    coupled: dict[str, Any],
-) -> dict[str, Any]:
-    result: dict[str, Any] = {}
+    extracts: Mapping[Side, ExtractResult],
+    coupled: CoupleResult,
+) -> PlanResult:
+    """Plan each pass: its source candidates, their couplings and coupled destinations, read once."""
+    result: dict[str, PassPlan] = {}
     for sync_pass in passes(mapping, run.direction):
-        staged = extracts.get(sync_pass.source.value) or {}
-        raw = read_frame(StagedFrame.from_xcom(staged["staged"])) if staged.get("staged") else pd.DataFrame()
+        extract = extracts.get(sync_pass.source)
+        raw = read_frame(extract.staged) if extract and extract.staged else pd.DataFrame()
         source = as_source(raw, mapping, sync_pass.source) if len(raw) else pd.DataFrame(columns=[SOURCE_ID])
-        step = coupled[sync_pass.value]
-        couplings = read_frame(StagedFrame.from_xcom(step["couplings"]))
-        destination = as_destination(
-            read_frame(StagedFrame.from_xcom(step["destination"])), mapping, sync_pass.destination
-        )
+        step = coupled.passes[sync_pass.value]
+        couplings = read_frame(step.couplings)
+        destination = as_destination(read_frame(step.destination), mapping, sync_pass.destination)
         plan = plan_records(mapping, sync_pass, run, services, source, couplings, destination)
         staged_plan = write_frame(folder, f"plan_{sync_pass.value}", plan)
-        counters = count_actions(plan["action"]).as_dict()
         log.info("%s %s plan: %s", mapping.name, sync_pass.value, _summary(plan))
         if run.dry_run:
             _log_plan(mapping, sync_pass, plan)
-        result[sync_pass.value] = {"plan": staged_plan.to_xcom(), "planned": counters}
-    return result
+        result[sync_pass.value] = PassPlan(plan=staged_plan, planned=count_actions(plan["action"]))
+    return PlanResult(passes=result)
 
 
 def plan_records(

@@ -8,8 +8,7 @@ import pytest
 from airflow.models.connection import Connection
 
 from bcsync.pipeline.services import Services
-from bcsync.pipeline.tasks import slots_held
-from bcsync.pools import POOL_SIZES, WRITE_SLOTS
+from bcsync.pools import POOL_SIZES, WRITE_SLOTS, slots_held
 
 
 @pytest.mark.parametrize(

@@ -3,19 +3,24 @@
 import pandas as pd
 from airflow.sdk import ObjectStoragePath
 
-from bcsync.pipeline.staging import StagedFrame, read_frame, run_folder, write_frame, write_frames
+from airflow.sdk.serde import deserialize, serialize
+
+from bcsync.pipeline.staging import read_frame, run_folder, write_frame, write_frames
 
 
 def test_pages_are_written_as_parts_and_read_back_as_one_frame(tmp_path):
     folder = run_folder(
-        "bcsync_customer", "manual__2026-01-01T00:00:00+00:00", ObjectStoragePath(f"file://{tmp_path}")
+        "bcsync_customer",
+        "manual__2026-01-01T00:00:00+00:00",
+        "CUSTOMER",
+        ObjectStoragePath(f"file://{tmp_path}"),
     )
     staged = write_frames(
         folder, "extract_bc", [pd.DataFrame({"id": ["a", "b"]}), pd.DataFrame({"id": ["c"]})]
     )
     assert staged.rows == 3
     assert len(list(ObjectStoragePath(staged.url).iterdir())) == 2
-    assert read_frame(StagedFrame.from_xcom(staged.to_xcom()))["id"].tolist() == ["a", "b", "c"]
+    assert read_frame(deserialize(serialize(staged)))["id"].tolist() == ["a", "b", "c"]
 
 
 def test_rewriting_a_step_replaces_the_earlier_attempts_parts(tmp_path):

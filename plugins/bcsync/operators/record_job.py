@@ -1,0 +1,89 @@
+"""RecordJobOperator: BC's job rows, the watermarks, and the job's completion event."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from airflow.sdk import Asset, AssetAlias, TriggerRule
+
+from bcsync.operators.base import IntegrationStepOperator
+from bcsync.operators.couple import extracts
+from bcsync.results import CoupleResult, JobResult, LoadResult
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context, ObjectStoragePath
+
+    from bcsync.pipeline.context import RunContext
+    from bcsync.pipeline.services import Services
+    from bcsync.registry.model import IntegrationTableMapping
+
+
+class RecordJobOperator(IntegrationStepOperator):
+    """Finish the job row of each pass with BC's counters and move the watermarks of the passes whose
+    load succeeded; returns a `JobResult` (the run note is written from it).
+
+    Runs when the loads are done, whether they succeeded or not (a failed load is logged as a
+    finished job with the reason, and keeps its watermark).
+
+    :param bc_extract: the BC `ExtractResult`.
+    :param crm_extract: the Dataverse `ExtractResult`.
+    :param coupled: the `CoupleResult` (pairs coupled by matching count in the job log).
+    :param loads: the `LoadResult`s (e.g. `[load_crm.output, load_bc.output]`); a load task that
+        failed without a result gives None.
+    :param job_asset: an asset to add an event to when the job is recorded, with the counters as its
+        extra (not in dry runs), so other DAGs can be scheduled on the job's completion.
+    """
+
+    step = "record_job"
+    template_fields: Sequence[str] = (
+        *IntegrationStepOperator.template_fields,
+        "bc_extract",
+        "crm_extract",
+        "coupled",
+        "loads",
+    )
+
+    def __init__(
+        self,
+        *,
+        bc_extract: Any,
+        crm_extract: Any,
+        coupled: Any,
+        loads: Sequence[Any],
+        job_asset: Asset | None = None,
+        **kwargs: Any,
+    ) -> None:
+        kwargs.setdefault("trigger_rule", TriggerRule.ALL_DONE)
+        if job_asset is not None:
+            # Through an alias the task decides: a dry run adds no event, so it starts no other DAG.
+            kwargs.setdefault("outlets", [job_events(job_asset)])
+        super().__init__(**kwargs)
+        self.bc_extract = bc_extract
+        self.crm_extract = crm_extract
+        self.coupled = coupled
+        self.loads = list(loads)
+        self.job_asset = job_asset
+
+    def run_step(
+        self,
+        mapping: IntegrationTableMapping,
+        run: RunContext,
+        services: Services,
+        folder: ObjectStoragePath,
+        context: Context,
+    ) -> JobResult:
+        from bcsync.pipeline.record import record_job
+
+        loaded = [LoadResult.coerce(value) for value in self.loads]
+        by_pass = {load.sync_pass: load for load in loaded if load is not None and load.ran}
+        sides = extracts(self.bc_extract, self.crm_extract)
+        result = record_job(mapping, run, services, sides, by_pass, CoupleResult.coerce(self.coupled))
+        if self.job_asset is not None and not run.dry_run:
+            context["outlet_events"][job_events(self.job_asset)].add(self.job_asset, extra=result.summary())
+        return result
+
+
+def job_events(asset: Asset) -> AssetAlias:
+    """The alias `record_job` adds the job asset's events through."""
+    return AssetAlias(name=f"{asset.name}_events")
