@@ -10,6 +10,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from bcsync.hooks.odata_service import ODataServiceHook
+from bcsync.provider import ui_field_behaviour
 from bcsync.wire import odata
 from bcsync.wire.batch import (
     CONTINUE_ON_ERROR,
@@ -51,7 +52,7 @@ class BusinessCentralHook(ODataServiceHook):
     explicit `publisher/group/version`.
 
     :param bc_conn_id: the Airflow Connection id (default `bc_default`).
-    :param connection, adapter, sleep: see `ODataServiceHook`.
+    :param connection, adapter, sleep, max_in_flight, method: see `ODataServiceHook`.
     """
 
     conn_name_attr = "bc_conn_id"
@@ -73,11 +74,8 @@ class BusinessCentralHook(ODataServiceHook):
 
     @classmethod
     def get_ui_field_behaviour(cls) -> dict[str, Any]:
-        return cls.client_credentials_form(
-            host_label="API host",
-            host=BC_HOST,
-            extra='{"tenant_id": "...", "environment": "production", "company_id": "<guid>"}',
-        )
+        """The connection form's standard fields (declared once, in `bcsync.provider`)."""
+        return ui_field_behaviour(cls.conn_type)
 
     @property
     def company_id(self) -> str:
@@ -102,6 +100,15 @@ class BusinessCentralHook(ODataServiceHook):
     def companies(self) -> list[dict[str, Any]]:
         """The environment's companies (`id`, `name`, `displayName`, ...): a connectivity check."""
         return self.get_conn().get_json("api/v2.0/companies", headers=READ_ONLY).get("value", [])
+
+    def check_connection(self) -> str:
+        """The environment answers and lists the connection's company."""
+        names = {str(c.get("id", "")).lower(): c.get("name") for c in self.companies()}
+        if self.company_id.lower() not in names:
+            raise ConfigurationError(
+                f"company {self.company_id} is not among the {len(names)} companies of this environment"
+            )
+        return f"Connected to company {names[self.company_id.lower()]!r}"
 
     def iter_pages(
         self,

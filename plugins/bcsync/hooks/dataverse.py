@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from bcsync.hooks.odata_service import ODataServiceHook
+from bcsync.provider import ui_field_behaviour
 from bcsync.wire import odata
 from bcsync.wire.batch import (
     CONTINUE_ON_ERROR,
@@ -102,7 +103,7 @@ class DataverseHook(ODataServiceHook):
     `max_retries`, `max_concurrency` (default 4). See docs/connections.md.
 
     :param dataverse_conn_id: the Airflow Connection id (default `dataverse_default`).
-    :param connection, adapter, sleep: see `ODataServiceHook`.
+    :param connection, adapter, sleep, max_in_flight, method: see `ODataServiceHook`.
     """
 
     conn_name_attr = "dataverse_conn_id"
@@ -123,11 +124,8 @@ class DataverseHook(ODataServiceHook):
 
     @classmethod
     def get_ui_field_behaviour(cls) -> dict[str, Any]:
-        return cls.client_credentials_form(
-            host_label="Environment URL",
-            host="https://ORG.crm.dynamics.com",
-            extra='{"tenant_id": "<directory id>"}',
-        )
+        """The connection form's standard fields (declared once, in `bcsync.provider`)."""
+        return ui_field_behaviour(cls.conn_type)
 
     def service_root(self) -> str:
         version = str(self.settings.extra.get("api_version") or "v9.2")
@@ -138,6 +136,11 @@ class DataverseHook(ODataServiceHook):
     def whoami(self) -> dict[str, Any]:
         """`{"UserId", "BusinessUnitId", "OrganizationId"}`: proves URL, TLS trust and token all work."""
         return self.get_conn().get_json("WhoAmI")
+
+    def check_connection(self) -> str:
+        """WhoAmI answers: the application user exists in this environment."""
+        me = self.whoami()
+        return f"Connected as user {me.get('UserId')} of organization {me.get('OrganizationId')}"
 
     def iter_pages(
         self,

@@ -29,7 +29,8 @@ class EntraTokenProvider:
     :param client_secret: the client secret; kept out of `repr` and every message.
     :param authority: token authority URL; default `https://login.microsoftonline.com/{tenant_id}`.
         Any other authority (a sovereign cloud, the local sandbox) skips Microsoft's instance discovery.
-    :param session: the `requests.Session` MSAL talks through (carries TLS trust, pooling, adapters).
+    :param session: the `requests.Session` MSAL talks through (carries TLS trust, pooling, adapters);
+        the session's own auth (the bearer auth of the service it serves) is never sent to Entra ID.
     :param timeout: seconds per token request.
     """
 
@@ -98,7 +99,7 @@ class EntraTokenProvider:
                         client_credential=self._client_secret,
                         authority=self.authority,
                         instance_discovery=microsoft,
-                        http_client=self._session,
+                        http_client=_TokenEndpointClient(self._session),
                         timeout=self._timeout,
                     )
                 except ValueError as error:
@@ -111,6 +112,27 @@ class EntraTokenProvider:
 
 
 _construction_lock = threading.Lock()
+
+
+class _TokenEndpointClient:
+    """A hook's session as MSAL's `http_client`: the same pool, adapters and TLS trust, without the
+    session's bearer auth, which would ask MSAL for a token while MSAL is fetching one."""
+
+    def __init__(self, session: requests.Session) -> None:
+        self._session = session
+
+    def get(self, url: str, **kwargs: Any) -> requests.Response:
+        return self._session.get(url, auth=_no_auth, **kwargs)
+
+    def post(self, url: str, **kwargs: Any) -> requests.Response:
+        return self._session.post(url, auth=_no_auth, **kwargs)
+
+    def close(self) -> None:
+        """The hook owns the session; MSAL must not close it."""
+
+
+def _no_auth(request: requests.PreparedRequest) -> requests.PreparedRequest:
+    return request
 
 
 class BearerAuth(AuthBase):

@@ -1,23 +1,23 @@
-"""The HTTPS transport both hooks share: pooled session, default headers, timeouts, bearer auth and retries.
+"""The HTTPS transport both hooks share: default headers, timeouts, bearer auth, bounded concurrency and
+retries, over the pooled session the hook built.
 
 Every request goes through `ServiceTransport.request`, which asks `errors.classify` what a response means
-and either returns it, retries it (backoff + jitter, `Retry-After` first), or raises the typed error.
+and either returns it, retries it (`retry.RetryPolicy`: `Retry-After` first, else backoff with jitter),
+or raises the typed error.
 """
 
 from __future__ import annotations
 
 import logging
-import random
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
 import requests
 import urllib3
-from requests.adapters import HTTPAdapter
+from tenacity import RetryCallState
 
 from bcsync.wire.auth import BearerAuth
 from bcsync.wire.errors import (
@@ -28,50 +28,12 @@ from bcsync.wire.errors import (
     UnexpectedResponse,
     classify,
 )
+from bcsync.wire.retry import RetryPolicy, last_failure
 
 log = logging.getLogger(__name__)
 
 ODATA_HEADERS = {"Accept": "application/json", "OData-MaxVersion": "4.0", "OData-Version": "4.0"}
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How long to keep trying one request.
-
-    :param max_retries: retries after the first attempt.
-    :param backoff: first wait in seconds when the service gives no `Retry-After`; doubles per retry.
-    :param max_backoff: cap of one computed wait.
-    :param max_total_wait: cap of all waits for one request; beyond it the task fails.
-    """
-
-    max_retries: int = 5
-    backoff: float = 1.0
-    max_backoff: float = 60.0
-    max_total_wait: float = 300.0
-
-    def __post_init__(self) -> None:
-        if self.max_retries < 0 or self.backoff < 0 or self.max_total_wait < 0:
-            raise ConfigurationError(f"retry settings must not be negative: {self}")
-
-    def wait(self, retry_number: int, retry_after: float | None) -> float:
-        """Seconds before retry `retry_number` (1-based): the service's `Retry-After`, else full jitter."""
-        if retry_after is not None:
-            return retry_after
-        ceiling = min(self.max_backoff, self.backoff * 2 ** (retry_number - 1))
-        # Jitter spreads parallel workers that were throttled at the same moment.
-        return random.uniform(ceiling / 2, ceiling)
-
-
-def build_session(*, ca_bundle: str | None, pool_size: int) -> requests.Session:
-    """A session that trusts exactly `ca_bundle` (or the system store) whatever `REQUESTS_CA_BUNDLE` says."""
-    session = requests.Session()
-    # trust_env=False: environment CA/proxy settings would silently override `verify` (spec §D).
-    session.trust_env = False
-    session.verify = ca_bundle or True
-    adapter = HTTPAdapter(pool_connections=4, pool_maxsize=pool_size, max_retries=0)
-    session.mount("https://", adapter)
-    session.mount("http://", adapter)
-    return session
+_BROKEN_CONNECTION = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)
 
 
 def redact_url(url: str) -> str:
@@ -84,7 +46,7 @@ class ServiceTransport:
     """Sends requests to one service (one base URL, one token scope).
 
     :param base_url: every relative URL is resolved against it; absolute URLs must share its origin.
-    :param session: the pooled session (see `build_session`).
+    :param session: the pooled session (the hook builds it: TLS trust, adapter, no environment settings).
     :param auth: bearer auth for the service's scope.
     :param timeout: seconds to connect and to wait for each response.
     :param retry: the retry policy.
@@ -145,62 +107,24 @@ class ServiceTransport:
         but POST. A request that is not safe to resend is not retried once it may have reached the
         service (the connection broke after sending): `OutcomeUnknown` is raised instead.
         """
-        if resend_safe is None:
-            resend_safe = method.upper() != "POST"
-        url = self.url(path_or_url)
-        merged = {**self.headers, **(headers or {})}
-        waited = 0.0
-        refreshed = False
-        retry_number = 0
-        while True:
-            try:
-                response = self._send(method, url, json=json, data=data, headers=merged)
-                if response.status_code == 401 and not refreshed:
-                    # Tokens can be revoked or expire early: renew once, then believe the 401.
-                    refreshed = True
-                    log.info("%s %s -> 401; renewing the access token once", method, redact_url(url))
-                    self.auth.refresh(response.request)
-                    continue
-                error = classify(response)
-            except (
-                requests.ConnectionError,
-                requests.Timeout,
-                requests.exceptions.ChunkedEncodingError,
-            ) as failure:
-                if not resend_safe and _may_have_been_applied(failure):
-                    raise OutcomeUnknown(
-                        f"{method} {redact_url(url)}: the connection broke after the request was sent "
-                        f"({type(failure).__name__}); it may have been applied, so it is not sent again"
-                    ) from failure
-                error = TransientServiceError(f"{type(failure).__name__}: {failure}")
-            except TransientServiceError as failure:  # token endpoint unreachable
-                error = failure
-            if error is None:
-                return response
-            if not isinstance(error, TransientServiceError):
-                raise error
-            retry_number += 1
-            pause = self.retry.wait(retry_number, error.retry_after)
-            if retry_number > self.retry.max_retries or waited + pause > self.retry.max_total_wait:
-                raise ServiceUnavailable(
-                    f"{method} {redact_url(url)} still failing after {retry_number - 1} retries "
-                    f"({waited:.1f}s waited): {error}"
-                ) from error
-            log.warning(
-                "%s %s -> %s; retry %d/%d in %.1fs",
-                method,
-                redact_url(url),
-                error.status or "no response",
-                retry_number,
-                self.retry.max_retries,
-                pause,
-            )
-            self._sleep(pause)
-            waited += pause
+        exchange = _Exchange(
+            self,
+            method,
+            self.url(path_or_url),
+            json=json,
+            data=data,
+            headers={**self.headers, **(headers or {})},
+            resend_safe=method.upper() != "POST" if resend_safe is None else resend_safe,
+        )
+        retrying = self.retry.retrying(
+            sleep=self._sleep, before_sleep=exchange.log_retry, give_up=exchange.give_up
+        )
+        return retrying(exchange.attempt)
 
-    def _send(
+    def send(
         self, method: str, url: str, *, json: Any, data: bytes | None, headers: Mapping[str, str]
     ) -> requests.Response:
+        """One HTTP exchange, holding one of the transport's in-flight slots; no retry, no checks."""
         with self._slots:
             return self.session.request(
                 method, url, json=json, data=data, headers=headers, auth=self.auth, timeout=self.timeout
@@ -221,6 +145,75 @@ class ServiceTransport:
         if not isinstance(body, dict):
             raise UnexpectedResponse(f"expected a JSON object from {redact_url(response.url)}")
         return body
+
+
+class _Exchange:
+    """One logical request and its attempts: what the retry policy calls, logs and gives up on."""
+
+    def __init__(
+        self,
+        transport: ServiceTransport,
+        method: str,
+        url: str,
+        *,
+        json: Any,
+        data: bytes | None,
+        headers: Mapping[str, str],
+        resend_safe: bool,
+    ) -> None:
+        self.transport = transport
+        self.method = method
+        self.url = url
+        self.json = json
+        self.data = data
+        self.headers = headers
+        self.resend_safe = resend_safe
+        self.refreshed = False
+
+    def attempt(self) -> requests.Response:
+        """Send once (twice when a 401 asks for a new token); raise the classified error, if any."""
+        try:
+            response = self._send()
+            if response.status_code == 401 and not self.refreshed:
+                # Tokens can be revoked or expire early: renew once per request, then believe the 401.
+                self.refreshed = True
+                log.info("%s %s -> 401; renewing the access token once", self.method, redact_url(self.url))
+                self.transport.auth.refresh(response.request)
+                response = self._send()
+        except _BROKEN_CONNECTION as failure:
+            if not self.resend_safe and _may_have_been_applied(failure):
+                raise OutcomeUnknown(
+                    f"{self.method} {redact_url(self.url)}: the connection broke after the request was "
+                    f"sent ({type(failure).__name__}); it may have been applied, so it is not sent again"
+                ) from failure
+            raise TransientServiceError(f"{type(failure).__name__}: {failure}") from failure
+        error = classify(response)
+        if error is not None:
+            raise error
+        return response
+
+    def _send(self) -> requests.Response:
+        return self.transport.send(
+            self.method, self.url, json=self.json, data=self.data, headers=self.headers
+        )
+
+    def log_retry(self, retry_state: RetryCallState) -> None:
+        log.warning(
+            "%s %s -> %s; retry %d/%d in %.1fs",
+            self.method,
+            redact_url(self.url),
+            last_failure(retry_state).status or "no response",
+            retry_state.attempt_number,
+            self.transport.retry.max_retries,
+            retry_state.upcoming_sleep,
+        )
+
+    def give_up(self, retry_state: RetryCallState) -> NoReturn:
+        failure = last_failure(retry_state)
+        raise ServiceUnavailable(
+            f"{self.method} {redact_url(self.url)} still failing after {retry_state.attempt_number - 1} "
+            f"retries ({retry_state.idle_for:.1f}s waited): {failure}"
+        ) from failure
 
 
 def _may_have_been_applied(failure: Exception) -> bool:

@@ -9,7 +9,9 @@ import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Literal, TypeVar
+from typing import Literal, NoReturn, TypeVar
+
+from tenacity import RetryCallState
 
 from bcsync.wire.batch import BatchOperation, BatchPartResponse
 from bcsync.wire.errors import (
@@ -20,7 +22,7 @@ from bcsync.wire.errors import (
     UnexpectedResponse,
     classify_status,
 )
-from bcsync.wire.transport import RetryPolicy
+from bcsync.wire.retry import RetryPolicy, last_failure
 
 log = logging.getLogger(__name__)
 
@@ -93,10 +95,14 @@ def settle_batch(
     retry: RetryPolicy,
     sleep: Callable[[float], None],
 ) -> list[WriteResult]:
-    """Send `operations` as one batch, resending only throttled parts until each has a final result."""
+    """Send `operations` as one batch, resending only throttled parts until each has a final result.
+
+    A round with throttled parts counts as one failed attempt under `retry`, waiting for the longest
+    `Retry-After` among them.
+    """
     results: dict[int, WriteResult] = {}
-    waited = 0.0
-    for round_number in range(1, retry.max_retries + 2):
+
+    def send_pending() -> list[WriteResult]:
         pending = sorted(set(operations) - set(results))
         parts = send([operations[index] for index in pending])
         if len(parts) != len(pending):
@@ -108,15 +114,19 @@ def settle_batch(
                 throttled.append(result)
             else:
                 results[index] = result
-        if not throttled:
-            return [results[index] for index in sorted(results)]
-        hint = max((t.retry_after or 0.0) for t in throttled) or None
-        pause = retry.wait(round_number, hint)
-        if round_number > retry.max_retries or waited + pause > retry.max_total_wait:
-            break
-        log.warning(
-            "%d of %d $batch parts throttled; resending them in %.1fs", len(throttled), len(pending), pause
-        )
-        sleep(pause)
-        waited += pause
-    raise ServiceUnavailable(f"{len(operations) - len(results)} $batch parts still throttled after retries")
+        if throttled:
+            hint = max((t.retry_after or 0.0) for t in throttled) or None
+            raise TransientServiceError(
+                f"{len(throttled)} of {len(pending)} $batch parts throttled", retry_after=hint
+            )
+        return [results[index] for index in sorted(results)]
+
+    def log_resend(retry_state: RetryCallState) -> None:
+        log.warning("%s; resending them in %.1fs", last_failure(retry_state), retry_state.upcoming_sleep)
+
+    def give_up(retry_state: RetryCallState) -> NoReturn:
+        raise ServiceUnavailable(
+            f"{len(operations) - len(results)} $batch parts still throttled after retries"
+        ) from last_failure(retry_state)
+
+    return retry.retrying(sleep=sleep, before_sleep=log_resend, give_up=give_up)(send_pending)

@@ -12,8 +12,9 @@ from collections.abc import Iterator
 import pytest
 
 from bcsync.hooks import BusinessCentralHook, DataverseHook
-from bcsync.wire import RecordRejected, sandbox_connections
+from bcsync.wire import RecordRejected
 from bcsync.wire.odata import eq, in_
+from bcsync_dev.sandbox_connections import sandbox_connections
 
 
 @pytest.fixture
