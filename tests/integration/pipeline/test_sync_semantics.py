@@ -303,7 +303,7 @@ def test_bc_create_whose_answer_was_lost_is_found_not_created_again(harness):
     result = harness.retry_load("CUSTOMER", Side.BC)  # Airflow retries the load task: same run, same plan
     couplings = harness.store.couplings("CUSTOMER")
     created = (couplings["coupled_by"] == "create").sum()
-    assert created == result["counters"]["Inserted"] > 0
+    assert created == result.counters.inserted > 0
     assert len(bc_customers(harness)) == before + created, "nothing was created twice"
     assert harness.store.list_pending("CUSTOMER", FROM_CRM).empty
     assert result["failed"] == 0
@@ -394,12 +394,10 @@ def test_synchronize_now_rewrites_the_given_record_even_if_unchanged(harness):
 def test_a_failed_load_keeps_the_watermark_and_logs_the_job_with_the_reason(harness):
     mapping = harness.services.registry.get("CURRENCY")
     run = RunContext(dag_id=mapping.dag_id, run_id="load_crashed", kind=RunKind.FULL)
-    folder = run_folder(run.dag_id, run.run_id, harness.staging)
-    extracts = {
-        side.value: extract(mapping, side, run, harness.services, folder) for side in (Side.BC, Side.CRM)
-    }
-    summary = record_job(mapping, run, harness.services, extracts, loads={})  # the load task never succeeded
-    assert summary["directions"][TO_CRM]["status"] == "load failed"
+    folder = run_folder(run.dag_id, run.run_id, mapping.name, harness.staging)
+    extracts = {side: extract(mapping, side, run, harness.services, folder) for side in Side}
+    job = record_job(mapping, run, harness.services, extracts, loads={})  # the load task never succeeded
+    assert job.directions[TO_CRM].load_failed
     assert harness.store.get_watermark("CURRENCY", TO_CRM) is None
     job = harness.store.jobs("CURRENCY").iloc[0]
     assert "load task failed" in job["message"]
@@ -433,8 +431,8 @@ def test_clearing_a_failed_load_retries_exactly_what_failed_with_fresh_data(harn
     harness.run("SALESPEOPLE", RunKind.FULL)
     result = harness.retry_load("CUSTOMER", Side.CRM)  # the user clears the failed load_crm task
 
-    assert result["failed"] == 0
-    assert result["counters"]["Inserted"] == inserted_before + failed_before  # the whole run's job counters
+    assert result.failed == 0
+    assert result.counters.inserted == inserted_before + failed_before  # the whole run's job counters
     # Only the records that had failed were written again.
     assert _upsert_requests(harness) - upserts_before == 1
 
