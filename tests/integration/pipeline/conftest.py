@@ -1,4 +1,5 @@
-"""A fresh sandbox, coupling store and staging area per test, and a harness that runs jobs through them."""
+"""One sandbox per session, reset before each test, a fresh coupling store and staging area per test,
+and a harness that runs jobs through them."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from bcsync.pipeline.runner import run_job
 from bcsync.pipeline.services import Services
 from bcsync.pipeline.specs import passes
 from bcsync.pipeline.staging import run_folder
+from bcsync.results import LoadResult, PassPlan, PlanResult, StagedFrame
 from bcsync_dev.sandbox_connections import sandbox_connections
 from sandbox.dataverse import SCHEMAS as DATAVERSE_SCHEMAS
 from sandbox.launcher import RunningSandbox, running_sandbox
@@ -38,25 +40,27 @@ class SyncHarness:
     last_runs: dict[str, RunContext] = field(default_factory=dict)
 
     def run(self, job: str, kind: RunKind = RunKind.SCHEDULED, **options: Any) -> dict[str, Any]:
+        """Run every step of the job; returns the recorded job's summary (counters per direction)."""
         mapping = self.services.registry.get(job)
         self.last_runs[job] = RunContext(
             dag_id=mapping.dag_id, run_id=f"test_run_{next(self._runs)}", kind=kind, **options
         )
-        return run_job(job, self.last_runs[job], self.services, self.staging)
+        return run_job(job, self.last_runs[job], self.services, self.staging).summary()
 
-    def retry_load(self, job: str, destination: Side) -> dict[str, Any]:
+    def retry_load(self, job: str, destination: Side) -> LoadResult:
         """Run the job's last load task again, as Airflow's task retry or a cleared task does."""
         mapping = self.services.registry.get(job)
         run = replace(self.last_runs[job], try_number=self.last_runs[job].try_number + 1)
         self.last_runs[job] = run
-        folder = run_folder(run.dag_id, run.run_id, self.staging)
-        planned = {
-            sync_pass.value: {
-                "plan": {"url": str(folder / f"plan_{sync_pass.value}"), "rows": 0},
-                "planned": {},
+        folder = run_folder(run.dag_id, run.run_id, mapping.name, self.staging)
+        planned = PlanResult(
+            passes={
+                sync_pass.value: PassPlan(
+                    plan=StagedFrame(url=str(folder / f"plan_{sync_pass.value}"), rows=0)
+                )
+                for sync_pass in passes(mapping, run.direction)
             }
-            for sync_pass in passes(mapping, run.direction)
-        }
+        )
         return load(mapping, destination, run, self.services, folder, planned)
 
     def counters(self, summary: dict[str, Any], direction: str) -> dict[str, int]:
@@ -117,21 +121,34 @@ class SyncHarness:
             )
 
 
+@pytest.fixture(scope="session")
+def pipeline_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSandbox]:
+    """One sandbox (seed 30) for every pipeline test; `harness` resets it before each test."""
+    with running_sandbox(tmp_path_factory.mktemp("pipeline-sandbox"), seed_customers=30) as sandbox:
+        yield sandbox
+
+
 @pytest.fixture
 def harness(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, edit_mappings: Callable[..., Path]
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    edit_mappings: Callable[..., Path],
+    pipeline_sandbox: RunningSandbox,
 ) -> Iterator[SyncHarness]:
-    with running_sandbox(tmp_path / "sandbox", seed_customers=30) as sandbox:
-        for name, value in sandbox_connections(sandbox).items():
-            monkeypatch.setenv(name, value)
-        monkeypatch.setenv("AIRFLOW_CONN_BCSYNC_STORE", f"sqlite:///{tmp_path / 'store.db'}")
-        monkeypatch.delenv("BCSYNC_MAPPINGS_DIR", raising=False)
-        services = Services()
-        yield SyncHarness(
-            sandbox,
-            services,
-            ObjectStoragePath(f"file://{tmp_path / 'staging'}"),
-            monkeypatch=monkeypatch,
-            edit_mappings=edit_mappings,
-        )
-        services.store.dispose()
+    """The shared sandbox reset to its seed (data, protection, faults, stats), a fresh coupling store,
+    staging area and Services per test: every test starts from the same data, as with its own sandbox."""
+    sandbox = pipeline_sandbox
+    sandbox.reset()
+    for name, value in sandbox_connections(sandbox).items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("AIRFLOW_CONN_BCSYNC_STORE", f"sqlite:///{tmp_path / 'store.db'}")
+    monkeypatch.delenv("BCSYNC_MAPPINGS_DIR", raising=False)
+    services = Services()
+    yield SyncHarness(
+        sandbox,
+        services,
+        ObjectStoragePath(f"file://{tmp_path / 'staging'}"),
+        monkeypatch=monkeypatch,
+        edit_mappings=edit_mappings,
+    )
+    services.store.dispose()
