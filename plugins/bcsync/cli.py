@@ -31,7 +31,7 @@ def _mappings(args: argparse.Namespace) -> int:
 
 def _mappings_validate(args: argparse.Namespace) -> int:
     directory = args.directory or args.dir
-    registry = load_registry(directory)
+    registry = load_registry(directory, strict=True)
     jobs = len(registry.jobs)
     print(f"{mappings_directory(directory)}: {len(registry.mappings)} mappings ({jobs} jobs) are valid")
     return 0

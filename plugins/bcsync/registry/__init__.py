@@ -1,5 +1,6 @@
 """The mapping registry: integration table and field mappings as validated data from include/mappings/."""
 
+from bcsync.registry.broken import BrokenMapping
 from bcsync.registry.errors import Problem, RegistryError
 from bcsync.registry.loader import load_registry, mappings_directory
 from bcsync.registry.model import (
@@ -22,6 +23,7 @@ from bcsync.registry.registry import Registry
 __all__ = [
     "BcApi",
     "BcEndpoint",
+    "BrokenMapping",
     "DeletionConflictResolution",
     "FieldStatus",
     "IntegrationFieldMapping",

@@ -5,20 +5,25 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from bcsync.registry.broken import MAPPING, BrokenMapping
+from bcsync.registry.errors import Problem
 from bcsync.registry.model import IntegrationTableMapping, OptionMapping
 
 
 @dataclass(frozen=True)
 class Registry:
-    """Every integration table mapping, in dependency order, with the option mappings they use.
+    """Every usable integration table mapping, in dependency order, with the option mappings they use.
 
     Build it with `bcsync.registry.load_registry`, which validates first: the order here assumes the
-    dependencies exist and are acyclic.
+    dependencies exist and are acyclic. `broken` lists what was left out and why; `problems` is every
+    problem found (what `bin/bcsync mappings validate` reports).
     """
 
     mappings: tuple[IntegrationTableMapping, ...]
     option_mappings: Mapping[str, OptionMapping] = field(default_factory=dict)
     sources: Mapping[str, str] = field(default_factory=dict)  # mapping name → file it came from
+    problems: tuple[Problem, ...] = ()
+    broken: tuple[BrokenMapping, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "mappings", _dependency_order(self.mappings))
@@ -33,7 +38,19 @@ class Registry:
         for mapping in self.mappings:
             if mapping.name == name or name in mapping.aliases:
                 return mapping
+        if broken := self.broken_mapping(name):
+            problems = "; ".join(str(p) for p in broken.problems)
+            raise KeyError(f"mapping {name!r} is broken and not loaded: {problems}")
         raise KeyError(f"no mapping named {name!r}; known: {', '.join(m.name for m in self.mappings)}")
+
+    def broken_mapping(self, name: str) -> BrokenMapping | None:
+        """The broken mapping that declares `name` (its name or an alias), if any."""
+        return next((b for b in self.broken if b.kind == MAPPING and name in b.declares), None)
+
+    @property
+    def broken_jobs(self) -> tuple[BrokenMapping, ...]:
+        """Broken mappings that would have a DAG of their own."""
+        return tuple(b for b in self.broken if b.is_job)
 
     def by_dag_id(self, dag_id: str) -> IntegrationTableMapping:
         for mapping in self.mappings:

@@ -16,7 +16,7 @@ WriteMappings = Callable[..., Path]
 
 @pytest.fixture(scope="session")
 def registry() -> Registry:
-    return load_registry()
+    return load_registry(strict=True)
 
 
 def _currency() -> dict[str, Any]:

@@ -17,7 +17,7 @@ WriteMappings = Callable[..., Path]
 
 def problems_of(directory: Path) -> list[str]:
     with pytest.raises(RegistryError) as raised:
-        load_registry(directory)
+        load_registry(directory, strict=True)
     return [str(p) for p in raised.value.problems]
 
 
@@ -130,7 +130,7 @@ def test_every_problem_is_listed_not_just_the_first(write_mappings: WriteMapping
     small_mappings["currency.yaml"]["mappings"][0]["fields"][0]["direction"] = "Sideways"
     small_mappings["customer.yaml"]["mappings"][0]["dependencies"] = ["CURRENCY", "VENDOR"]
     with pytest.raises(RegistryError) as raised:
-        load_registry(write_mappings(small_mappings))
+        load_registry(write_mappings(small_mappings), strict=True)
     lines = str(raised.value).splitlines()
     assert lines[0] == "2 problems in the mapping registry:"
     assert "mapping CURRENCY: field 'Code' (bc_field code): direction:" in lines[1]

@@ -9,16 +9,58 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bcsync.registry import load_registry, mappings_directory
-from bcsync.registry.loader import DEFAULT_DIRECTORY, ENV_DIRECTORY
+from bcsync.registry import RegistryError, load_registry, loader, mappings_directory
+from bcsync.registry.loader import CHECKOUT_DIRECTORY, ENV_DIRECTORY
 
 WriteMappings = Callable[..., Path]
 
 
-def test_default_directory_is_include_mappings_of_the_checkout(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture
+def no_configured_directory(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """Neither $BCSYNC_MAPPINGS_DIR nor an Astro project: Airflow's dags folder is an empty tmp folder."""
     monkeypatch.delenv(ENV_DIRECTORY, raising=False)
-    assert mappings_directory() == DEFAULT_DIRECTORY.resolve()
-    assert DEFAULT_DIRECTORY.parts[-2:] == ("include", "mappings")
+    dags = tmp_path / "airflow" / "dags"
+    dags.mkdir(parents=True)
+    monkeypatch.setenv("AIRFLOW__CORE__DAGS_FOLDER", str(dags))
+    return dags
+
+
+def test_default_directory_is_include_mappings_of_the_checkout(no_configured_directory: Path) -> None:
+    assert mappings_directory() == CHECKOUT_DIRECTORY.resolve()
+    assert CHECKOUT_DIRECTORY.parts[-2:] == ("include", "mappings")
+
+
+def test_include_mappings_beside_airflows_dags_folder_comes_before_the_checkout(
+    no_configured_directory: Path, write_mappings: WriteMappings, small_mappings
+) -> None:
+    """The Astro project layout: <project>/dags and <project>/include/mappings, bcsync pip-installed."""
+    project = no_configured_directory.parent
+    (project / "include").mkdir()
+    write_mappings(small_mappings).rename(project / "include" / "mappings")
+    assert mappings_directory() == (project / "include" / "mappings").resolve()
+    assert [m.name for m in load_registry().mappings] == ["CURRENCY", "CUSTOMER"]
+
+
+def test_without_any_mappings_directory_the_error_lists_the_places_looked_at(
+    no_configured_directory: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(loader, "CHECKOUT_DIRECTORY", tmp_path / "site-packages" / "include" / "mappings")
+    with pytest.raises(RegistryError) as raised:
+        load_registry()
+    [problem] = raised.value.problems
+    assert str(problem) == (
+        "the mappings directory: not found; looked at "
+        f"{no_configured_directory.parent / 'include' / 'mappings'} (beside Airflow's dags folder); "
+        f"{tmp_path / 'site-packages' / 'include' / 'mappings'} (in the bcsync checkout)"
+    )
+
+
+def test_a_missing_environment_directory_is_not_replaced_by_another(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv(ENV_DIRECTORY, str(tmp_path / "nowhere"))
+    with pytest.raises(RegistryError, match=r"looked at .*nowhere \(\$BCSYNC_MAPPINGS_DIR\)$"):
+        mappings_directory()
 
 
 def test_environment_variable_overrides_the_directory(

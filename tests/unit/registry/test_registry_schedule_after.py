@@ -19,7 +19,7 @@ WriteMappings = Callable[..., Path]
 
 def problems_of(directory: Path) -> list[str]:
     with pytest.raises(RegistryError) as raised:
-        load_registry(directory)
+        load_registry(directory, strict=True)
     return [str(p) for p in raised.value.problems]
 
 
