@@ -2,16 +2,21 @@
 
 The plan is a frame with one row per source record (see `PLAN_COLUMNS`). The pipeline applies it
 with the service hooks and feeds the outcome back to the coupling store; this module only decides.
+
+All records of a pass are decided together, on columns: the source is aligned with its couplings and
+their destination records by id, and each of BC's per-record rules (cu 5345) becomes a mask over
+those rows. Only the payload dicts are built record by record, once, at the end.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
-from bcsync.engine.changes import modified_since
+from bcsync.engine.changes import modified_since_columns
 from bcsync.engine.model import (
     DESTINATION_ID,
     DESTINATION_MODIFIED,
@@ -25,8 +30,8 @@ from bcsync.engine.model import (
     SyncPass,
     UpdateConflictResolution,
 )
-from bcsync.engine.transform import transfer
-from bcsync.engine.values import same_value
+from bcsync.engine.transform import TransferredColumns, transfer_columns
+from bcsync.engine.values import Cells, python_values, same_values
 
 FAILURE = "Failure"
 
@@ -52,6 +57,11 @@ COUPLING_COLUMNS = [
     "skipped",
 ]
 
+_WINNER = {
+    UpdateConflictResolution.SEND_UPDATE_TO_INTEGRATION: SyncPass.TO_CRM,
+    UpdateConflictResolution.GET_UPDATE_FROM_INTEGRATION: SyncPass.FROM_CRM,
+}
+
 
 def plan_pass(
     spec: PassSpec,
@@ -67,168 +77,271 @@ def plan_pass(
     `destination` the current destination records of the coupled candidates (id, modified-on,
     mapped destination fields). A coupled destination missing from it has been deleted.
     """
-    lookups = lookups or {}
-    coupling_by_source = couplings.set_index(SOURCE_ID).to_dict("index") if len(couplings) else {}
-    destination_by_id = destination.set_index(DESTINATION_ID).to_dict("index") if len(destination) else {}
-    destination_label = "Dynamics 365 Sales" if spec.sync_pass is SyncPass.TO_CRM else "Business Central"
-    rows = [
-        _decide(
-            spec,
-            record,
-            coupling_by_source.get(record[SOURCE_ID]),
-            destination_by_id,
-            lookups,
-            destination_label,
-        )
-        for record in source.to_dict("records")
-    ]
-    return pd.DataFrame(rows, columns=PLAN_COLUMNS)
+    if not len(source):
+        return pd.DataFrame([], columns=PLAN_COLUMNS)
+    rows = _Aligned.of(source, couplings, destination)
+    plan = _Plan(rows.size)
+    plan.destination_id[rows.coupled] = rows.destination_id[rows.coupled]
 
+    # Uncoupled: ignored under "Synch. Only Coupled Records", else created.
+    uncoupled = ~rows.coupled
+    plan.action[uncoupled] = (RecordAction.IGNORE if spec.only_coupled else RecordAction.INSERT).value
+    plan.action[rows.skipped] = RecordAction.SKIP.value
 
-def _decide(
-    spec: PassSpec,
-    record: dict[str, Any],
-    coupling: dict[str, Any] | None,
-    destinations: dict[str, dict[str, Any]],
-    lookups: Mapping[str, LookupTable],
-    destination_label: str,
-) -> dict[str, Any]:
-    row = _row(record)
-    if coupling is None:
-        if spec.only_coupled:
-            return _with(row, RecordAction.IGNORE)
-        return _insert(spec, record, row, lookups, destination_label)
-
-    row[DESTINATION_ID] = coupling[DESTINATION_ID]
-    if bool(coupling.get("skipped")):
-        return _with(row, RecordAction.SKIP)
-
-    current = destinations.get(coupling[DESTINATION_ID])
-    if current is None:
-        return _deleted_counterpart(spec, record, row, lookups, destination_label)
-    row[DESTINATION_MODIFIED] = current.get(DESTINATION_MODIFIED)
-
-    failed_last_time = coupling.get("last_result") == FAILURE
-    changed = (
-        spec.force_modify
-        or failed_last_time
-        or modified_since(record.get(SOURCE_MODIFIED), coupling.get("source_synced_on"))
-    )
-    if not changed:
-        return _with(row, RecordAction.UNCHANGED)
-
-    transferred = transfer(spec.fields, record, lookups, destination_label)
-    if transferred.error:
-        return _with(row, RecordAction.FAIL, error=transferred.error)
-    differing = {
-        name: value for name, value in transferred.values.items() if not same_value(value, current.get(name))
-    }
-
-    # "Synchronize Now" in a chosen direction overrides a conflict, as BC's manual sync does.
-    both_modified = (
-        spec.bidirectional_mapping
-        and not spec.force_modify
-        and modified_since(current.get(DESTINATION_MODIFIED), coupling.get("destination_synced_on"))
-    )
-    if both_modified:
-        conflicting = [
-            rule for rule in spec.fields if rule.bidirectional and rule.destination_field in differing
-        ]
-        if conflicting:
-            return _resolve_update_conflict(spec, row, differing, conflicting[0].caption)
-
-    if spec.force_modify:
-        return _with(row, RecordAction.MODIFY, payload=transferred.values)
-    if not differing:
-        return _with(row, RecordAction.UNCHANGED)
-    return _with(row, RecordAction.MODIFY, payload=differing)
-
-
-def _insert(
-    spec: PassSpec,
-    record: dict[str, Any],
-    row: dict[str, Any],
-    lookups: Mapping[str, LookupTable],
-    destination_label: str,
-    *,
-    replaces_coupling: bool = False,
-) -> dict[str, Any]:
-    transferred = transfer(spec.fields, record, lookups, destination_label)
-    if transferred.error:
-        return _with(row, RecordAction.FAIL, error=transferred.error)
-    row["replaces_coupling"] = replaces_coupling
-    return _with(row, RecordAction.INSERT, payload=transferred.values)
-
-
-def _deleted_counterpart(
-    spec: PassSpec,
-    record: dict[str, Any],
-    row: dict[str, Any],
-    lookups: Mapping[str, LookupTable],
-    destination_label: str,
-) -> dict[str, Any]:
+    # Deleted counterpart (§2.2): fail, restore (create again) or uncouple.
+    deleted = rows.coupled & ~rows.skipped & (rows.at_destination < 0)
+    restore = deleted & (spec.deletion_conflict is DeletionConflictResolution.RESTORE_RECORDS)
     if spec.deletion_conflict is DeletionConflictResolution.RESTORE_RECORDS:
-        row[DESTINATION_ID] = None
-        return _insert(spec, record, row, lookups, destination_label, replaces_coupling=True)
-    if spec.deletion_conflict is DeletionConflictResolution.REMOVE_COUPLING:
-        return _with(row, RecordAction.REMOVE_COUPLING)
-    caption = spec.source_caption or "source"
-    return _with(
-        row,
-        RecordAction.FAIL,
-        error=f"The {caption} record cannot be updated because it is coupled to a deleted record.",
+        plan.action[deleted] = RecordAction.INSERT.value
+        plan.destination_id[deleted] = None
+        plan.replaces_coupling[deleted] = True  # unless the transfer fails, below
+    elif spec.deletion_conflict is DeletionConflictResolution.REMOVE_COUPLING:
+        plan.action[deleted] = RecordAction.REMOVE_COUPLING.value
+    else:
+        plan.fail(
+            deleted,
+            f"The {spec.source_caption or 'source'} record cannot be updated because it is coupled "
+            "to a deleted record.",
+        )
+
+    present = rows.at_destination >= 0
+    plan.destination_modified[present] = rows.destination_values(DESTINATION_MODIFIED, present)
+    changed = _changed(spec, rows, present)
+    plan.action[present & ~changed] = RecordAction.UNCHANGED.value
+
+    writes = (uncoupled & (not spec.only_coupled)) | restore | changed
+    transferred = transfer_columns(spec.fields, rows.source_for(spec, writes), lookups or {}, _label(spec))
+    at = np.flatnonzero(writes)  # record of each transferred row
+    failed = np.array([error is not None for error in transferred.errors], dtype=bool)
+    plan.error[at[failed]] = transferred.errors[failed]
+    plan.action[at[failed]] = RecordAction.FAIL.value
+    plan.replaces_coupling[at[failed]] = False
+
+    # Coupled and changed: compare with the destination, then look for an update conflict (§2.1).
+    compare = changed[at] & ~failed
+    differs = _differing(transferred, rows, at, compare)
+    differs_any = np.logical_or.reduce([differs[name] for name in transferred.fields]) if differs else None
+    conflict_caption = _conflicts(spec, rows, at, compare, differs)
+    conflict = np.array([caption is not None for caption in conflict_caption], dtype=bool)
+    winner = _WINNER.get(spec.update_conflict)
+    if winner is None:
+        for caption in dict.fromkeys(conflict_caption[conflict]):
+            plan.fail(at[conflict & (conflict_caption == caption)], _conflict_message(spec, caption))
+    elif winner is spec.sync_pass:
+        plan.action[at[conflict]] = RecordAction.MODIFY.value
+        plan.conflict_resolved[at[conflict]] = True
+    else:
+        plan.action[at[conflict]] = RecordAction.SKIP.value
+    normal = compare & ~conflict
+    if spec.force_modify:
+        modify = normal
+    else:
+        modify = normal & (differs_any if differs_any is not None else False)
+        plan.action[at[normal & ~modify]] = RecordAction.UNCHANGED.value
+    plan.action[at[modify]] = RecordAction.MODIFY.value
+
+    # Payloads: every transferred field on insert and forced modify, the differing ones otherwise.
+    inserts = ~failed & ~changed[at]
+    with_payload = inserts | modify | (conflict & (winner is spec.sync_pass))
+    everything = inserts | (compare & spec.force_modify)
+    include = {name: transferred.written[name] & (everything | differs[name]) for name in transferred.fields}
+    chosen = np.flatnonzero(with_payload)
+    payloads = np.full(len(chosen), None, dtype=object)
+    payloads[:] = transferred.records(chosen, include)
+    plan.payload[at[chosen]] = payloads
+    return plan.frame(rows)
+
+
+@dataclass
+class _Aligned:
+    """Each source record next to its coupling and its current destination record (by position)."""
+
+    source: pd.DataFrame
+    couplings: pd.DataFrame
+    destination: pd.DataFrame
+    at_coupling: np.ndarray  # row of the record's coupling, or -1
+    at_destination: np.ndarray  # row of the coupled destination if it exists and the coupling is live
+    destination_id: np.ndarray  # the coupling's destination id (object)
+    coupled: np.ndarray
+    skipped: np.ndarray
+
+    @classmethod
+    def of(cls, source: pd.DataFrame, couplings: pd.DataFrame, destination: pd.DataFrame) -> _Aligned:
+        size = len(source)
+        at_coupling = _positions(couplings, SOURCE_ID, python_values(source[SOURCE_ID]))
+        coupled = at_coupling >= 0
+        linked = np.flatnonzero(coupled)
+        destination_id = np.full(size, None, dtype=object)
+        skipped = np.zeros(size, bool)
+        at_destination = np.full(size, -1)
+        if len(linked):
+            destination_id[linked] = python_values(couplings[DESTINATION_ID].take(at_coupling[linked]))
+            if "skipped" in couplings.columns:
+                skipped[linked] = _truthy(couplings["skipped"].take(at_coupling[linked]))
+        live = np.flatnonzero(coupled & ~skipped)
+        at_destination[live] = _positions(destination, DESTINATION_ID, destination_id[live])
+        return cls(
+            source, couplings, destination, at_coupling, at_destination, destination_id, coupled, skipped
+        )
+
+    @property
+    def size(self) -> int:
+        return len(self.source)
+
+    def source_column(self, name: str, mask: np.ndarray) -> pd.Series | None:
+        return self.source[name].take(np.flatnonzero(mask)) if name in self.source.columns else None
+
+    def coupling_column(self, name: str, mask: np.ndarray) -> pd.Series | None:
+        if name not in self.couplings.columns:
+            return None  # `dict.get` gives None
+        return self.couplings[name].take(self.at_coupling[mask])
+
+    def destination_column(self, name: str, mask: np.ndarray) -> pd.Series | None:
+        # The destination id is the index of the old per-record dicts, never one of their fields.
+        if name == DESTINATION_ID or name not in self.destination.columns:
+            return None
+        return self.destination[name].take(self.at_destination[mask])
+
+    def destination_values(self, name: str, mask: np.ndarray) -> np.ndarray | None:
+        column = self.destination_column(name, mask)
+        return None if column is None else python_values(column)
+
+    def source_for(self, spec: PassSpec, mask: np.ndarray) -> pd.DataFrame:
+        """The records to transfer, with only the columns the field mappings read."""
+        wanted = dict.fromkeys(rule.source_field for rule in spec.fields if rule.source_field)
+        columns = [name for name in wanted if name in self.source.columns]
+        return self.source[columns].take(np.flatnonzero(mask))
+
+
+class _Plan:
+    """The plan's columns while they are being decided."""
+
+    def __init__(self, size: int):
+        self.destination_id = np.full(size, None, dtype=object)
+        self.action = np.full(size, None, dtype=object)
+        self.payload = np.full(size, None, dtype=object)
+        self.error = np.full(size, None, dtype=object)
+        self.destination_modified = np.full(size, None, dtype=object)
+        self.conflict_resolved = np.zeros(size, bool)
+        self.replaces_coupling = np.zeros(size, bool)
+
+    def fail(self, rows: np.ndarray, message: str) -> None:
+        self.action[rows] = RecordAction.FAIL.value
+        self.error[rows] = message
+
+    def frame(self, rows: _Aligned) -> pd.DataFrame:
+        source_modified = (
+            python_values(rows.source[SOURCE_MODIFIED]).tolist()
+            if SOURCE_MODIFIED in rows.source.columns
+            else [None] * rows.size
+        )
+        columns = {
+            SOURCE_ID: python_values(rows.source[SOURCE_ID]).tolist(),
+            DESTINATION_ID: self.destination_id.tolist(),
+            "action": self.action.tolist(),
+            "payload": self.payload.tolist(),
+            "error": self.error.tolist(),
+            SOURCE_MODIFIED: source_modified,
+            DESTINATION_MODIFIED: self.destination_modified.tolist(),
+            "conflict_resolved": self.conflict_resolved.tolist(),
+            "replaces_coupling": self.replaces_coupling.tolist(),
+        }
+        # Lists of Python objects: pandas infers the same dtypes as from the old per-record dicts.
+        return pd.DataFrame(columns, columns=PLAN_COLUMNS)
+
+
+def _changed(spec: PassSpec, rows: _Aligned, present: np.ndarray) -> np.ndarray:
+    """Present counterparts to process: forced, failed last time (§1.2), or modified since (§1.5)."""
+    changed = present.copy()
+    if spec.force_modify:
+        return changed
+    last_result = rows.coupling_column("last_result", present)
+    if last_result is None:
+        failed = np.zeros(int(present.sum()), bool)
+    else:
+        failed = (python_values(last_result) == FAILURE).astype(bool)
+    check = present.copy()
+    check[np.flatnonzero(present)[failed]] = False
+    changed[check] = modified_since_columns(
+        rows.source_column(SOURCE_MODIFIED, check),
+        rows.coupling_column("source_synced_on", check),
+        int(check.sum()),
+    )
+    return changed
+
+
+def _differing(
+    transferred: TransferredColumns, rows: _Aligned, at: np.ndarray, compare: np.ndarray
+) -> dict[str, np.ndarray]:
+    """Per destination field, whether the transferred value differs from the destination's (§1.6)."""
+    differs: dict[str, np.ndarray] = {}
+    for name in transferred.fields:
+        differs[name] = np.zeros(len(at), bool)
+        check = compare & transferred.written[name]
+        if not check.any():
+            continue
+        records = np.zeros(rows.size, bool)
+        records[at[check]] = True
+        current = rows.destination_column(name, records)
+        # `at` is increasing, so records[...] and the transferred rows line up in the same order.
+        right = Cells.of(current) if current is not None else Cells.blank(int(check.sum()))
+        left = Cells.of_values(transferred.values[name][check])
+        differs[name][check] = ~same_values(left, right)
+    return differs
+
+
+def _conflicts(
+    spec: PassSpec, rows: _Aligned, at: np.ndarray, compare: np.ndarray, differs: dict[str, np.ndarray]
+) -> np.ndarray:
+    """The caption of the first bidirectional field that differs where both sides changed, else None."""
+    caption = np.full(len(at), None, dtype=object)
+    bidirectional = [rule for rule in spec.fields if rule.bidirectional]
+    if not spec.bidirectional_mapping or spec.force_modify or not bidirectional or not compare.any():
+        return caption  # "Synchronize Now" in a chosen direction overrides a conflict, as in BC
+    records = np.zeros(rows.size, bool)
+    records[at[compare]] = True
+    both = np.zeros(len(at), bool)
+    both[compare] = modified_since_columns(
+        rows.destination_column(DESTINATION_MODIFIED, records),
+        rows.coupling_column("destination_synced_on", records),
+        int(compare.sum()),
+    )
+    found = np.zeros(len(at), bool)
+    for rule in bidirectional:
+        first = both & differs[rule.destination_field] & ~found
+        caption[first] = rule.caption
+        found |= first
+    return caption
+
+
+def _conflict_message(spec: PassSpec, field_caption: str) -> str:
+    destination = spec.destination_caption or "destination"
+    return (
+        f"Cannot update a record in the {destination} table. "
+        f"The mapping between {field_caption} field on the {spec.source_caption or 'source'} table "
+        f"and the {field_caption} field on the {destination} table is "
+        "bi-directional, and one or both values have changed since the last synchronization."
     )
 
 
-def _resolve_update_conflict(
-    spec: PassSpec, row: dict[str, Any], differing: dict[str, Any], field_caption: str
-) -> dict[str, Any]:
-    winner = {
-        UpdateConflictResolution.SEND_UPDATE_TO_INTEGRATION: SyncPass.TO_CRM,
-        UpdateConflictResolution.GET_UPDATE_FROM_INTEGRATION: SyncPass.FROM_CRM,
-    }.get(spec.update_conflict)
-    if winner is None:
-        return _with(
-            row,
-            RecordAction.FAIL,
-            error=(
-                f"Cannot update a record in the {spec.destination_caption or 'destination'} table. "
-                f"The mapping between {field_caption} field on the {spec.source_caption or 'source'} table "
-                f"and the {field_caption} field on the {spec.destination_caption or 'destination'} table is "
-                "bi-directional, and one or both values have changed since the last synchronization."
-            ),
-        )
-    if winner is spec.sync_pass:
-        row["conflict_resolved"] = True
-        return _with(row, RecordAction.MODIFY, payload=differing)
-    return _with(row, RecordAction.SKIP)
+def _label(spec: PassSpec) -> str:
+    return "Dynamics 365 Sales" if spec.sync_pass is SyncPass.TO_CRM else "Business Central"
 
 
-def _row(record: dict[str, Any]) -> dict[str, Any]:
-    return {
-        SOURCE_ID: record[SOURCE_ID],
-        DESTINATION_ID: None,
-        "action": None,
-        "payload": None,
-        "error": None,
-        SOURCE_MODIFIED: record.get(SOURCE_MODIFIED),
-        DESTINATION_MODIFIED: None,
-        "conflict_resolved": False,
-        "replaces_coupling": False,
-    }
+def _positions(frame: pd.DataFrame, key: str, wanted: np.ndarray) -> np.ndarray:
+    """Row of each wanted key in `frame` (-1 if absent); the keys must be unique, as in a dict."""
+    if not len(frame):
+        return np.full(len(wanted), -1)
+    index = pd.Index(frame[key])
+    if not index.is_unique:
+        raise ValueError(f"{key} must be unique: {index[index.duplicated()][0]!r} appears twice")
+    return index.get_indexer(wanted)
 
 
-def _with(
-    row: dict[str, Any],
-    action: RecordAction,
-    *,
-    payload: dict[str, Any] | None = None,
-    error: str | None = None,
-) -> dict[str, Any]:
-    row["action"] = action.value
-    row["payload"] = payload
-    row["error"] = error
-    return row
+def _truthy(column: pd.Series) -> np.ndarray:
+    if column.dtype == bool:
+        return column.to_numpy()
+    return np.array([bool(value) for value in python_values(column)], dtype=bool)
 
 
 def count_actions(actions: pd.Series) -> JobCounters:
