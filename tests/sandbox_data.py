@@ -56,3 +56,9 @@ def bc_update(
 def dataverse_get(sandbox: RunningSandbox, logical_name: str, key: str) -> dict[str, Any] | None:
     with _repository(sandbox, DATAVERSE_SCHEMAS) as repository:
         return repository.get(_schema(DATAVERSE_SCHEMAS, logical_name), key)
+
+
+def dataverse_rows(sandbox: RunningSandbox, logical_name: str) -> list[dict[str, Any]]:
+    """Every row of a Dataverse table in the sandbox."""
+    with _repository(sandbox, DATAVERSE_SCHEMAS) as repository:
+        return list(repository.query(_schema(DATAVERSE_SCHEMAS, logical_name)))

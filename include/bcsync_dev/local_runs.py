@@ -51,11 +51,23 @@ def migrate_airflow_db(env: dict[str, str], log_file: Path) -> None:
         )
 
 
-def run_in_subprocess(dag_ids: list[str], conf: dict, env: dict[str, str], log_file: Path) -> dict[str, str]:
-    """Run the DAGs with `dag.test()` in a fresh process (its own Airflow settings); returns run states."""
+def run_in_subprocess(
+    dag_ids: list[str], conf: dict, env: dict[str, str], log_file: Path, dags: Path = DAGS_FILE
+) -> dict[str, str]:
+    """Run the DAGs of `dags` (a DAG file or folder) with `dag.test()` in a fresh process (its own
+    Airflow settings); returns run states."""
     with log_file.open("w") as log:
         subprocess.run(
-            [sys.executable, "-m", "bcsync_dev.local_runs", "--conf", json.dumps(conf), *dag_ids],
+            [
+                sys.executable,
+                "-m",
+                "bcsync_dev.local_runs",
+                "--conf",
+                json.dumps(conf),
+                "--dags",
+                str(dags),
+                *dag_ids,
+            ],
             env={**os.environ, **env},
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -68,19 +80,19 @@ def run_in_subprocess(dag_ids: list[str], conf: dict, env: dict[str, str], log_f
     raise RuntimeError(f"the DAG runs did not complete; see {log_file}")
 
 
-def load_dags() -> dict:
-    """The DAG objects of dags/bcsync_jobs.py, imported the way the DAG processor does."""
+def load_dags(dags: Path = DAGS_FILE) -> dict:
+    """The DAG objects of a DAG file or folder (dags/bcsync_jobs.py), imported as the DAG processor does."""
     from airflow.dag_processing.dagbag import DagBag
 
-    bag = DagBag(dag_folder=str(DAGS_FILE))
+    bag = DagBag(dag_folder=str(dags))
     if bag.import_errors:
         raise RuntimeError(f"DAG import errors: {bag.import_errors}")
     return bag.dags
 
 
-def run(dag_ids: list[str], conf: dict | None = None) -> dict[str, str]:
+def run(dag_ids: list[str], conf: dict | None = None, dags_path: Path = DAGS_FILE) -> dict[str, str]:
     """Run each DAG once; returns the final state of each run."""
-    dags = load_dags()
+    dags = load_dags(dags_path)
     states = {}
     for dag_id in dag_ids:
         dag_run = dags[dag_id].test(run_conf=conf or {})
@@ -92,8 +104,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bcsync_dev.local_runs", description=__doc__)
     parser.add_argument("dag_ids", nargs="+")
     parser.add_argument("--conf", default="{}", help="run configuration (the trigger form's params) as JSON")
+    parser.add_argument("--dags", type=Path, default=DAGS_FILE, help="DAG file or folder")
     args = parser.parse_args(argv)
-    states = run(args.dag_ids, json.loads(args.conf))
+    states = run(args.dag_ids, json.loads(args.conf), args.dags)
     print(STATES_PREFIX + json.dumps(states))
     return 0
 

@@ -14,6 +14,7 @@ from bcsync.operators.couple import CoupleOperator
 from bcsync.operators.extract import ExtractOperator
 from bcsync.operators.job_status import JobStatusOperator
 from bcsync.operators.load import LoadOperator, RecordFailures
+from bcsync.operators.params import sync_params
 from bcsync.operators.plan import PlanOperator
 from bcsync.operators.record_job import RecordJobOperator
 from bcsync.operators.task_group import IntegrationSyncTaskGroup
@@ -28,4 +29,5 @@ __all__ = [
     "PlanOperator",
     "RecordFailures",
     "RecordJobOperator",
+    "sync_params",
 ]

@@ -1,0 +1,51 @@
+"""The Params of a sync DAG: what BC's manual actions are in Airflow's trigger form.
+
+The operators read them from the DAG run (`bcsync.pipeline.context.RunContext`); a DAG of your own
+offers the same actions with `DAG(..., params=sync_params(mapping))`.
+"""
+
+from __future__ import annotations
+
+from airflow.sdk import Param
+
+from bcsync.registry.model import IntegrationTableMapping, SyncDirection
+
+GUID_PATTERN = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+
+
+def sync_params(mapping: IntegrationTableMapping) -> dict[str, Param]:
+    """The Params of a DAG that runs `mapping`: BC's manual actions in the trigger form."""
+    params = {
+        "full_sync": Param(
+            False,
+            type="boolean",
+            title="Run full synchronization",
+            description="Read every record, couple by matching, create the rest (BC's Full Synchronization).",
+        ),
+        "record_ids": Param(
+            [],
+            type="array",
+            items={"type": "string", "pattern": GUID_PATTERN},
+            title="Synchronize now",
+            description="Ids (BC SystemId or Dataverse id) of records to synchronize now, whatever changed.",
+        ),
+        "dry_run": Param(
+            False,
+            type="boolean",
+            title="Dry run",
+            description="Plan and log what would be inserted, modified, coupled or fail; write nothing.",
+        ),
+    }
+    if mapping.direction is SyncDirection.BIDIRECTIONAL:
+        params["direction"] = Param(
+            "both",
+            type="string",
+            enum=[
+                "both",
+                SyncDirection.TO_INTEGRATION_TABLE.value,
+                SyncDirection.FROM_INTEGRATION_TABLE.value,
+            ],
+            title="Direction",
+            description="Both (BC → Sales, then Sales → BC), or only one of them.",
+        )
+    return params
