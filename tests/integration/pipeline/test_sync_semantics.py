@@ -306,7 +306,7 @@ def test_bc_create_whose_answer_was_lost_is_found_not_created_again(harness):
     assert created == result.counters.inserted > 0
     assert len(bc_customers(harness)) == before + created, "nothing was created twice"
     assert harness.store.list_pending("CUSTOMER", FROM_CRM).empty
-    assert result["failed"] == 0
+    assert result.failed == 0
 
 
 def test_contact_created_in_sales_gets_its_customers_account_as_parent(harness):
