@@ -64,13 +64,17 @@ def broken_entry(file: str, kind: str, raw: Any, problems: Sequence[Problem]) ->
     )
 
 
-def broken_file(file: str, declares: Sequence[str], problems: Sequence[Problem]) -> BrokenMapping:
-    """A file that could not be read as mappings at all: its DAG id comes from the file name."""
+def broken_file(
+    file: str, declares: Sequence[str], problems: Sequence[Problem], kind: str = MAPPING
+) -> BrokenMapping:
+    """A file that could not be read as mappings at all: its DAG id comes from the file name (a file of
+    option mappings only has none)."""
     return BrokenMapping(
         file=file,
         name=None,
-        dag_id=dag_id_for(PurePath(file).stem),
+        dag_id=dag_id_for(PurePath(file).stem) if kind == MAPPING else None,
         problems=tuple(problems),
+        kind=kind,
         declares=tuple(declares),
     )
 

@@ -158,10 +158,10 @@ class _LoadedFile:
         self.options: list[Located[OptionMapping]] = []
         self.broken: list[BrokenMapping] = []
 
-    def fail(self, problems: list[Problem], declares: list[str]) -> _LoadedFile:
+    def fail(self, problems: list[Problem], declares: list[str], kind: str = MAPPING) -> _LoadedFile:
         """The whole file is unusable."""
         self.problems += problems
-        self.broken.append(broken_file(self.shown, declares, problems))
+        self.broken.append(broken_file(self.shown, declares, problems, kind))
         return self
 
 
@@ -173,7 +173,7 @@ def _load_file(path: Path, shown: str) -> _LoadedFile:
         return loaded.fail([Problem(shown, f"cannot read the file: {error}")], [])
     raw, problem = _parse_yaml(text, shown)
     if problem is not None:
-        return loaded.fail([problem], _names_in_text(text))
+        return loaded.fail([problem], _names_in_text(text), _kind_of_text(text))
     if not isinstance(raw, dict) or not (_SECTIONS.keys() & raw.keys()):
         message = "expected a YAML mapping with a 'mappings' or 'option_mappings' list"
         return loaded.fail([Problem(shown, message)], [])
@@ -252,6 +252,12 @@ _NAME_LINE = re.compile(r"""^\s*(?:-\s+)?name:\s*(?P<q>['"]?)(?P<name>[^'"#\n]*?
 def _names_in_text(text: str) -> list[str]:
     """Best effort: the names a broken file declares, so references to them say where the problem is."""
     return [m["name"] for m in _NAME_LINE.finditer(text) if m["name"]]
+
+
+def _kind_of_text(text: str) -> str:
+    """Best effort: a file with only an `option_mappings:` section holds no job (and gets no DAG)."""
+    sections = set(re.findall(r"^(mappings|option_mappings):", text, re.M))
+    return OPTION_MAPPING if sections == {"option_mappings"} else MAPPING
 
 
 _BaseLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)

@@ -177,6 +177,7 @@ def test_a_broken_option_mapping_takes_the_mappings_using_it_out(
     registry = load(write_mappings, three_mappings)
 
     assert usable(registry) == ["CURRENCY", "UNITOFMEASURE"]
+    assert broken_named(registry, None).dag_id is None  # a file of option mappings holds no job
     [why] = broken_named(registry, "CUSTOMER").problems
     assert why.field == "'Payment Terms Code' (bc_field paymentTermsCode)"
     assert why.message.startswith("option_mapping 'PAYMENT TERMS' is broken (")
