@@ -53,8 +53,8 @@ def format_direction(direction: str, result: Mapping[str, Any]) -> str:
 
 def format_summary(summary: Any, msg: str = "") -> str:
     """The note text for one run from `record_job`'s result or its summary (None: not recorded)."""
-    if isinstance(summary, JobResult):
-        summary = summary.summary()
+    if isinstance(summary, JobResult) or (isinstance(summary, Mapping) and "__data__" in summary):
+        summary = JobResult.coerce(summary).summary()
     if not isinstance(summary, Mapping) or not isinstance(summary.get("directions"), Mapping):
         reason = f" (run ended: {msg})" if msg else ""
         return f"bcsync: the job was not recorded{reason}; see the record_job task log"

@@ -28,6 +28,9 @@ __all__ = [
 ]
 
 
+SERDE_DATA = "__data__"  # where Airflow's serde envelope keeps the serialized fields
+
+
 class XComResult:
     """Serialization hooks Airflow's serde calls: plain JSON types out, the typed result back."""
 
@@ -47,9 +50,13 @@ class XComResult:
 
     @classmethod
     def coerce(cls, value: Self | Mapping[str, Any] | None) -> Self | None:
-        """The result from an XCom value: the object itself, its plain form, or None."""
+        """The result from an XCom value: the object itself, its plain form, its serde envelope as the
+        metadata database holds it (`{"__classname__", "__version__", "__data__"}`: what a reader outside
+        a task, such as the scheduler's listener, gets back), or None."""
         if value is None or isinstance(value, cls):
             return value
+        if SERDE_DATA in value:
+            return cls.from_dict(value[SERDE_DATA])
         return cls.from_dict(value)
 
 
@@ -171,6 +178,12 @@ class DirectionResult(XComResult):
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "counters", _counters(self.counters))
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> DirectionResult:
+        """From the serialized form, or from the flat one of `JobResult.summary()` ("Inserted", ...)."""
+        counters = data["counters"] if "counters" in data else data
+        return cls(status=str(data.get("status") or "done"), counters=_counters(counters))
 
     @property
     def load_failed(self) -> bool:

@@ -10,7 +10,10 @@ import os
 import subprocess
 import sys
 
+from airflow.sdk.serde import serialize
+
 from bcsync.listeners import NOTE_MAX_LENGTH, format_summary, merge_note
+from bcsync.results import JobResult
 from bcsync_dev.local_runs import ROOT
 
 CURRENCY_SUMMARY = {
@@ -37,6 +40,18 @@ def test_one_line_per_direction_with_bcs_counters_in_bcs_order():
     assert format_summary(CURRENCY_SUMMARY) == (
         "ToIntegrationTable: Inserted 3 · Modified 0 · Deleted 0 · Unchanged 3 · Skipped 0 · Failed 1"
     )
+
+
+def test_the_note_reads_record_jobs_result_as_the_metadata_database_returns_it():
+    # Outside a task (the scheduler's listener) the XCom comes back as serde's JSON envelope.
+    job = JobResult(
+        mapping="CURRENCY",
+        run_kind="full",
+        dry_run=False,
+        directions={"ToIntegrationTable": {"status": "done", "Inserted": 3, "Unchanged": 3, "Failed": 1}},
+    )
+    stored = json.loads(json.dumps(serialize(job)))
+    assert format_summary(stored) == format_summary(job) == format_summary(CURRENCY_SUMMARY)
 
 
 def test_dry_run_and_load_failed_are_stated():
