@@ -11,7 +11,8 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from bcsync.registry import RegistryError, load_registry, mappings_directory
+from bcsync.registry import Registry, RegistryError, load_registry, mappings_directory
+from bcsync.registry.online import OnlineMode, ServiceCheck, check_against_services
 from bcsync.registry.render import registry_as_data, registry_as_text
 
 if TYPE_CHECKING:
@@ -22,6 +23,7 @@ Command = Callable[[argparse.Namespace], int]
 
 def _mappings(args: argparse.Namespace) -> int:
     registry = load_registry(args.dir)
+    _warn_broken(registry)
     if args.json:
         print(json.dumps(registry_as_data(registry), indent=2, ensure_ascii=False))
     else:
@@ -30,11 +32,52 @@ def _mappings(args: argparse.Namespace) -> int:
 
 
 def _mappings_validate(args: argparse.Namespace) -> int:
+    """Exit 1 when a file, or a name checked against a service, is wrong; the list goes to stderr."""
     directory = args.directory or args.dir
-    registry = load_registry(directory, strict=True)
-    jobs = len(registry.jobs)
-    print(f"{mappings_directory(directory)}: {len(registry.mappings)} mappings ({jobs} jobs) are valid")
-    return 0
+    registry = load_registry(directory)
+    failed = bool(registry.problems)
+    if failed:
+        print(RegistryError(registry.problems), file=sys.stderr)
+        _print_consequences(registry)
+    else:
+        jobs = len(registry.jobs)
+        print(f"{mappings_directory(directory)}: {len(registry.mappings)} mappings ({jobs} jobs) are valid")
+    for check in check_against_services(registry, args.online):
+        failed |= _report_service_check(check, args.online)
+    return 1 if failed else 0
+
+
+def _print_consequences(registry: Registry) -> None:
+    """The mappings that are fine themselves but need a broken one: fixing the list above fixes them."""
+    roots = set(registry.problems)
+    lines = [f"  {p}" for b in registry.broken for p in b.problems if p not in roots]
+    if lines:
+        print("Also not loaded until those are fixed:", *lines, sep="\n", file=sys.stderr)
+
+
+def _report_service_check(check: ServiceCheck, mode: OnlineMode) -> bool:
+    """Print one service's outcome; whether it fails the validation."""
+    where = f"{check.service} (connection {check.conn_id})"
+    if check.skipped:
+        print(f"{where}: names not checked online: {check.skipped}")
+        return False
+    if check.failed:
+        print(f"{where}: names not checked online: cannot read the metadata: {check.failed}", file=sys.stderr)
+        return mode is OnlineMode.ONLINE  # asked for explicitly, so not checking is a failure
+    if not check.problems:
+        print(f"{where}: every table, entity set and field named in the mappings exists")
+        return False
+    count = len(check.problems)
+    print(f"{count} name{'s' if count != 1 else ''} not found in {where}:", file=sys.stderr)
+    print(*(f"  {p}" for p in check.problems), sep="\n", file=sys.stderr)
+    return True
+
+
+def _warn_broken(registry: Registry) -> None:
+    """Commands keep working on the usable mappings; say on stderr which are not loaded."""
+    if registry.broken:
+        names = ", ".join(f"{b.label} ({b.file})" for b in registry.broken)
+        print(f"bcsync: not loaded: {names}; see 'bcsync mappings validate'", file=sys.stderr)
 
 
 # ---- operator commands on the coupling store ----
@@ -77,10 +120,24 @@ def _logs_on_stderr() -> Iterator[None]:
 
 
 def _job_name(args: argparse.Namespace) -> str | None:
-    """The store's name for the JOB argument (BC's name or an alias), or None when it was omitted."""
-    from bcsync.operations import resolve_job
+    """The store's name for the JOB argument (BC's name or an alias), or None when it was omitted.
 
-    return None if args.job is None else resolve_job(load_registry(), args.job).name
+    A broken mapping's name is accepted: its jobs, errors and skipped records are still in the store.
+    """
+    from bcsync.operations import OperatorError, resolve_job
+
+    if args.job is None:
+        return None
+    registry = load_registry()
+    try:
+        return resolve_job(registry, args.job).name
+    except OperatorError:
+        if broken := registry.broken_job_name(args.job):
+            print(
+                f"bcsync: mapping {broken} is broken and not loaded, so its job does not run", file=sys.stderr
+            )
+            return broken
+        raise
 
 
 def _print_json(records: Any) -> None:
@@ -249,8 +306,25 @@ def build_parser() -> argparse.ArgumentParser:
     )
     mappings.set_defaults(handler=_mappings)
     mapping_commands = mappings.add_subparsers(dest="mappings_command", metavar="ACTION")
-    validate = mapping_commands.add_parser("validate", help="check the YAML; exit 1 listing every problem")
+    validate = mapping_commands.add_parser(
+        "validate",
+        help="check the YAML, and the names in it against the services' metadata when their connections "
+        "are set; exit 1 listing every problem",
+    )
     validate.add_argument("directory", nargs="?", help="mappings directory to check")
+    online = validate.add_mutually_exclusive_group()
+    online.add_argument(
+        "--online",
+        dest="online",
+        action="store_const",
+        const=OnlineMode.ONLINE,
+        default=OnlineMode.AUTO,
+        help="check names against both services, looking the connections up in Airflow; fail if it cannot "
+        "(default: only for connections set as AIRFLOW_CONN_BC_DEFAULT / AIRFLOW_CONN_DATAVERSE_DEFAULT)",
+    )
+    online.add_argument(
+        "--offline", dest="online", action="store_const", const=OnlineMode.OFFLINE, help="check the YAML only"
+    )
     validate.set_defaults(handler=_mappings_validate)
 
     _add_store_commands(commands)

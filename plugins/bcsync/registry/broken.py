@@ -173,7 +173,7 @@ def _unusable_references(
         return Problem(located.file, message, mapping.name, field_label)
 
     for name in mapping.dependencies:
-        if name not in names:
+        if name not in names and name != mapping.parent:  # a child lists its parent: said once, below
             yield problem(_why("dependency", name, broken))
     if mapping.parent and mapping.parent not in names:
         yield problem(_why("parent", mapping.parent, broken))

@@ -142,7 +142,8 @@ def _build(files: list[Path]) -> Registry:
     return Registry(
         mappings=tuple(m.item for m in partition.mappings),
         option_mappings={o.item.name: o.item for o in partition.options},
-        sources={m.item.name: m.file for m in partition.mappings},
+        sources={o.item.name: o.file for o in partition.options}
+        | {m.item.name: m.file for m in partition.mappings},
         problems=tuple(problems),
         broken=tuple(partition.broken),
     )

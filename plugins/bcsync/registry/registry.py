@@ -21,7 +21,7 @@ class Registry:
 
     mappings: tuple[IntegrationTableMapping, ...]
     option_mappings: Mapping[str, OptionMapping] = field(default_factory=dict)
-    sources: Mapping[str, str] = field(default_factory=dict)  # mapping name → file it came from
+    sources: Mapping[str, str] = field(default_factory=dict)  # (option) mapping name → its file
     problems: tuple[Problem, ...] = ()
     broken: tuple[BrokenMapping, ...] = ()
 
@@ -44,8 +44,21 @@ class Registry:
         raise KeyError(f"no mapping named {name!r}; known: {', '.join(m.name for m in self.mappings)}")
 
     def broken_mapping(self, name: str) -> BrokenMapping | None:
-        """The broken mapping that declares `name` (its name or an alias), if any."""
-        return next((b for b in self.broken if b.kind == MAPPING and name in b.declares), None)
+        """The broken mapping that declares `name` (its name or an alias, in any case), if any."""
+        wanted = name.strip().casefold()
+        return next(
+            (b for b in self.broken if b.kind == MAPPING and wanted in (d.casefold() for d in b.declares)),
+            None,
+        )
+
+    def broken_job_name(self, name: str) -> str | None:
+        """The name the coupling store knows a broken mapping by (its jobs, errors and skipped records
+        outlive the mistake), for `name` as an operator typed it; None when no broken mapping has it."""
+        broken = self.broken_mapping(name)
+        if broken is None:
+            return None
+        wanted = name.strip().casefold()
+        return broken.name or next(d for d in broken.declares if d.casefold() == wanted)
 
     @property
     def broken_jobs(self) -> tuple[BrokenMapping, ...]:
