@@ -64,7 +64,11 @@ def jobs(request: Request, job: str | None, limit: int) -> Response:
         )
     else:
         body += render.empty(f"No synchronization jobs recorded{f' for {mapping}' if mapping else ''}.")
-    return HTMLResponse(render.layout(request, "Integration Synch. Job List", body, current="jobs"))
+    return HTMLResponse(
+        render.layout(
+            request, "Integration Synch. Job List", body, current="jobs", warning=_broken_warning(registry)
+        )
+    )
 
 
 def errors(request: Request, job: str | None, direction: str | None) -> Response:
@@ -92,7 +96,11 @@ def errors(request: Request, job: str | None, direction: str | None) -> Response
     else:
         scope = " ".join(filter(None, [mapping, wanted and wanted.value]))
         body += render.empty(f"No open synchronization errors{f' for {scope}' if scope else ''}.")
-    return HTMLResponse(render.layout(request, "Integration Synch. Errors", body, current="errors"))
+    return HTMLResponse(
+        render.layout(
+            request, "Integration Synch. Errors", body, current="errors", warning=_broken_warning(registry)
+        )
+    )
 
 
 def skipped(request: Request, job: str | None, restored: int | None, unmatched: int | None) -> Response:
@@ -103,18 +111,23 @@ def skipped(request: Request, job: str | None, restored: int | None, unmatched: 
             raise PageError(400, "Choose a job: ?job=CUSTOMER (see 'bcsync mappings')")
         body = render.filters(_job_names(registry), None, any_job=False)
         body += render.empty("Skipped records are kept per job: choose one.")
-        return HTMLResponse(render.layout(request, "CRM Skipped Records", body, current="skipped"))
+        return HTMLResponse(
+            render.layout(
+                request, "CRM Skipped Records", body, current="skipped", warning=_broken_warning(registry)
+            )
+        )
     with _store() as store:
         records = skipped_records(store, mapping)
     if render.wants_json(request):
         return render.json_response({"job": mapping, "skipped": records})
 
     notice = "" if restored is None else _restored_notice(restored)
-    warning = (
+    unmatched_warning = (
         f"{unmatched} of the chosen records were not skipped (any more) and were left as they are."
         if unmatched
         else ""
     )
+    warning = " ".join(filter(None, [unmatched_warning, _broken_warning(registry)]))
     body = render.filters(_job_names(registry), mapping, any_job=False)
     if records:
         body += (
@@ -189,12 +202,26 @@ def _registry() -> Registry:
 
 
 def _job_name(registry: Registry, job: str | None) -> str | None:
+    """The store's name for `job`; a broken mapping's name is accepted too: its history is in the store."""
     if job is None:
         return None
     try:
         return resolve_job(registry, job).name
     except OperatorError as error:
+        if broken := registry.broken_job_name(job):
+            return broken
         raise PageError(400, str(error)) from None
+
+
+def _broken_warning(registry: Registry) -> str:
+    """One line on every page while mappings are broken: their jobs do not run until they are fixed."""
+    if not registry.broken:
+        return ""
+    broken = ", ".join(f"{b.label} ({b.file})" for b in registry.broken)
+    return (
+        f"Not loaded, so not synchronizing: {broken}. Their DAGs show as import errors; "
+        "'bin/bcsync mappings validate' lists the problems."
+    )
 
 
 @contextmanager
@@ -217,7 +244,8 @@ def _store() -> Iterator[CouplingStore]:
 def _add_dag_ids(registry: Registry, records: list[dict[str, Any]]) -> None:
     """Give each record its job's DAG id (a child mapping runs in its parent's DAG), for the links."""
     by_name = {m.name: m for m in registry.mappings}
-    dag_ids = {
+    dag_ids = {b.name: b.dag_id for b in registry.broken_jobs if b.name}
+    dag_ids |= {
         m.name: m.dag_id or (by_name[m.parent].dag_id if m.parent in by_name else None)
         for m in registry.mappings
     }
@@ -226,7 +254,8 @@ def _add_dag_ids(registry: Registry, records: list[dict[str, Any]]) -> None:
 
 
 def _job_names(registry: Registry) -> list[str]:
-    return [m.name for m in registry.jobs]
+    """The jobs to pick from: broken ones too, whose past runs stay readable."""
+    return [m.name for m in registry.jobs] + [b.name for b in registry.broken_jobs if b.name]
 
 
 # ---- cells ----
