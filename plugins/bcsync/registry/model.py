@@ -26,6 +26,7 @@ from pydantic import (
 from bcsync.engine.model import DeletionConflictResolution, UpdateConflictResolution
 
 __all__ = [
+    "NOT_CARRIED",
     "BcApi",
     "BcEndpoint",
     "ConfigTemplate",
@@ -34,7 +35,6 @@ __all__ = [
     "FieldStatus",
     "IntegrationFieldMapping",
     "IntegrationTableMapping",
-    "JobKind",
     "Lookup",
     "MappingFile",
     "MatchCriterion",
@@ -91,11 +91,46 @@ class OwnershipModel(StrEnum):
     TEAM = "Team"
 
 
-class JobKind(StrEnum):
-    """What the job does: BC's "CRM Integration Table Synch." or the "CRM Statistics Job"."""
+# BC settings that bcsync does not carry, with the reason (docs/mappings.md, "BC settings bcsync does
+# not carry"). A file that still has one is told why, rather than "unknown key".
+NOT_CARRIED: dict[str, str] = {
+    "validate_field": (
+        "BC's \"Validate Field\" is not carried: BC's API pages validate every field they write, so "
+        "bcsync cannot write a field without validating it"
+    ),
+    "validate_integration_field": (
+        'BC\'s "Validate Integration Table Fld" is not carried: the Dataverse Web API always '
+        "validates what it is sent"
+    ),
+    "inactivity_timeout": (
+        'BC\'s job queue "Inactivity Timeout Period" is not carried: Airflow starts a run every '
+        "interval; there is no idle job to wake"
+    ),
+    "create_new_if_no_match": (
+        'BC\'s "Create New in Case of No Match" is not carried: it belongs to the match-based coupling '
+        "action, which bcsync does not have yet; a full synchronization creates every unmatched record"
+    ),
+    "job_kind": (
+        "job_kind is not carried: every job bcsync runs is a table synchronization; BC's Customer "
+        "Statistics job is the CUSTOMER STATISTICS mapping, disabled until that job is implemented"
+    ),
+}
 
-    TABLE_SYNCH = "TableSynch"
-    CUSTOMER_STATISTICS = "CustomerStatistics"
+
+# An option mapping's "Create New in Case of No Match" is BC's option coupling adding the code to the
+# Dataverse option set.
+_OPTION_SET_VALUES_NOT_MANAGED = (
+    'BC\'s "Create New in Case of No Match" of option mappings is not carried: bcsync does not add '
+    "values to Dataverse option sets; a code without a row leaves the destination field as it is"
+)
+
+
+def _refuse_not_carried(data: Any, *keys: str, reasons: dict[str, str] = NOT_CARRIED) -> Any:
+    if isinstance(data, dict):
+        for key in keys:
+            if key in data:
+                raise ValueError(f"{key}: {reasons[key]}; remove the key")
+    return data
 
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
@@ -170,8 +205,6 @@ class IntegrationFieldMapping(_Frozen):
     constant: str | bool | int | float | None = None  # written in `direction` where the other side is blank
     lookup: Lookup | None = None
     option_mapping: Name | None = None  # BC's "CRM Option Mapping": code ↔ option-set value
-    validate_field: bool = True
-    validate_integration_field: bool = False
     clear_on_failed_sync: bool = False
     not_null: bool = False  # a blank result never overwrites the destination (owner)
     match: MatchCriterion | None = None
@@ -180,6 +213,11 @@ class IntegrationFieldMapping(_Frozen):
     # The Web API navigation property a lookup binds through, when it is not the attribute's own name:
     # a polymorphic lookup names its target (contact.parentcustomerid → parentcustomerid_account).
     crm_navigation: Identifier | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _not_carried(cls, data: Any) -> Any:
+        return _refuse_not_carried(data, "validate_field", "validate_integration_field")
 
     @property
     def is_constant(self) -> bool:
@@ -230,7 +268,7 @@ class IntegrationFieldMapping(_Frozen):
 
 
 class Schedule(_Frozen):
-    """The job queue entry: BC recurs every 30 minutes and idles after the inactivity timeout.
+    """The job queue entry: BC recurs every 30 minutes, and reruns a failed job after a delay.
 
     `after` names jobs whose finished runs also start this job (all of them, once each has finished since
     the last run); without `every` or `cron` those runs are the only scheduled ones.
@@ -239,9 +277,13 @@ class Schedule(_Frozen):
     every: Duration | None = None
     cron: str | None = None
     after: tuple[Name, ...] = ()
-    inactivity_timeout: Duration | None = None
     max_attempts: int = Field(default=10, ge=1)
     rerun_delay: Duration = timedelta(seconds=30)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _not_carried(cls, data: Any) -> Any:
+        return _refuse_not_carried(data, "inactivity_timeout")
 
     @field_validator("cron")
     @classmethod
@@ -283,8 +325,6 @@ class Schedule(_Frozen):
             parts.append(f"cron {self.cron}")
         if self.after:
             parts.append("after " + " & ".join(self.after))
-        if self.inactivity_timeout:
-            parts.append(f"inactivity timeout {format_duration(self.inactivity_timeout)}")
         return ", ".join(parts)
 
 
@@ -305,8 +345,13 @@ class ConfigTemplate(_Frozen):
 class Coupling(_Frozen):
     """Match-based coupling settings of the table mapping (criteria are on the fields)."""
 
-    create_new_if_no_match: bool = False
+    # Pairs found by matching are synchronized right away instead of being coupled "in step".
     synch_after_bulk_coupling: bool = False
+
+    @model_validator(mode="before")
+    @classmethod
+    def _not_carried(cls, data: Any) -> Any:
+        return _refuse_not_carried(data, "create_new_if_no_match")
 
 
 class IntegrationTableMapping(_Frozen):
@@ -316,7 +361,6 @@ class IntegrationTableMapping(_Frozen):
     aliases: tuple[Name, ...] = ()  # other names users know it by (BC's own mapping name)
     job_code: Name | None = None  # defaults to `name`; child mappings have no job
     description: str = ""
-    job_kind: JobKind = JobKind.TABLE_SYNCH
     bc_table: Name
     bc_endpoint: BcEndpoint
     bc_extension_endpoint: BcEndpoint | None = None  # the custom page over the same rows, extra fields
@@ -354,6 +398,7 @@ class IntegrationTableMapping(_Frozen):
     @classmethod
     def _default_field_endpoints(cls, data: Any) -> Any:
         """A field without `bc_api` is on the primary endpoint: fill it so listings show it resolved."""
+        _refuse_not_carried(data, "job_kind")
         if not isinstance(data, dict) or not isinstance(data.get("fields"), list):
             return data
         endpoint = data.get("bc_endpoint")
@@ -402,8 +447,8 @@ class OptionMapping(_Frozen):
     """BC's option mapping (PAYMENT TERMS, …): BC codes ↔ values of a Dataverse option set.
 
     The rows are BC's "CRM Option Mapping" table. BC→Sales finds the option value by code; Sales→BC
-    finds the code by caption, then by value. A code without a row is added to the option set when
-    `create_new_if_no_match` is set, as BC's option coupling does.
+    finds the code by caption, then by value. A code without a row leaves the destination field as it
+    is: bcsync does not add values to option sets (docs/engine.md).
     """
 
     name: Name
@@ -411,8 +456,13 @@ class OptionMapping(_Frozen):
     bc_endpoint: BcEndpoint
     crm_entity: Identifier
     crm_option_field: Identifier
-    create_new_if_no_match: bool = True
     values: tuple[OptionValue, ...] = ()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _not_carried(cls, data: Any) -> Any:
+        reasons = {"create_new_if_no_match": _OPTION_SET_VALUES_NOT_MANAGED}
+        return _refuse_not_carried(data, "create_new_if_no_match", reasons=reasons)
 
 
 class MappingFile(_Frozen):

@@ -68,8 +68,6 @@ def _field_row(f: IntegrationFieldMapping) -> tuple[str, str, str, str, str]:
         notes.append("not null")
     if f.match:
         notes.append(f"match #{f.match.priority}" + (" case-sensitive" if f.match.case_sensitive else ""))
-    if not f.validate_field:
-        notes.append("no validate")
     if f.ownership_model:
         notes.append(f"{f.ownership_model.value} ownership only")
     if f.status.value != "Enabled":

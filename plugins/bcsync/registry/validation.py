@@ -143,8 +143,7 @@ def _shape(mapping: IntegrationTableMapping) -> Iterator[tuple[None, str]]:
             yield None, "schedule: required key is missing (BC's default is every: 30m)"
         if mapping.bc_modified_field is None:
             yield None, "bc_modified_field is required (only a child mapping may go without it)"
-    coupling = mapping.coupling
-    if (coupling.create_new_if_no_match or coupling.synch_after_bulk_coupling) and not mapping.match_groups():
+    if mapping.coupling.synch_after_bulk_coupling and not mapping.match_groups():
         yield None, "match-based coupling settings need at least one field with 'match'"
     if mapping.name in mapping.dependencies:
         yield None, "a mapping cannot depend on itself"

@@ -238,7 +238,7 @@ def test_an_unbalanced_filter_is_refused(write_mappings: WriteMappings, small_ma
 def test_match_based_coupling_settings_need_match_criteria(
     write_mappings: WriteMappings, small_mappings
 ) -> None:
-    small_mappings["currency.yaml"]["mappings"][0]["coupling"] = {"create_new_if_no_match": True}
+    small_mappings["currency.yaml"]["mappings"][0]["coupling"] = {"synch_after_bulk_coupling": True}
     [problem] = problems_of(write_mappings(small_mappings))
     assert problem.endswith(
         "mapping CURRENCY: match-based coupling settings need at least one field with 'match'"

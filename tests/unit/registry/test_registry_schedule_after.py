@@ -36,7 +36,7 @@ def schedule_of(data: dict[str, Any], file: str) -> dict[str, Any]:
         {"every": "30m", "after": ["CUSTOMER"]},
         {"cron": "*/30 * * * *", "after": ["CUSTOMER"]},
         {"after": ["CUSTOMER"]},
-        {"after": ["CUSTOMER", "CURRENCY"], "inactivity_timeout": "720m"},
+        {"after": ["CUSTOMER", "CURRENCY"], "max_attempts": 2},
     ],
 )
 def test_after_goes_with_at_most_one_timer(raw: dict[str, Any]) -> None:
@@ -48,7 +48,7 @@ def test_after_goes_with_at_most_one_timer(raw: dict[str, Any]) -> None:
 def test_without_after_the_timer_is_required_as_before() -> None:
     assert Schedule.model_validate({"every": "30m"}).after == ()
     with pytest.raises(ValidationError, match="needs exactly one of 'every' and 'cron', or 'after'"):
-        Schedule.model_validate({"inactivity_timeout": "720m"})
+        Schedule.model_validate({"max_attempts": 2})
 
 
 @pytest.mark.parametrize(
@@ -74,8 +74,8 @@ def test_describe_names_the_jobs_it_runs_after() -> None:
     assert Schedule.model_validate({"every": "30m", "after": ["CUSTOMER"]}).describe() == (
         "every 30m, after CUSTOMER"
     )
-    both = Schedule.model_validate({"after": ["CUSTOMER", "CURRENCY"], "inactivity_timeout": "720m"})
-    assert both.describe() == "after CUSTOMER & CURRENCY, inactivity timeout 720m"
+    both = Schedule.model_validate({"after": ["CUSTOMER", "CURRENCY"], "max_attempts": 2})
+    assert both.describe() == "after CUSTOMER & CURRENCY"
 
 
 # The registry: the named jobs must exist, be jobs, and not start each other in a cycle.
