@@ -1,14 +1,20 @@
-"""Match-based coupling (BC's "CDS Int. Table Couple"): pair uncoupled records by field values."""
+"""Match-based coupling (BC's "CDS Int. Table Couple"): pair uncoupled records by field values.
+
+Each priority group is matched for all records at once: match keys are factorised jointly on both
+sides and joined; BC's record-by-record outcome (a candidate is taken by the first record that
+matches it alone) is kept with a "first occurrence" rule over the records in order.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from bcsync.engine.model import DESTINATION_ID, SOURCE_ID
-from bcsync.engine.values import is_blank
+from bcsync.engine.values import TEXT, Cells, python_values
 
 
 @dataclass(frozen=True)
@@ -34,72 +40,128 @@ def match_records(
     are dropped from the criteria, several matches or an already-coupled single match fall through
     to the next group, and a candidate is coupled at most once (the first source record wins).
     """
+    ids = source[SOURCE_ID]
+    size = len(ids)
+    id_codes, unique_ids = pd.factorize(python_values(ids), use_na_sentinel=False)
+    # A source id listed twice is matched with its last record's values, as a dict of records does.
+    values_at = np.zeros(len(unique_ids), dtype=np.int64)
+    np.maximum.at(values_at, id_codes, np.arange(size))
+    values_row = values_at[id_codes]
+
+    # The outcome per source id (a record decided again overwrites its earlier outcome).
+    matched_to = np.full(len(unique_ids), None, dtype=object)
+    reason = np.full(len(unique_ids), "no match criteria", dtype=object)
+    has_reason = np.zeros(len(unique_ids), bool)
     taken = set(already_coupled)
-    result: dict[str, tuple[str | None, str]] = {}
-    unmatched = list(source[SOURCE_ID])
-    records = {record[SOURCE_ID]: record for record in source.to_dict("records")}
+    unmatched = np.arange(size)
+    candidate_ids = python_values(candidates[DESTINATION_ID]) if len(candidates) else np.empty(0, object)
     for group in priority_groups:
-        if not unmatched:
+        if not len(unmatched):
             break
-        still_unmatched: list[str] = []
-        index = _CandidateIndex(candidates, group)
-        for source_id in unmatched:
-            matches = index.lookup(records[source_id])
-            if matches is None:
-                still_unmatched.append(source_id)
-                result.setdefault(source_id, (None, "all match fields are blank"))
-                continue
-            if len(matches) == 1 and matches[0] not in taken:
-                taken.add(matches[0])
-                result[source_id] = (matches[0], f"matched on {_describe(group)}")
-                continue
-            reason = (
-                "no match"
-                if not matches
-                else "the only match is already coupled"
-                if len(matches) == 1
-                else f"{len(matches)} matches"
-            )
-            result[source_id] = (None, f"{reason} on {_describe(group)}")
-            still_unmatched.append(source_id)
-        unmatched = still_unmatched
-    rows = [(sid, *result.get(sid, (None, "no match criteria"))) for sid in source[SOURCE_ID]]
-    return pd.DataFrame(rows, columns=[SOURCE_ID, DESTINATION_ID, "reason"], dtype=object)
+        outcome = _match_group(source, candidates, candidate_ids, tuple(group), values_row[unmatched], taken)
+        codes = id_codes[unmatched]
+        blank = outcome.count < 0
+        first_time = codes[blank & ~has_reason[codes]]  # the old dict's setdefault
+        reason[first_time] = "all match fields are blank"
+        decided = codes[~blank]
+        matched_to[decided] = outcome.matched[~blank]
+        reason[decided] = outcome.reason[~blank]
+        has_reason[codes] = True
+        unmatched = unmatched[~outcome.won]
+    return pd.DataFrame(
+        {
+            SOURCE_ID: np.fromiter(ids, dtype=object, count=size),
+            DESTINATION_ID: matched_to[id_codes],
+            "reason": reason[id_codes],
+        },
+        columns=[SOURCE_ID, DESTINATION_ID, "reason"],
+        dtype=object,
+    )
 
 
-class _CandidateIndex:
-    """Candidates grouped by the normalised values of every subset of a group's fields in use."""
-
-    def __init__(self, candidates: pd.DataFrame, group: MatchGroup):
-        self._candidates = candidates
-        self._group = tuple(group)
-        self._indexes: dict[tuple[int, ...], dict[tuple, list[str]]] = {}
-
-    def lookup(self, row: dict) -> list[str] | None:
-        used = tuple(i for i, f in enumerate(self._group) if not is_blank(row.get(f.source_field)))
-        if not used:
-            return None
-        key = tuple(_key(row.get(self._group[i].source_field), self._group[i].case_sensitive) for i in used)
-        return self._index(used).get(key, [])
-
-    def _index(self, used: tuple[int, ...]) -> dict[tuple, list[str]]:
-        if used not in self._indexes:
-            index: dict[tuple, list[str]] = {}
-            fields = [self._group[i] for i in used]
-            for values in self._candidates.to_dict("records"):
-                if any(is_blank(values.get(f.destination_field)) for f in fields):
-                    continue
-                key = tuple(_key(values.get(f.destination_field), f.case_sensitive) for f in fields)
-                index.setdefault(key, []).append(values[DESTINATION_ID])
-            self._indexes[used] = index
-        return self._indexes[used]
+@dataclass(frozen=True)
+class _GroupOutcome:
+    count: np.ndarray  # matches per record; -1: every match field of the record is blank
+    won: np.ndarray  # the record was coupled
+    matched: np.ndarray  # the candidate id coupled, or None
+    reason: np.ndarray
 
 
-def _key(value: object, case_sensitive: bool) -> object:
-    if isinstance(value, str):
-        text = value.strip()
-        return text if case_sensitive else text.casefold()
-    return value
+def _match_group(
+    source: pd.DataFrame,
+    candidates: pd.DataFrame,
+    candidate_ids: np.ndarray,
+    group: tuple[MatchField, ...],
+    rows: np.ndarray,
+    taken: set,
+) -> _GroupOutcome:
+    """Match the records at `rows` (in order) on one priority group; couples into `taken`."""
+    size = len(rows)
+    described = _describe(group)
+    source_keys = [_keys(source, f.source_field, f.case_sensitive, rows) for f in group]
+    everyone = np.arange(len(candidates))
+    candidate_keys = [_keys(candidates, f.destination_field, f.case_sensitive, everyone) for f in group]
+    # One code per distinct key across both sides, per field (equal as Python's == and hash say).
+    codes = []
+    for (source_key, source_used), (candidate_key, candidate_used) in zip(
+        source_keys, candidate_keys, strict=True
+    ):
+        joint, _ = pd.factorize(np.concatenate([source_key, candidate_key]), use_na_sentinel=False)
+        codes.append(
+            (np.where(source_used, joint[:size], -1), np.where(candidate_used, joint[size:], -1))
+        )
+    used = np.column_stack([used for _, used in source_keys]) if group else np.zeros((size, 0), bool)
+    count = np.full(size, -1)
+    first = np.full(size, -1)
+    # Records are looked up with the fields they have a value in; candidates must have all of those.
+    for signature in {tuple(row) for row in used.tolist()}:
+        fields = [i for i, on in enumerate(signature) if on]
+        if not fields:
+            continue
+        mine = np.flatnonzero((used == signature).all(axis=1))
+        eligible = np.logical_and.reduce([candidate_keys[i][1] for i in fields])
+        keys = [f"k{i}" for i in fields]
+        offered = pd.DataFrame({key: codes[i][1][eligible] for key, i in zip(keys, fields, strict=True)})
+        offered["position"] = np.flatnonzero(eligible)
+        stats = offered.groupby(keys, sort=False)["position"].agg(["size", "first"]).reset_index()
+        wanted = pd.DataFrame({key: codes[i][0][mine] for key, i in zip(keys, fields, strict=True)})
+        found = wanted.merge(stats, on=keys, how="left")
+        count[mine] = found["size"].fillna(0).to_numpy(dtype=np.int64)
+        first[mine] = found["first"].fillna(-1).to_numpy(dtype=np.int64)
+
+    single = np.flatnonzero(count == 1)
+    single_ids = candidate_ids[first[single]]
+    free = ~pd.Series(single_ids, dtype=object).isin(list(taken)).to_numpy()
+    # BC goes record by record: of several records matching the same free candidate, the first wins.
+    wins = free & ~pd.Series(first[single]).where(free).duplicated(keep="first").to_numpy()
+    won = np.zeros(size, bool)
+    won[single[wins]] = True
+    matched = np.full(size, None, dtype=object)
+    matched[won] = single_ids[wins]
+    taken.update(single_ids[wins])
+
+    reason = np.full(size, None, dtype=object)
+    reason[count == 0] = f"no match on {described}"
+    reason[single] = f"the only match is already coupled on {described}"
+    reason[single[wins]] = f"matched on {described}"
+    for several in np.unique(count[count > 1]):
+        reason[count == several] = f"{several} matches on {described}"
+    return _GroupOutcome(count, won, matched, reason)
+
+
+def _keys(
+    frame: pd.DataFrame, name: str, case_sensitive: bool, rows: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's match key (text trimmed, case-folded unless case-sensitive) and whether it has one."""
+    if name not in frame.columns:
+        return np.full(len(rows), None, dtype=object), np.zeros(len(rows), bool)
+    cells = Cells.of(frame[name].take(rows))
+    keys = cells.values.copy()
+    texts = cells.kinds == TEXT
+    if texts.any():
+        trimmed = pd.Series(cells.text[texts], dtype=object)
+        keys[texts] = (trimmed if case_sensitive else trimmed.str.casefold()).to_numpy()
+    return keys, ~cells.is_blank
 
 
 def _describe(group: MatchGroup) -> str:

@@ -11,7 +11,6 @@ them. Plans must be equal frame for frame, dtypes and payload value types includ
 
 from __future__ import annotations
 
-import io
 import random
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -20,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from random_columns import as_column
 from rowwise_reference import plan_pass_rowwise
 
 from bcsync.engine.model import (
@@ -65,29 +65,6 @@ STAMPS: list[Any] = [
 
 def _pick(rng: random.Random, *pools: list[Any]) -> Any:
     return rng.choice(rng.choice(pools))
-
-
-def _column(rng: random.Random, values: list[Any]) -> pd.Series:
-    """The same values as pandas infers them, as plain objects, read back from Parquet, or in
-    nullable / Arrow extension dtypes."""
-    how = rng.choice(["infer", "object", "parquet", "parquet", "nullable", "arrow"])
-    if how == "object":
-        return pd.Series(values, dtype=object)
-    try:
-        inferred = pd.Series(values)
-        if how in ("nullable", "arrow"):
-            backend = "pyarrow" if how == "arrow" else "numpy_nullable"
-            return inferred.convert_dtypes(dtype_backend=backend)
-    except (TypeError, ValueError, ArithmeticError, ImportError):
-        return pd.Series(values, dtype=object)
-    if how == "parquet":
-        try:
-            buffer = io.BytesIO()
-            pd.DataFrame({"c": inferred}).to_parquet(buffer, index=False)
-            return pd.read_parquet(io.BytesIO(buffer.getvalue()))["c"]
-        except Exception:  # mixed types Arrow cannot hold: keep what pandas inferred
-            return inferred
-    return inferred
 
 
 def _stamps(rng: random.Random, size: int) -> pd.Series:
@@ -221,7 +198,7 @@ def _case(seed: int) -> tuple[PassSpec, pd.DataFrame, pd.DataFrame, pd.DataFrame
     if rng.random() < 0.9:
         source[SOURCE_MODIFIED] = _stamps(rng, size)
     for field, values in records.items():
-        source[field] = _column(rng, values)
+        source[field] = as_column(rng, values)
 
     coupled = [i for i in range(size) if rng.random() < 0.7 and ids[i] not in ids[:i]]
     couplings = pd.DataFrame(
@@ -231,7 +208,7 @@ def _case(seed: int) -> tuple[PassSpec, pd.DataFrame, pd.DataFrame, pd.DataFrame
             "source_synced_on": _stamps(rng, len(coupled) + 1),
             "destination_synced_on": _stamps(rng, len(coupled) + 1),
             "last_result": [rng.choice(["Success", "Failure", None]) for _ in range(len(coupled) + 1)],
-            "skipped": _column(rng, [rng.random() < 0.15 for _ in range(len(coupled) + 1)]),
+            "skipped": as_column(rng, [rng.random() < 0.15 for _ in range(len(coupled) + 1)]),
         }
     )
     if rng.random() < 0.1:
@@ -247,7 +224,7 @@ def _case(seed: int) -> tuple[PassSpec, pd.DataFrame, pd.DataFrame, pd.DataFrame
         likes = [records.get(source_field or "", [None] * size)[i] for i in existing]
         if rng.random() < 0.9:
             like_typed = typed.get(source_field or "", False)
-            destination[name] = _column(
+            destination[name] = as_column(
                 rng, [_destination_value(rng, name, like, like_typed) for like in likes]
             )
     return spec, source, couplings, destination, _lookups(rng)
