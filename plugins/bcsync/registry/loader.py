@@ -27,18 +27,20 @@ from bcsync.registry.broken import (
     set_aside,
 )
 from bcsync.registry.errors import Problem, RegistryError, problems_from_validation
-from bcsync.registry.model import IntegrationTableMapping, MappingFile, OptionMapping, OwnershipModel
-from bcsync.registry.ownership import ownership_model_in_effect, under_ownership_model
+from bcsync.registry.model import IntegrationTableMapping, MappingFile, OptionMapping
 from bcsync.registry.registry import Registry
 from bcsync.registry.validation import Located, validate
 
 ENV_DIRECTORY = "BCSYNC_MAPPINGS_DIR"
 REPO_ROOT = Path(__file__).resolve().parents[3]  # plugins/bcsync/registry/loader.py → the checkout
-CHECKOUT_DIRECTORY = REPO_ROOT / "include" / "mappings"  # only there when bcsync runs from a checkout
+# Installed from a wheel, this file is not in a checkout and there is no include/mappings of its own.
+CHECKOUT_DIRECTORY = (
+    REPO_ROOT / "include" / "mappings" if (REPO_ROOT / "plugins" / "bcsync").is_dir() else None
+)
 _SECTIONS = {"mappings": MAPPING, "option_mappings": OPTION_MAPPING}
 
 _Fingerprint = tuple[tuple[str, int, int], ...]
-_cache: dict[tuple[Path, OwnershipModel], tuple[_Fingerprint, Registry]] = {}
+_cache: dict[Path, tuple[_Fingerprint, Registry]] = {}
 _cache_lock = threading.Lock()
 
 
@@ -60,14 +62,14 @@ def candidate_directories() -> list[tuple[str, Path]]:
     next to Airflow's dags folder (the Astro project layout), then include/mappings of this checkout."""
     if value := os.environ.get(ENV_DIRECTORY):
         return [(f"${ENV_DIRECTORY}", Path(value).expanduser())]
-    candidates = []
-    if dags_folder := _airflow_dags_folder():
-        candidates.append(("beside Airflow's dags folder", dags_folder.parent / "include" / "mappings"))
-    candidates.append(("in the bcsync checkout", CHECKOUT_DIRECTORY))
+    dags_folder = _airflow_dags_folder()
+    candidates = [("beside Airflow's dags folder", dags_folder.parent / "include" / "mappings")]
+    if CHECKOUT_DIRECTORY is not None:
+        candidates.append(("in the bcsync checkout", CHECKOUT_DIRECTORY))
     return candidates
 
 
-def _airflow_dags_folder() -> Path | None:
+def _airflow_dags_folder() -> Path:
     """Airflow's `[core] dags_folder`, read only where that costs nothing: from the configuration already
     loaded in an Airflow process (DAG parsing, tasks, the API server), else from the environment as
     Airflow reads it. Importing Airflow just for this would cost seconds in `bin/bcsync`."""
@@ -82,25 +84,16 @@ def _airflow_dags_folder() -> Path | None:
                 return Path(value).expanduser()
     if value := os.environ.get("AIRFLOW__CORE__DAGS_FOLDER"):
         return Path(value).expanduser()
-    home = os.environ.get("AIRFLOW_HOME")
-    return Path(home).expanduser() / "dags" if home else None
+    return Path(os.environ.get("AIRFLOW_HOME", "~/airflow")).expanduser() / "dags"  # Airflow's defaults
 
 
-def load_registry(
-    directory: Path | str | None = None,
-    *,
-    strict: bool = False,
-    ownership_model: OwnershipModel | str | None = None,
-) -> Registry:
+def load_registry(directory: Path | str | None = None, *, strict: bool = False) -> Registry:
     """Load every `*.yaml` in the mappings directory.
 
     The registry holds the usable mappings; `registry.broken` lists the others with their problems, and
     `registry.problems` every problem found. With `strict`, any problem raises `RegistryError` listing
-    them all. A directory that is missing or has no YAML files raises in either case. The mappings are
-    those of the ownership model in effect (`$BCSYNC_OWNERSHIP_MODEL`, default Person; see
-    `bcsync.registry.ownership`).
+    them all. A directory that is missing or has no YAML files raises in either case.
     """
-    model = ownership_model_in_effect(ownership_model)
     path = mappings_directory(directory)
     if not path.is_dir():
         raise RegistryError([Problem(display_path(path), "the mappings directory does not exist")])
@@ -109,13 +102,13 @@ def load_registry(
         raise RegistryError([Problem(display_path(path), "no *.yaml mapping files")])
     fingerprint = tuple((p.name, *_stat(p)) for p in files)
     with _cache_lock:
-        cached = _cache.get((path, model))
+        cached = _cache.get(path)
     if cached and cached[0] == fingerprint:
         registry = cached[1]
     else:
-        registry = _build(files, model)
+        registry = _build(files)
         with _cache_lock:
-            _cache[path, model] = (fingerprint, registry)
+            _cache[path] = (fingerprint, registry)
     if strict and registry.problems:
         raise RegistryError(registry.problems)
     return registry
@@ -134,7 +127,7 @@ def _stat(path: Path) -> tuple[int, int]:
     return info.st_mtime_ns, info.st_size
 
 
-def _build(files: list[Path], model: OwnershipModel) -> Registry:
+def _build(files: list[Path]) -> Registry:
     problems: list[Problem] = []
     mappings: list[Located[IntegrationTableMapping]] = []
     options: list[Located[OptionMapping]] = []
@@ -145,7 +138,6 @@ def _build(files: list[Path], model: OwnershipModel) -> Registry:
         mappings += loaded.mappings
         options += loaded.options
         broken += loaded.broken
-    mappings = under_ownership_model(mappings, model)
     unparsed = frozenset(name for b in broken for name in b.declares)
     problems += validate(mappings, options, unparsed)
     partition = set_aside(mappings, options, problems, broken)

@@ -26,6 +26,7 @@ def no_configured_directory(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> 
 
 
 def test_default_directory_is_include_mappings_of_the_checkout(no_configured_directory: Path) -> None:
+    assert CHECKOUT_DIRECTORY is not None  # the tests run from the checkout
     assert mappings_directory() == CHECKOUT_DIRECTORY.resolve()
     assert CHECKOUT_DIRECTORY.parts[-2:] == ("include", "mappings")
 
@@ -52,6 +53,18 @@ def test_without_any_mappings_directory_the_error_lists_the_places_looked_at(
         "the mappings directory: not found; looked at "
         f"{no_configured_directory.parent / 'include' / 'mappings'} (beside Airflow's dags folder); "
         f"{tmp_path / 'site-packages' / 'include' / 'mappings'} (in the bcsync checkout)"
+    )
+
+
+def test_installed_outside_a_checkout_only_the_airflow_project_is_looked_at(
+    no_configured_directory: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(loader, "CHECKOUT_DIRECTORY", None)  # as from a wheel: no checkout around it
+    with pytest.raises(RegistryError) as raised:
+        mappings_directory()
+    assert str(raised.value.problems[0]) == (
+        "the mappings directory: not found; looked at "
+        f"{no_configured_directory.parent / 'include' / 'mappings'} (beside Airflow's dags folder)"
     )
 
 
