@@ -27,7 +27,8 @@ from bcsync.registry.broken import (
     set_aside,
 )
 from bcsync.registry.errors import Problem, RegistryError, problems_from_validation
-from bcsync.registry.model import IntegrationTableMapping, MappingFile, OptionMapping
+from bcsync.registry.model import IntegrationTableMapping, MappingFile, OptionMapping, OwnershipModel
+from bcsync.registry.ownership import ownership_model_in_effect, under_ownership_model
 from bcsync.registry.registry import Registry
 from bcsync.registry.validation import Located, validate
 
@@ -40,7 +41,7 @@ CHECKOUT_DIRECTORY = (
 _SECTIONS = {"mappings": MAPPING, "option_mappings": OPTION_MAPPING}
 
 _Fingerprint = tuple[tuple[str, int, int], ...]
-_cache: dict[Path, tuple[_Fingerprint, Registry]] = {}
+_cache: dict[tuple[Path, OwnershipModel], tuple[_Fingerprint, Registry]] = {}
 _cache_lock = threading.Lock()
 
 
@@ -87,13 +88,21 @@ def _airflow_dags_folder() -> Path:
     return Path(os.environ.get("AIRFLOW_HOME", "~/airflow")).expanduser() / "dags"  # Airflow's defaults
 
 
-def load_registry(directory: Path | str | None = None, *, strict: bool = False) -> Registry:
+def load_registry(
+    directory: Path | str | None = None,
+    *,
+    strict: bool = False,
+    ownership_model: OwnershipModel | str | None = None,
+) -> Registry:
     """Load every `*.yaml` in the mappings directory.
 
     The registry holds the usable mappings; `registry.broken` lists the others with their problems, and
     `registry.problems` every problem found. With `strict`, any problem raises `RegistryError` listing
-    them all. A directory that is missing or has no YAML files raises in either case.
+    them all. A directory that is missing or has no YAML files raises in either case. The mappings are
+    those of the ownership model in effect (`$BCSYNC_OWNERSHIP_MODEL`, default Person; see
+    `bcsync.registry.ownership`).
     """
+    model = ownership_model_in_effect(ownership_model)
     path = mappings_directory(directory)
     if not path.is_dir():
         raise RegistryError([Problem(display_path(path), "the mappings directory does not exist")])
@@ -102,13 +111,13 @@ def load_registry(directory: Path | str | None = None, *, strict: bool = False) 
         raise RegistryError([Problem(display_path(path), "no *.yaml mapping files")])
     fingerprint = tuple((p.name, *_stat(p)) for p in files)
     with _cache_lock:
-        cached = _cache.get(path)
+        cached = _cache.get((path, model))
     if cached and cached[0] == fingerprint:
         registry = cached[1]
     else:
-        registry = _build(files)
+        registry = _build(files, model)
         with _cache_lock:
-            _cache[path] = (fingerprint, registry)
+            _cache[path, model] = (fingerprint, registry)
     if strict and registry.problems:
         raise RegistryError(registry.problems)
     return registry
@@ -127,7 +136,7 @@ def _stat(path: Path) -> tuple[int, int]:
     return info.st_mtime_ns, info.st_size
 
 
-def _build(files: list[Path]) -> Registry:
+def _build(files: list[Path], model: OwnershipModel) -> Registry:
     problems: list[Problem] = []
     mappings: list[Located[IntegrationTableMapping]] = []
     options: list[Located[OptionMapping]] = []
@@ -138,6 +147,7 @@ def _build(files: list[Path]) -> Registry:
         mappings += loaded.mappings
         options += loaded.options
         broken += loaded.broken
+    mappings = under_ownership_model(mappings, model)
     unparsed = frozenset(name for b in broken for name in b.declares)
     problems += validate(mappings, options, unparsed)
     partition = set_aside(mappings, options, problems, broken)
