@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from airflow.sdk import DAG
 
-from bcsync.registry import BrokenMapping, Registry
+from bcsync.registry import BrokenMapping, Registry, load_registry
 
 
 class BrokenMappingError(ValueError):
@@ -26,8 +26,11 @@ class BrokenMappingDag(DAG):
         raise BrokenMappingError(self.reason)
 
 
-def broken_mapping_dags(registry: Registry) -> dict[str, DAG]:
-    """A stand-in for the DAG of each broken, enabled job mapping (or unreadable file), by DAG id."""
+def broken_mapping_dags(registry: Registry | None = None) -> dict[str, DAG]:
+    """A stand-in for the DAG of each broken, enabled job mapping (or unreadable file), by DAG id; the
+    registry is loaded when not given, so a DAG file of its own can hold them."""
+    if registry is None:
+        registry = load_registry()
     broken = sorted(
         (b for b in registry.broken_jobs if b.enabled and b.dag_id), key=lambda b: (b.dag_id, b.file)
     )
