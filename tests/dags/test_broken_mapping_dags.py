@@ -1,7 +1,9 @@
-"""A broken mapping makes its own DAG an import error of dags/bcsync_jobs.py; the file's other DAGs load.
+"""A broken mapping makes its own DAG an import error of dags/bcsync_mapping_errors.py; the working jobs'
+DAGs in dags/bcsync_jobs.py load.
 
 Airflow's DagBag validates each DAG before bagging it and records a failing one as the file's import
-error while bagging the rest (`DagBag.process_file`); the broken mapping's stand-in DAG fails there.
+error (`DagBag.process_file`); the broken mapping's stand-in DAG fails there. The DAG processor marks
+every DAG of a file with an import error stale, so the stand-ins live in a file of their own.
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ import pytest
 from airflow.dag_processing.dagbag import DagBag
 
 ROOT = Path(__file__).resolve().parents[2]
-DAGS_FILE = ROOT / "dags" / "bcsync_jobs.py"
+DAGS = ROOT / "dags"
+ERRORS_FILE = DAGS / "bcsync_mapping_errors.py"
 GOOD_JOBS = {"bcsync_salespeople", "bcsync_currency", "bcsync_customer", "bcsync_contact"}
 
 
@@ -22,7 +25,7 @@ GOOD_JOBS = {"bcsync_salespeople", "bcsync_currency", "bcsync_customer", "bcsync
 def parse_with(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, edit_mappings: Callable[..., Path]
 ) -> Callable[..., DagBag]:
-    """Parse dags/bcsync_jobs.py over a copy of include/mappings: mapping edits ({name: edit}) and
+    """Parse the dags/ folder over a copy of include/mappings: mapping edits ({name: edit}) and
     files replaced by raw text ({file name: text})."""
 
     def parse(
@@ -32,7 +35,7 @@ def parse_with(
         for name, text in (files or {}).items():
             (directory / name).write_text(text, encoding="utf-8")
         monkeypatch.setenv("BCSYNC_MAPPINGS_DIR", str(directory))
-        return DagBag(dag_folder=str(DAGS_FILE))
+        return DagBag(dag_folder=str(DAGS))
 
     return parse
 
@@ -43,7 +46,7 @@ def misspell_contact_direction(mapping: dict[str, Any]) -> None:
 
 def the_import_error(bag: DagBag) -> str:
     [(path, message)] = bag.import_errors.items()
-    assert path == str(DAGS_FILE)
+    assert path == str(ERRORS_FILE)
     return message
 
 
