@@ -105,14 +105,13 @@ def plan_pass(
         )
 
     present = rows.at_destination >= 0
-    plan.destination_modified[present] = rows.destination_values(DESTINATION_MODIFIED, present)
     changed = _changed(spec, rows, present)
     plan.action[present & ~changed] = RecordAction.UNCHANGED.value
 
     writes = (uncoupled & (not spec.only_coupled)) | restore | changed
     transferred = transfer_columns(spec.fields, rows.source_for(spec, writes), lookups or {}, _label(spec))
     at = np.flatnonzero(writes)  # record of each transferred row
-    failed = np.array([error is not None for error in transferred.errors], dtype=bool)
+    failed = transferred.failed
     plan.error[at[failed]] = transferred.errors[failed]
     plan.action[at[failed]] = RecordAction.FAIL.value
     plan.replaces_coupling[at[failed]] = False
@@ -202,10 +201,6 @@ class _Aligned:
             return None
         return self.destination[name].take(self.at_destination[mask])
 
-    def destination_values(self, name: str, mask: np.ndarray) -> np.ndarray | None:
-        column = self.destination_column(name, mask)
-        return None if column is None else python_values(column)
-
     def source_for(self, spec: PassSpec, mask: np.ndarray) -> pd.DataFrame:
         """The records to transfer, with only the columns the field mappings read."""
         wanted = dict.fromkeys(rule.source_field for rule in spec.fields if rule.source_field)
@@ -221,7 +216,6 @@ class _Plan:
         self.action = np.full(size, None, dtype=object)
         self.payload = np.full(size, None, dtype=object)
         self.error = np.full(size, None, dtype=object)
-        self.destination_modified = np.full(size, None, dtype=object)
         self.conflict_resolved = np.zeros(size, bool)
         self.replaces_coupling = np.zeros(size, bool)
 
@@ -230,24 +224,42 @@ class _Plan:
         self.error[rows] = message
 
     def frame(self, rows: _Aligned) -> pd.DataFrame:
-        source_modified = (
-            python_values(rows.source[SOURCE_MODIFIED]).tolist()
-            if SOURCE_MODIFIED in rows.source.columns
-            else [None] * rows.size
-        )
+        present, everyone = rows.at_destination >= 0, np.ones(rows.size, bool)
         columns = {
             SOURCE_ID: python_values(rows.source[SOURCE_ID]).tolist(),
             DESTINATION_ID: self.destination_id.tolist(),
             "action": self.action.tolist(),
             "payload": self.payload.tolist(),
             "error": self.error.tolist(),
-            SOURCE_MODIFIED: source_modified,
-            DESTINATION_MODIFIED: self.destination_modified.tolist(),
-            "conflict_resolved": self.conflict_resolved.tolist(),
-            "replaces_coupling": self.replaces_coupling.tolist(),
+            SOURCE_MODIFIED: _timestamps(rows.source_column(SOURCE_MODIFIED, everyone), rows.size),
+            DESTINATION_MODIFIED: _timestamps(
+                rows.destination_column(DESTINATION_MODIFIED, present), rows.size, present
+            ),
+            "conflict_resolved": self.conflict_resolved,
+            "replaces_coupling": self.replaces_coupling,
         }
         # Lists of Python objects: pandas infers the same dtypes as from the old per-record dicts.
         return pd.DataFrame(columns, columns=PLAN_COLUMNS)
+
+
+def _timestamps(column: pd.Series | None, size: int, rows: np.ndarray | None = None) -> pd.Series | list:
+    """A modified-on column for the plan: the values at `rows` (all if None), None elsewhere."""
+    if column is None:
+        return [None] * size
+    typed = isinstance(column.dtype, pd.DatetimeTZDtype) or column.dtype.kind == "M"
+    if typed and column.notna().any():
+        # A timestamp column stays one: what pandas infers from its Timestamps and None/NaT anyway.
+        if rows is None:
+            return column.reset_index(drop=True)
+        out = pd.Series(pd.NaT, index=range(size), dtype=column.dtype)
+        out.iloc[np.flatnonzero(rows)] = column.array
+        return out
+    values = python_values(column)
+    if rows is None:
+        return values.tolist()
+    out_values = np.full(size, None, dtype=object)
+    out_values[rows] = values
+    return out_values.tolist()
 
 
 def _changed(spec: PassSpec, rows: _Aligned, present: np.ndarray) -> np.ndarray:

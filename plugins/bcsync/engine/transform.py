@@ -14,14 +14,7 @@ import numpy as np
 import pandas as pd
 
 from bcsync.engine.model import FieldRule, LookupTable
-from bcsync.engine.values import (
-    TEXT,
-    Cells,
-    is_blank,
-    normalize,
-    object_array,
-    truncate,
-)
+from bcsync.engine.values import TEXT, Cells, is_blank, normalize, object_array, truncate
 
 
 class LookupNotCoupled(Exception):
@@ -147,28 +140,30 @@ class TransferredColumns:
     `fields` are the destination fields in the order `transfer` fills its dict; `values[f]` holds
     each record's value and `written[f]` whether the record's transferred values contain the field at
     all (an option value without a mapping row leaves it out). `errors` holds each record's first
-    error, or None.
+    error (None if it has none), `failed` whether it has one.
     """
 
     fields: list[str]
     values: dict[str, np.ndarray]
     written: dict[str, np.ndarray]
     errors: np.ndarray
+    failed: np.ndarray
 
     def records(self, positions: np.ndarray, include: Mapping[str, np.ndarray] | None = None) -> list[dict]:
         """The dicts `transfer` returns for these records, limited to `include` (field → mask) if given."""
         if not self.fields:
             return [{} for _ in positions]
         masks = include if include is not None else self.written
-        values = [self.values[name][positions] for name in self.fields]
-        picked = [masks[name][positions] for name in self.fields]
-        full = np.logical_and.reduce(picked)
+        picked = np.column_stack([masks[name][positions] for name in self.fields])
         out: list[dict] = [{}] * len(positions)  # every slot is replaced below
-        everything = np.flatnonzero(full)  # the usual insert: one zip per record, no per-field tests
-        for at, row in zip(everything, zip(*(v[everything] for v in values), strict=True), strict=True):
-            out[at] = dict(zip(self.fields, row, strict=True))
-        for at in np.flatnonzero(~full):
-            out[at] = {name: v[at] for name, v, m in zip(self.fields, values, picked, strict=True) if m[at]}
+        # Records that write the same set of fields share one zip of their values (usually one set).
+        which, firsts = _same_rows(picked)
+        for number, first in enumerate(firsts):
+            names = [name for name, on in zip(self.fields, picked[first], strict=True) if on]
+            rows = np.flatnonzero(which == number)
+            columns = [self.values[name][positions[rows]] for name in names]
+            for at, row in zip(rows, zip(*columns, strict=True) if names else ((),) * len(rows), strict=True):
+                out[at] = dict(zip(names, row, strict=True))
         return out
 
 
@@ -180,11 +175,10 @@ def transfer_columns(
 ) -> TransferredColumns:
     """`transfer` for every record of `source`, computed field by field over columns."""
     size = len(source)
-    result = TransferredColumns([], {}, {}, np.full(size, None, dtype=object))
-    pending = np.ones(size, bool)  # records without an error so far: BC stops at the first
+    result = TransferredColumns([], {}, {}, np.full(size, None, dtype=object), np.zeros(size, bool))
     cells: dict[str | None, Cells] = {}
     for rule in rules:
-        rows = np.flatnonzero(pending)
+        rows = np.flatnonzero(~result.failed)  # BC stops at a record's first error
         if not len(rows):
             break
         if rule.source_field not in cells:
@@ -195,7 +189,7 @@ def transfer_columns(
         if errors is not None:
             failed = np.array([error is not None for error in errors], dtype=bool)
             result.errors[rows[failed]] = errors[failed]
-            pending[rows[failed]] = False
+            result.failed[rows[failed]] = True
             written &= ~failed
         name = rule.destination_field
         if name not in result.values:
@@ -227,14 +221,14 @@ def _rule_columns(
         return _lookup_columns(rule, cells, lookups[rule.lookup], destination_label)
     values = cells.values.copy()
     values[cells.is_blank] = None
-    texts = cells.kinds == TEXT
-    if texts.any():
-        trimmed = pd.Series(cells.text[texts], dtype=object)
-        if rule.max_length:
-            # Python's slicing on an object column: same code points as `truncate`.
-            long = (trimmed.str.len() > rule.max_length).to_numpy()
-            trimmed[long] = trimmed[long].str.slice(stop=rule.max_length)
-        values[texts] = trimmed.to_numpy()
+    texts = np.flatnonzero(cells.kinds == TEXT)
+    if len(texts):
+        trimmed = cells.text[texts]
+        values[texts] = trimmed
+        if rule.max_length:  # `truncate`: Python's len and slicing, in code points
+            lengths = np.fromiter(map(len, trimmed), dtype=np.int64, count=len(trimmed))
+            long = np.flatnonzero(lengths > rule.max_length)
+            values[texts[long]] = object_array((text[: rule.max_length] for text in trimmed[long]), len(long))
     return values, np.ones(size, bool), None
 
 
@@ -253,15 +247,15 @@ def _lookup_columns(
     present = np.flatnonzero(~blank)
     if len(present):
         raw = cells.values[present]
-        translated = _per_unique(_lookup_keys(cells.take(present)), table.values.get)
+        # A map through the couplings, looked up once per distinct value.
+        translated = _per_unique(raw, lambda value: table.values.get(_lookup_key(value)))
+        uncoupled = np.array([value is None for value in translated], dtype=bool)
         if table.maps_to_blank is not None:
             # The destination's "blank" value (the base currency) turns back into a blank code.
             target = normalize(table.maps_to_blank)
             cleared = _per_unique(raw, lambda value: normalize(value) == target).astype(bool)
             translated[cleared] = None
-            uncoupled = np.array([t is None for t in translated], dtype=bool) & ~cleared
-        else:
-            uncoupled = np.array([t is None for t in translated], dtype=bool)
+            uncoupled &= ~cleared
         values[present] = translated
         if uncoupled.any() and not rule.clear_on_failed_sync:
             related = table.caption or table.mapping
@@ -273,17 +267,16 @@ def _lookup_columns(
     return values, np.ones(size, bool), errors if has_errors else None
 
 
-def _lookup_keys(cells: Cells) -> np.ndarray:
-    """`_lookup_key` of every (non-blank) cell: codes upper-cased, GUIDs lower-cased, both trimmed."""
-    keys = cells.values.copy()
-    texts = cells.kinds == TEXT
-    if texts.any():
-        trimmed = pd.Series(cells.text[texts], dtype=object)  # Python's upper()/lower(), as transfer
-        guid = ((trimmed.str.len() == 36) & (trimmed.str.count("-") == 4)).to_numpy()
-        keys[np.flatnonzero(texts)] = np.where(
-            guid, trimmed.str.lower().to_numpy(), trimmed.str.upper().to_numpy()
-        )
-    return keys
+def _same_rows(flags: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A number per distinct row of a boolean matrix, and the first row having each number."""
+    if flags.shape[1] <= 62:
+        codes = flags.astype(np.int64) @ (np.int64(1) << np.arange(flags.shape[1], dtype=np.int64))
+    else:
+        codes = pd.factorize(pd.Series([row.tobytes() for row in flags], dtype=object))[0]
+    which, _ = pd.factorize(codes)
+    firsts = np.full(which.max() + 1 if len(which) else 0, -1)
+    firsts[which[::-1]] = np.arange(len(which))[::-1]  # the last assignment, i.e. the first row, wins
+    return which, firsts
 
 
 def _filled(value: Any, size: int) -> np.ndarray:
