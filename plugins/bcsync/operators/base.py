@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow.sdk import BaseOperator
@@ -30,6 +31,17 @@ TIME_MARKER = "bcsync code time"  # the line each task logs last: how long bcsyn
 DEFAULT_STORE_CONN_ID = "bcsync_store"
 
 
+@dataclass(frozen=True)
+class Step:
+    """What a step operator's task works with: its mapping, the run, the services and its staging folder."""
+
+    mapping: IntegrationTableMapping
+    run: RunContext
+    services: Services
+    folder: ObjectStoragePath
+    context: Context
+
+
 class IntegrationStepOperator(BaseOperator):
     """Base of bcsync's step operators; each runs one step of one integration table mapping.
 
@@ -48,7 +60,7 @@ class IntegrationStepOperator(BaseOperator):
 
     template_fields: Sequence[str] = ("mapping_name", "bc_conn_id", "dataverse_conn_id", "store_conn_id")
     ui_color = "#e8f1fb"
-    step: ClassVar[str] = ""
+    step_name: ClassVar[str] = ""  # in the timing line each task logs last
 
     def __init__(
         self,
@@ -84,7 +96,7 @@ class IntegrationStepOperator(BaseOperator):
             )
             mapping = self._mapping or _registered(services, self.mapping_name)
             folder = run_folder(run.dag_id, run.run_id, mapping.name, staging_root(self.staging_url))
-            return self.run_step(mapping, run, services, folder, context)
+            return self.run_step(Step(mapping, run, services, folder, context))
         except AirflowFailException:
             raise
         except Exception as error:
@@ -94,17 +106,15 @@ class IntegrationStepOperator(BaseOperator):
             raise
         finally:
             log.info(
-                "%s: %s %s %.3f s", TIME_MARKER, self.mapping_name, self.step, time.perf_counter() - started
+                "%s: %s %s %.3f s",
+                TIME_MARKER,
+                self.mapping_name,
+                self.step_name,
+                time.perf_counter() - started,
             )
 
-    def run_step(
-        self,
-        mapping: IntegrationTableMapping,
-        run: RunContext,
-        services: Services,
-        folder: ObjectStoragePath,
-        context: Context,
-    ) -> Any:
+    def run_step(self, step: Step) -> Any:
+        """The step's work; its return value is the task's XCom."""
         raise NotImplementedError
 
 

@@ -5,16 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from bcsync.operators.base import IntegrationStepOperator
+from bcsync.operators.base import IntegrationStepOperator, Step
 from bcsync.results import CoupleResult, ExtractResult
 
 if TYPE_CHECKING:
-    from airflow.sdk import Context, ObjectStoragePath
-
     from bcsync.engine.model import Side
-    from bcsync.pipeline.context import RunContext
-    from bcsync.pipeline.services import Services
-    from bcsync.registry.model import IntegrationTableMapping
 
 
 class CoupleOperator(IntegrationStepOperator):
@@ -26,7 +21,7 @@ class CoupleOperator(IntegrationStepOperator):
     :param crm_extract: the Dataverse `ExtractResult` (e.g. `extract_crm.output`).
     """
 
-    step = "couple"
+    step_name = "couple"
     template_fields: Sequence[str] = (*IntegrationStepOperator.template_fields, "bc_extract", "crm_extract")
 
     def __init__(self, *, bc_extract: Any, crm_extract: Any, **kwargs: Any) -> None:
@@ -34,17 +29,11 @@ class CoupleOperator(IntegrationStepOperator):
         self.bc_extract = bc_extract
         self.crm_extract = crm_extract
 
-    def run_step(
-        self,
-        mapping: IntegrationTableMapping,
-        run: RunContext,
-        services: Services,
-        folder: ObjectStoragePath,
-        context: Context,
-    ) -> CoupleResult:
+    def run_step(self, step: Step) -> CoupleResult:
         from bcsync.pipeline.couple import couple
 
-        return couple(mapping, run, services, folder, extracts(self.bc_extract, self.crm_extract))
+        sides = extracts(self.bc_extract, self.crm_extract)
+        return couple(step.mapping, step.run, step.services, step.folder, sides)
 
 
 def extracts(bc_extract: Any, crm_extract: Any) -> dict[Side, ExtractResult | None]:

@@ -2,18 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from bcsync.operators.base import IntegrationStepOperator
+from bcsync.operators.base import IntegrationStepOperator, Step
 from bcsync.pools import BC_POOL, DATAVERSE_POOL, READ_SLOTS
 from bcsync.results import ExtractResult
-
-if TYPE_CHECKING:
-    from airflow.sdk import Context, ObjectStoragePath
-
-    from bcsync.pipeline.context import RunContext
-    from bcsync.pipeline.services import Services
-    from bcsync.registry.model import IntegrationTableMapping
 
 SIDES = ("bc", "crm")
 
@@ -29,7 +22,7 @@ class ExtractOperator(IntegrationStepOperator):
         (`bc_api` / `dataverse_api`) with one slot, as its reads go one page after the other.
     """
 
-    step = "extract"
+    step_name = "extract"
 
     def __init__(self, *, side: str, **kwargs: Any) -> None:
         if side not in SIDES:
@@ -39,15 +32,8 @@ class ExtractOperator(IntegrationStepOperator):
         super().__init__(**kwargs)
         self.side = side
 
-    def run_step(
-        self,
-        mapping: IntegrationTableMapping,
-        run: RunContext,
-        services: Services,
-        folder: ObjectStoragePath,
-        context: Context,
-    ) -> ExtractResult:
+    def run_step(self, step: Step) -> ExtractResult:
         from bcsync.engine.model import Side
         from bcsync.pipeline.extract import extract
 
-        return extract(mapping, Side(self.side), run, services, folder)
+        return extract(step.mapping, Side(self.side), step.run, step.services, step.folder)

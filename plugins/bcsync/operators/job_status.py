@@ -3,20 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from airflow.sdk import TriggerRule
 from airflow.sdk.exceptions import AirflowFailException
 
-from bcsync.operators.base import IntegrationStepOperator
+from bcsync.operators.base import IntegrationStepOperator, Step
 from bcsync.results import JobResult
-
-if TYPE_CHECKING:
-    from airflow.sdk import Context, ObjectStoragePath
-
-    from bcsync.pipeline.context import RunContext
-    from bcsync.pipeline.services import Services
-    from bcsync.registry.model import IntegrationTableMapping
 
 
 class JobStatusOperator(IntegrationStepOperator):
@@ -26,7 +19,7 @@ class JobStatusOperator(IntegrationStepOperator):
     :param job: the `JobResult` (e.g. `record_job.output`).
     """
 
-    step = "job_status"
+    step_name = "job_status"
     template_fields: Sequence[str] = (*IntegrationStepOperator.template_fields, "job")
 
     def __init__(self, *, job: Any, **kwargs: Any) -> None:
@@ -34,15 +27,8 @@ class JobStatusOperator(IntegrationStepOperator):
         super().__init__(**kwargs)
         self.job = job
 
-    def run_step(
-        self,
-        mapping: IntegrationTableMapping,
-        run: RunContext,
-        services: Services,
-        folder: ObjectStoragePath,
-        context: Context,
-    ) -> None:
-        check_job(mapping.name, JobResult.coerce(self.job))
+    def run_step(self, step: Step) -> None:
+        check_job(step.mapping.name, JobResult.coerce(self.job))
 
 
 def check_job(name: str, job: JobResult | None) -> None:

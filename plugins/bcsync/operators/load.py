@@ -3,20 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from airflow.sdk.exceptions import AirflowFailException
 
-from bcsync.operators.base import IntegrationStepOperator
+from bcsync.operators.base import IntegrationStepOperator, Step
 from bcsync.pools import BC_POOL, DATAVERSE_POOL, WRITE_SLOTS
 from bcsync.results import LoadResult, PlanResult
-
-if TYPE_CHECKING:
-    from airflow.sdk import Context, ObjectStoragePath
-
-    from bcsync.pipeline.context import RunContext
-    from bcsync.pipeline.services import Services
-    from bcsync.registry.model import IntegrationTableMapping
 
 DESTINATIONS = ("bc", "crm")
 
@@ -42,7 +35,7 @@ class LoadOperator(IntegrationStepOperator):
     :param planned: the `PlanResult` (e.g. `transform.output`).
     """
 
-    step = "load"
+    step_name = "load"
     template_fields: Sequence[str] = (*IntegrationStepOperator.template_fields, "planned")
 
     def __init__(self, *, destination: str, planned: Any, **kwargs: Any) -> None:
@@ -55,26 +48,19 @@ class LoadOperator(IntegrationStepOperator):
         self.destination = destination
         self.planned = planned
 
-    def run_step(
-        self,
-        mapping: IntegrationTableMapping,
-        run: RunContext,
-        services: Services,
-        folder: ObjectStoragePath,
-        context: Context,
-    ) -> LoadResult:
+    def run_step(self, step: Step) -> LoadResult:
         from bcsync.engine.model import Side
         from bcsync.pipeline.load import load
 
         planned = PlanResult.coerce(self.planned)
         if planned is None:
-            raise ValueError(f"{mapping.name}: no plan to load")
-        result = load(mapping, Side(self.destination), run, services, folder, planned)
+            raise ValueError(f"{step.mapping.name}: no plan to load")
+        result = load(step.mapping, Side(self.destination), step.run, step.services, step.folder, planned)
         if result.failed:
             # The result is the task's XCom even though the task fails: record_job counts it.
-            context["ti"].xcom_push(key="return_value", value=result)
+            step.context["ti"].xcom_push(key="return_value", value=result)
             raise RecordFailures(
-                f"{result.failed} record(s) failed in {mapping.name} {result.sync_pass}; the others were "
-                "written. See the SYNC ERROR lines above; clear this task to retry them."
+                f"{result.failed} record(s) failed in {step.mapping.name} {result.sync_pass}; the others "
+                "were written. See the SYNC ERROR lines above; clear this task to retry them."
             )
         return result

@@ -3,18 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from bcsync.operators.base import IntegrationStepOperator
+from bcsync.operators.base import IntegrationStepOperator, Step
 from bcsync.operators.couple import extracts
 from bcsync.results import CoupleResult, PlanResult
-
-if TYPE_CHECKING:
-    from airflow.sdk import Context, ObjectStoragePath
-
-    from bcsync.pipeline.context import RunContext
-    from bcsync.pipeline.services import Services
-    from bcsync.registry.model import IntegrationTableMapping
 
 
 class PlanOperator(IntegrationStepOperator):
@@ -27,7 +20,7 @@ class PlanOperator(IntegrationStepOperator):
     :param coupled: the `CoupleResult`.
     """
 
-    step = "transform"
+    step_name = "transform"
     template_fields: Sequence[str] = (
         *IntegrationStepOperator.template_fields,
         "bc_extract",
@@ -41,18 +34,11 @@ class PlanOperator(IntegrationStepOperator):
         self.crm_extract = crm_extract
         self.coupled = coupled
 
-    def run_step(
-        self,
-        mapping: IntegrationTableMapping,
-        run: RunContext,
-        services: Services,
-        folder: ObjectStoragePath,
-        context: Context,
-    ) -> PlanResult:
+    def run_step(self, step: Step) -> PlanResult:
         from bcsync.pipeline.transform import transform
 
         coupled = CoupleResult.coerce(self.coupled)
         if coupled is None:
-            raise ValueError(f"{mapping.name}: no couple result to plan from")
+            raise ValueError(f"{step.mapping.name}: no couple result to plan from")
         sides = extracts(self.bc_extract, self.crm_extract)
-        return transform(mapping, run, services, folder, sides, coupled)
+        return transform(step.mapping, step.run, step.services, step.folder, sides, coupled)

@@ -3,20 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from airflow.sdk import Asset, AssetAlias, TriggerRule
 
-from bcsync.operators.base import IntegrationStepOperator
+from bcsync.operators.base import IntegrationStepOperator, Step
 from bcsync.operators.couple import extracts
 from bcsync.results import CoupleResult, JobResult, LoadResult
-
-if TYPE_CHECKING:
-    from airflow.sdk import Context, ObjectStoragePath
-
-    from bcsync.pipeline.context import RunContext
-    from bcsync.pipeline.services import Services
-    from bcsync.registry.model import IntegrationTableMapping
 
 
 class RecordJobOperator(IntegrationStepOperator):
@@ -35,7 +28,7 @@ class RecordJobOperator(IntegrationStepOperator):
         extra (not in dry runs), so other DAGs can be scheduled on the job's completion.
     """
 
-    step = "record_job"
+    step_name = "record_job"
     template_fields: Sequence[str] = (
         *IntegrationStepOperator.template_fields,
         "bc_extract",
@@ -65,22 +58,17 @@ class RecordJobOperator(IntegrationStepOperator):
         self.loads = list(loads)
         self.job_asset = job_asset
 
-    def run_step(
-        self,
-        mapping: IntegrationTableMapping,
-        run: RunContext,
-        services: Services,
-        folder: ObjectStoragePath,
-        context: Context,
-    ) -> JobResult:
+    def run_step(self, step: Step) -> JobResult:
         from bcsync.pipeline.record import record_job
 
         loaded = [LoadResult.coerce(value) for value in self.loads]
         by_pass = {load.sync_pass: load for load in loaded if load is not None and load.ran}
         sides = extracts(self.bc_extract, self.crm_extract)
-        result = record_job(mapping, run, services, sides, by_pass, CoupleResult.coerce(self.coupled))
-        if self.job_asset is not None and not run.dry_run:
-            context["outlet_events"][job_events(self.job_asset)].add(self.job_asset, extra=result.summary())
+        coupled = CoupleResult.coerce(self.coupled)
+        result = record_job(step.mapping, step.run, step.services, sides, by_pass, coupled)
+        if self.job_asset is not None and not step.run.dry_run:
+            events = step.context["outlet_events"][job_events(self.job_asset)]
+            events.add(self.job_asset, extra=result.summary())
         return result
 
 
