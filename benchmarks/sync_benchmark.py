@@ -60,7 +60,7 @@ UPDATE_BATCH = 5000  # records per write_many call when changing customers (the 
 @dataclass
 class TaskTime:
     total: float  # dag.test "starting task" → "end task": Airflow's task runner around our code
-    code: float  # our callable: end of pre-execute → "Done. Returned value" / "Task failed"
+    code: float  # our code: the operator's own "bcsync code time" line
 
 
 @dataclass
@@ -284,33 +284,30 @@ def newly_coupled(log_file: Path) -> int:
 _LOG_TIME = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+)Z ")
 _TASK_START = re.compile(r"\[DAG TEST\] starting task_id=(\S+)")
 _TASK_END = re.compile(r"\[DAG TEST\] end task task_id=(\S+)")
+_CODE_TIME = re.compile(r"bcsync code time: .+ ([\d.]+) s")
 
 
 def task_times(log_file: Path) -> dict[str, TaskTime]:
-    """Per task, from dag.test's log: time in Airflow's task runner and time in our callable.
+    """Per task, from dag.test's log: time in Airflow's task runner and time in our code.
 
-    Our callable runs from the end of the runner's pre-execute group (its first `::endgroup::`) to
-    the runner's "Done. Returned value was" (or "Task failed with exception") line.
+    Our code's time is the `bcsync code time` line each bcsync operator logs last (its own clock around
+    the step, `bcsync.operators.base.TIME_MARKER`).
     """
     times: dict[str, TaskTime] = {}
-    task = started = code_start = code_end = None
+    task = started = None
+    code = 0.0
     for line in log_file.read_text(errors="replace").splitlines():
         stamp = _LOG_TIME.match(line)
         if not stamp:
             continue
         moment = datetime.fromisoformat(stamp.group(1)).timestamp()
         if match := _TASK_START.search(line):
-            task, started, code_start, code_end = match.group(1), moment, None, None
+            task, started, code = match.group(1), moment, 0.0
         elif task is None:
             continue
-        elif code_start is None and "::endgroup::" in line:
-            code_start = moment
-        elif code_end is None and (
-            "Done. Returned value was" in line or "Task failed with exception" in line
-        ):
-            code_end = moment
+        elif match := _CODE_TIME.search(line):
+            code = float(match.group(1))
         elif _TASK_END.search(line):
-            code = (code_end - code_start) if code_start and code_end else 0.0
             times[task] = TaskTime(total=moment - started, code=code)
             task = None
     return times
