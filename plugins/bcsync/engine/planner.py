@@ -119,32 +119,20 @@ def plan_pass(
     # Coupled and changed: compare with the destination, then look for an update conflict (§2.1).
     compare = changed[at] & ~failed
     differs = _differing(transferred, rows, at, compare)
-    differs_any = np.logical_or.reduce([differs[name] for name in transferred.fields]) if differs else None
-    conflict_caption = _conflicts(spec, rows, at, compare, differs)
-    conflict = np.array([caption is not None for caption in conflict_caption], dtype=bool)
-    winner = _WINNER.get(spec.update_conflict)
-    if winner is None:
-        for caption in dict.fromkeys(conflict_caption[conflict]):
-            plan.fail(at[conflict & (conflict_caption == caption)], _conflict_message(spec, caption))
-    elif winner is spec.sync_pass:
-        plan.action[at[conflict]] = RecordAction.MODIFY.value
-        plan.conflict_resolved[at[conflict]] = True
-    else:
-        plan.action[at[conflict]] = RecordAction.SKIP.value
+    conflict, resolved = _resolve_conflicts(plan, spec, at, _conflicts(spec, rows, at, compare, differs))
     normal = compare & ~conflict
     if spec.force_modify:
         modify = normal
     else:
-        modify = normal & (differs_any if differs_any is not None else False)
-        plan.action[at[normal & ~modify]] = RecordAction.UNCHANGED.value
+        modify = normal & np.logical_or.reduce([np.zeros(len(at), bool), *differs.values()])
+        plan.action[at[normal & ~modify]] = RecordAction.UNCHANGED.value  # nothing mapped changed (§1.6)
     plan.action[at[modify]] = RecordAction.MODIFY.value
 
     # Payloads: every transferred field on insert and forced modify, the differing ones otherwise.
     inserts = ~failed & ~changed[at]
-    with_payload = inserts | modify | (conflict & (winner is spec.sync_pass))
     everything = inserts | (compare & spec.force_modify)
     include = {name: transferred.written[name] & (everything | differs[name]) for name in transferred.fields}
-    chosen = np.flatnonzero(with_payload)
+    chosen = np.flatnonzero(inserts | modify | resolved)
     payloads = np.full(len(chosen), None, dtype=object)
     payloads[:] = transferred.records(chosen, include)
     plan.payload[at[chosen]] = payloads
@@ -238,7 +226,8 @@ class _Plan:
             "conflict_resolved": self.conflict_resolved,
             "replaces_coupling": self.replaces_coupling,
         }
-        # Lists of Python objects: pandas infers the same dtypes as from the old per-record dicts.
+        # Lists of the Python objects the per-record dicts held (typed columns where pandas would infer
+        # them anyway): the same dtypes as the old `pd.DataFrame(list_of_dicts)`.
         return pd.DataFrame(columns, columns=PLAN_COLUMNS)
 
 
@@ -324,6 +313,24 @@ def _conflicts(
         caption[first] = rule.caption
         found |= first
     return caption
+
+
+def _resolve_conflicts(
+    plan: _Plan, spec: PassSpec, at: np.ndarray, caption: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Apply the mapping's update-conflict resolution; returns the conflicts and those this pass won."""
+    conflict = np.array([name is not None for name in caption], dtype=bool)
+    winner = _WINNER.get(spec.update_conflict)
+    if winner is None:  # BC's default: the record fails, naming the first conflicting field
+        for name in dict.fromkeys(caption[conflict]):
+            plan.fail(at[conflict & (caption == name)], _conflict_message(spec, name))
+        return conflict, np.zeros(len(at), bool)
+    if winner is not spec.sync_pass:
+        plan.action[at[conflict]] = RecordAction.SKIP.value  # the other pass writes this record
+        return conflict, np.zeros(len(at), bool)
+    plan.action[at[conflict]] = RecordAction.MODIFY.value
+    plan.conflict_resolved[at[conflict]] = True
+    return conflict, conflict
 
 
 def _conflict_message(spec: PassSpec, field_caption: str) -> str:
