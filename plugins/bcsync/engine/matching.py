@@ -107,9 +107,7 @@ def _match_group(
         source_keys, candidate_keys, strict=True
     ):
         joint, _ = pd.factorize(np.concatenate([source_key, candidate_key]), use_na_sentinel=False)
-        codes.append(
-            (np.where(source_used, joint[:size], -1), np.where(candidate_used, joint[size:], -1))
-        )
+        codes.append((np.where(source_used, joint[:size], -1), np.where(candidate_used, joint[size:], -1)))
     used = np.column_stack([used for _, used in source_keys]) if group else np.zeros((size, 0), bool)
     count = np.full(size, -1)
     first = np.full(size, -1)
