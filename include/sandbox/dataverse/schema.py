@@ -88,6 +88,12 @@ def _currency() -> tuple[Attribute, ...]:
     )
 
 
+def _company() -> Attribute:
+    """BC's CompanyId (the Business Central integration solution's lookup to `bcbi_company`): which BC
+    company a row belongs to; empty for rows of no company."""
+    return _lookup("bcbi_companyid", "bcbi_company")
+
+
 def _address(prefix: str) -> tuple[Attribute, ...]:
     return (
         _text(f"{prefix}_line1", 250),
@@ -266,6 +272,7 @@ ACCOUNT = _table(
         _OWNER,
         *_currency(),
         *_state(),
+        _company(),
     ),
     type_code=1,
     facts=TableFacts(
@@ -298,6 +305,7 @@ CONTACT = _table(
         _OWNER,
         *_currency(),
         *_state(),
+        _company(),
     ),
     type_code=2,
     facts=TableFacts("UserOwned", composed={"fullname": ("firstname", "lastname")}),
@@ -359,6 +367,7 @@ PRODUCT = _table(
         *_currency(),
         _choice("statecode", PRODUCT_STATES, default=0),
         _choice("statuscode", {0: "Draft", 1: "Active", 2: "Retired", 3: "Under Revision"}, default=1),
+        _company(),
     ),
     type_code=1024,
     facts=TableFacts("OrganizationOwned", ranges={"quantitydecimal": (0, 5)}),
@@ -375,6 +384,7 @@ PRICELEVEL = _table(
         _lookup("transactioncurrencyid", "transactioncurrency", required=True),
         Attribute("exchangerate", T.DECIMAL, read_only=True),
         *_state(active_status=100001, inactive_status=100002),
+        _company(),
     ),
     type_code=1022,
     facts=TableFacts(
@@ -408,6 +418,7 @@ PRODUCTPRICELEVEL = _table(
             default=1,
         ),
         *_currency(),
+        _company(),
     ),
     type_code=1026,
     facts=TableFacts("OrganizationOwned"),
@@ -462,6 +473,7 @@ INVOICE = _table(
         *_currency(),
         _choice("statecode", INVOICE_STATES, default=0),
         _choice("statuscode", INVOICE_STATUSES, default=1),
+        _company(),
     ),
     type_code=1090,
     facts=TableFacts(
@@ -538,6 +550,22 @@ NAV_ACCOUNTSTATISTICS = _table(
     primary_name="nav_name",
 )
 
+# The Business Central integration solution's company table ("CDS Company" in BC): one row per BC
+# company, found by `bcbi_externalid` = the BC company's id in lower case.
+BCBI_COMPANY = _table(
+    "bcbi_company",
+    "bcbi_companies",
+    (
+        _text("bcbi_name", 30),
+        _text("bcbi_externalid", 36),
+        _OWNER,
+        *_state(),
+    ),
+    type_code=10101,
+    facts=TableFacts("UserOwned"),
+    primary_name="bcbi_name",
+)
+
 SCHEMAS: tuple[EntitySchema, ...] = (
     BUSINESSUNIT,
     SYSTEMUSER,
@@ -552,6 +580,7 @@ SCHEMAS: tuple[EntitySchema, ...] = (
     INVOICE,
     INVOICEDETAIL,
     NAV_ACCOUNTSTATISTICS,
+    BCBI_COMPANY,
 )
 
 BY_LOGICAL_NAME: dict[str, EntitySchema] = {schema.logical_name: schema for schema in SCHEMAS}

@@ -21,12 +21,13 @@ POLL_SECONDS = 1.0
 class BackgroundGeneration:
     """Iterates the transaction groups a child process generates; `summary` is set at the end."""
 
-    def __init__(self, *, seed: int, customers: int, business_unit_id: str) -> None:
+    def __init__(self, *, seed: int, customers: int, **generator: str) -> None:
+        """`generator`: the other keyword arguments of `SeedGenerator` (business unit, BC company)."""
         context = multiprocessing.get_context("spawn")  # no fork: the caller may have threads
         self._queue: Any = context.Queue(maxsize=QUEUE_DEPTH)
         self._process = context.Process(
             target=_produce,
-            args=(self._queue, seed, customers, business_unit_id),
+            args=(self._queue, seed, customers, generator),
             name="sandbox-seed-generator",
             daemon=True,
         )
@@ -64,9 +65,9 @@ class BackgroundGeneration:
         self._queue.close()
 
 
-def _produce(queue: Any, seed: int, customers: int, business_unit_id: str) -> None:
+def _produce(queue: Any, seed: int, customers: int, options: dict[str, str]) -> None:
     try:
-        generator = SeedGenerator(seed=seed, customers=customers, business_unit_id=business_unit_id)
+        generator = SeedGenerator(seed=seed, customers=customers, **options)
         for group in generator.transactions():
             queue.put(("group", group))
         queue.put(("done", generator.summary))

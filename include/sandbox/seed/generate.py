@@ -11,11 +11,13 @@ from typing import Any, Literal
 
 from sandbox.seed import catalog
 from sandbox.seed.bc_rows import BusinessCentralRows
+from sandbox.seed.companies import CompanyRows
 from sandbox.seed.customers import Chunk, Customer, CustomerFactory, Role
 from sandbox.seed.dataverse_rows import DATAVERSE_PRODUCTS, DataverseRows
 from sandbox.seed.determinism import SeedSource
 from sandbox.seed.summary import CouplingStory, SeedSummary
 from sandbox.seed.vendors import VendorChunk, VendorFactory, vendor_count
+from sandbox.settings import SandboxSettings
 
 Service = Literal["bc", "dataverse"]
 DATAVERSE_INVOICE_SHARE = 10  # one in this many Dataverse-only accounts has an invoice made in Sales
@@ -28,10 +30,24 @@ class Batch:
     rows: list[dict[str, Any]]
 
 
-class SeedGenerator:
-    """Generates the seed data for `customers` customers; `summary` is complete once all is read."""
+_DEFAULTS = SandboxSettings()
 
-    def __init__(self, *, seed: int, customers: int, business_unit_id: str) -> None:
+
+class SeedGenerator:
+    """Generates the seed data for `customers` customers; `summary` is complete once all is read.
+
+    `company_id` and `company_name` are the BC company's (its `bcbi_company` row in Dataverse).
+    """
+
+    def __init__(
+        self,
+        *,
+        seed: int,
+        customers: int,
+        business_unit_id: str,
+        company_id: str = _DEFAULTS.company_id,
+        company_name: str = _DEFAULTS.company_name,
+    ) -> None:
         if customers < 0:
             raise ValueError(f"customers must be >= 0, got {customers}")
         self.customers = customers
@@ -43,17 +59,26 @@ class SeedGenerator:
         self._factory = CustomerFactory(source, salespeople=self._salespeople, items=self._items)
         self._vendors = VendorFactory(source, salespeople=self._salespeople)
         self.vendors = vendor_count(customers)
+        self._companies = CompanyRows(
+            source,
+            self._dataverse,
+            company_id=company_id,
+            company_name=company_name,
+            owners=self._salespeople,
+        )
         self._last_contact = self._last_draft = 0
         self._dataverse_invoices = 0
         self.summary = SeedSummary(seed=seed, customers=customers, coupling=_empty_stories())
 
     def transactions(self) -> Iterator[list[Batch]]:
-        """Reference data, one group per customer chunk, one per vendor chunk, then the number series."""
+        """Reference data, one group per customer chunk, one per vendor chunk, the BC companies in
+        Dataverse, then the number series."""
         yield self._reference()
         for chunk in self._factory.chunks(self.customers):
             yield self._chunk(chunk)
         for vendors in self._vendors.chunks(self.vendors):
             yield self._vendor_chunk(vendors)
+        yield self._companies_in_dataverse()
         yield self._closing()
 
     def batches(self) -> Iterator[Batch]:
@@ -128,6 +153,7 @@ class SeedGenerator:
                 accounts.append(row)
                 persons.extend(account_contacts)
             self._tell_customer_story(customer)
+        self._companies.notice(chunk.customers)
         for account in chunk.dataverse_only:
             row, account_contacts = dataverse.account(account)
             accounts.append(row)
@@ -188,6 +214,19 @@ class SeedGenerator:
         # No customer has a vendor's name: for CUSTOMER every vendor account is one nothing matches.
         stories["CUSTOMER"].dataverse_only += len(accounts)
         return self._counted([Batch("bc", "vendor", vendors), Batch("dataverse", "account", accounts)])
+
+    # -- companies -----------------------------------------------------------------------------
+
+    def _companies_in_dataverse(self) -> list[Batch]:
+        """The `bcbi_company` rows, and another company's rows, which no mapping's filter reads."""
+        accounts, contacts = self._companies.other_company_records()
+        return self._counted(
+            [
+                Batch("dataverse", "bcbi_company", self._companies.companies()),
+                Batch("dataverse", "account", accounts),
+                Batch("dataverse", "contact", contacts),
+            ]
+        )
 
     def _closing(self) -> list[Batch]:
         last_used: dict[str, str] = {}

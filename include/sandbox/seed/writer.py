@@ -24,7 +24,8 @@ _DATAVERSE = {schema.logical_name: schema for schema in dataverse_schema.SCHEMAS
 def seed(repository: Repository, *, settings: SandboxSettings, customers: int, seed: int = 42) -> SeedSummary:
     """Fill the database with a deterministic CRONUS-like company on both sides.
 
-    BC rows go to company `settings.company_id`. The root business unit and the application user
+    BC rows go to company `settings.company_id`, which also has its `bcbi_company` row in Dataverse
+    (`sandbox.seed.companies`). The root business unit and the application user
     (applicationid = `settings.client_id`) are reused when the Dataverse service already made them.
     The database must not hold seed data already (reset it first).
     """
@@ -32,10 +33,15 @@ def seed(repository: Repository, *, settings: SandboxSettings, customers: int, s
         business_unit = root_business_unit(work, Catalog(dataverse_schema.SCHEMAS))
         application_user(work, Catalog(dataverse_schema.SCHEMAS), settings.client_id)
     source: SeedGenerator | BackgroundGeneration
+    options = {
+        "business_unit_id": business_unit,
+        "company_id": settings.company_id,
+        "company_name": settings.company_name,
+    }
     if customers >= BACKGROUND_FROM:
-        source = BackgroundGeneration(seed=seed, customers=customers, business_unit_id=business_unit)
+        source = BackgroundGeneration(seed=seed, customers=customers, **options)
     else:
-        source = SeedGenerator(seed=seed, customers=customers, business_unit_id=business_unit)
+        source = SeedGenerator(seed=seed, customers=customers, **options)
     for group in source.transactions():
         with repository.unit_of_work() as work:
             for batch in group:

@@ -9,6 +9,7 @@ from datetime import datetime
 import pandas as pd
 
 from bcsync.engine.model import Side
+from bcsync.pipeline.company import company_filter
 from bcsync.pipeline.services import Services
 from bcsync.pipeline.specs import SideColumns, side_columns
 from bcsync.registry.model import IntegrationTableMapping
@@ -31,10 +32,12 @@ def read_pages(
     *,
     columns: SideColumns | None = None,
 ) -> Iterator[pd.DataFrame]:
-    """Frames of one side's records (native column names), one per API page, within the table filter."""
+    """Frames of one side's records (native column names), one per API page, within the table filter
+    (on the Sales side also BC's company filter: this company's rows and those of no company)."""
     columns = columns or side_columns(mapping, side)
     filtered = odata.all_of(table_filter(mapping, side), where)
     if side is Side.CRM:
+        filtered = odata.all_of(company_filter(services, mapping), filtered)
         for page in services.crm.iter_pages(
             mapping.crm_entity_set, select=columns.select(), filter=filtered, orderby=[columns.key]
         ):
@@ -91,7 +94,9 @@ def modified_window(
 def _read_unfiltered(
     services: Services, mapping: IntegrationTableMapping, side: Side, where: Filter
 ) -> Iterator[pd.DataFrame]:
-    saved = mapping.model_copy(update={"table_filter": None, "integration_table_filter": None})
+    saved = mapping.model_copy(
+        update={"table_filter": None, "integration_table_filter": None, "company_filter": False}
+    )
     yield from read_pages(services, saved, side, where)
 
 

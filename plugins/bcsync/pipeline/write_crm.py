@@ -9,6 +9,7 @@ from typing import Any
 import pandas as pd
 
 from bcsync.engine.model import DESTINATION_ID, SOURCE_ID, Side, SyncPass
+from bcsync.pipeline.company import company_binding
 from bcsync.pipeline.services import Services
 from bcsync.pipeline.writing import results_of, with_new_modified_on
 from bcsync.registry.model import IntegrationTableMapping
@@ -38,17 +39,31 @@ def write_crm(
         chosen = dict(zip(journal["source_id"], journal["destination_id"], strict=True))
         ids = [chosen[s] for s in inserts[SOURCE_ID]]
         # An upsert by the journalled id: sent twice, it still makes one row.
-        results += _send_crm(mapping, services, inserts, ids, "upsert")
+        results += _send_crm(
+            mapping, services, inserts, ids, "upsert", company_binding(services, mapping, "insert")
+        )
     if len(modifies):
-        results += _send_crm(mapping, services, modifies, modifies[DESTINATION_ID].tolist(), "update")
+        company = company_binding(services, mapping, "modify")
+        results += _send_crm(
+            mapping, services, modifies, modifies[DESTINATION_ID].tolist(), "update", company
+        )
     return with_new_modified_on(pd.DataFrame(results), mapping, Side.CRM, services, began)
 
 
 def _send_crm(
-    mapping: IntegrationTableMapping, services: Services, rows: pd.DataFrame, ids: list[str], operation: str
+    mapping: IntegrationTableMapping,
+    services: Services,
+    rows: pd.DataFrame,
+    ids: list[str],
+    operation: str,
+    company: dict[str, str],
 ) -> list[dict[str, Any]]:
+    """`company`: BC's company lookup, set on every row written (empty where BC sets none)."""
     binds = lookup_binds(mapping, services)
-    bodies = [{mapping.crm_key: i, **_crm_body(p, binds)} for i, p in zip(ids, rows["payload"], strict=True)]
+    bodies = [
+        {mapping.crm_key: i, **_crm_body(p, binds), **company}
+        for i, p in zip(ids, rows["payload"], strict=True)
+    ]
     outcomes = services.crm.write_many(
         mapping.crm_entity_set,
         mapping.crm_entity,

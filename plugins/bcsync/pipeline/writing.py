@@ -16,7 +16,7 @@ from bcsync.wire.writes import WriteResult
 
 READ_BACK_BY_ID = 500  # above this, read back by modified-on window rather than by id chunks
 CLOCK_MARGIN = timedelta(minutes=5)
-_NO_FILTERS = {"table_filter": None, "integration_table_filter": None}
+_NO_FILTERS = {"table_filter": None, "integration_table_filter": None, "company_filter": False}
 
 
 def results_of(

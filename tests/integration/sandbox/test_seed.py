@@ -53,6 +53,11 @@ def dv(tables: Tables, table: str) -> list[dict[str, Any]]:
     return tables["dataverse", table]
 
 
+def of_no_company(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The rows a mapping's company filter reads: every seeded row but another company's."""
+    return [row for row in rows if row.get("bcbi_companyid") is None]
+
+
 # -- determinism and size ------------------------------------------------------------------------
 
 
@@ -109,12 +114,11 @@ def test_summary_counts_every_generated_row(company: tuple[Tables, SeedGenerator
 
 def test_customers_match_accounts_by_name_as_the_summary_says(company: tuple[Tables, SeedGenerator]) -> None:
     tables, generator = company
-    accounts_by_name = Counter(row["name"].casefold() for row in dv(tables, "account"))
+    accounts = of_no_company(dv(tables, "account"))
+    accounts_by_name = Counter(row["name"].casefold() for row in accounts)
     matches = Counter(accounts_by_name[row["displayName"].casefold()] for row in bc(tables, "customer"))
     customer_names = {row["displayName"].casefold() for row in bc(tables, "customer")}
-    unmatched_accounts = sum(
-        1 for row in dv(tables, "account") if row["name"].casefold() not in customer_names
-    )
+    unmatched_accounts = sum(1 for row in accounts if row["name"].casefold() not in customer_names)
     story = generator.summary.story("CUSTOMER")
     assert set(matches) <= {0, 1, 2}
     assert (matches[1], matches[2], matches[0]) == (story.shared, story.ambiguous, story.bc_only)
@@ -148,15 +152,37 @@ def test_data_has_real_world_awkwardness(company: tuple[Tables, SeedGenerator]) 
 def test_contacts_match_by_name_and_email_as_the_summary_says(company: tuple[Tables, SeedGenerator]) -> None:
     tables, generator = company
     key = lambda first, last, email: (first.casefold(), last.casefold(), email.casefold())  # noqa: E731
-    in_sales = Counter(
-        key(row["firstname"], row["lastname"], row["emailaddress1"]) for row in dv(tables, "contact")
-    )
+    contacts = of_no_company(dv(tables, "contact"))
+    in_sales = Counter(key(row["firstname"], row["lastname"], row["emailaddress1"]) for row in contacts)
     persons = [row for row in bc(tables, "contact") if row["type"] == "Person"]
     matches = Counter(in_sales[key(row["firstName"], row["surname"], row["email"])] for row in persons)
     story = generator.summary.story("CONTACT")
     assert set(matches) <= {0, 1}
     assert (matches[1], matches[0]) == (story.shared, story.bc_only)
-    assert len(dv(tables, "contact")) == story.shared + story.dataverse_only
+    assert len(contacts) == story.shared + story.dataverse_only
+
+
+def test_another_bc_company_sells_to_customers_sales_does_not_know_yet(
+    company: tuple[Tables, SeedGenerator],
+) -> None:
+    tables, _ = company
+    companies = {row["bcbi_externalid"]: row for row in dv(tables, "bcbi_company")}
+    assert len(companies) == 2
+    this = companies.pop(SandboxSettings().company_id.lower())  # found as BC finds it: by the company id
+    [other] = companies.values()
+    assert this["bcbi_name"] == "CRONUS USA, Inc." and other["bcbi_name"] == "CRONUS Canada, Inc."
+    others = [row for row in dv(tables, "account") if row.get("bcbi_companyid")]
+    assert {row["bcbi_companyid"] for row in others} == {other["bcbi_companyid"]} != {this["bcbi_companyid"]}
+    customers = {row["displayName"]: row for row in bc(tables, "customer")}
+    assert "School of Fine Art" in {row["name"] for row in others}
+    for account in others:  # a BC customer nothing of no company matches: matching would pick this one
+        customer = customers[account["name"]]
+        assert (customer["city"], customer["email"]) == (account["address1_city"], account["emailaddress1"])
+        assert not [row for row in of_no_company(dv(tables, "account")) if row["name"] == account["name"]]
+    persons = {row["email"] for row in bc(tables, "contact") if row["type"] == "Person"}
+    their_contacts = [row for row in dv(tables, "contact") if row.get("bcbi_companyid")]
+    assert their_contacts and {row["emailaddress1"] for row in their_contacts} <= persons
+    assert {row["parentcustomerid"] for row in their_contacts} <= {row["accountid"] for row in others}
 
 
 def test_salespeople_match_users_in_the_salespeople_filter(company: tuple[Tables, SeedGenerator]) -> None:
@@ -225,6 +251,7 @@ def test_dataverse_references_point_at_existing_records(company: tuple[Tables, S
         assert account["ownerid"] in ids["systemuser"]
         assert account["transactioncurrencyid"] in ids["transactioncurrency"]
         assert account["primarycontactid"] in ids["contact"] | {None}
+        assert account.get("bcbi_companyid") in ids["bcbi_company"] | {None}
     parents = {row["contactid"]: row["parentcustomerid"] for row in dv(tables, "contact")}
     assert set(parents.values()) <= ids["account"]
     primaries = [a for a in dv(tables, "account") if a["primarycontactid"]]
