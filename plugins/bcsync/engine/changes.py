@@ -15,7 +15,8 @@ TOLERANCE = timedelta(milliseconds=10)
 
 
 def to_utc(value: Any) -> datetime | None:
-    if value is None or (not isinstance(value, datetime) and pd.isna(value)):
+    """The value as an aware UTC datetime; None for a blank (None, NaN, NaT: a typed column's blank)."""
+    if value is None or value is pd.NaT or (not isinstance(value, datetime) and pd.isna(value)):
         return None
     stamp = pd.Timestamp(value)
     stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
@@ -49,9 +50,9 @@ def _utc_column(column: pd.Series | None, size: int) -> tuple[np.ndarray, pd.Ser
     dtype = column.dtype
     if isinstance(dtype, pd.DatetimeTZDtype) or (isinstance(dtype, np.dtype) and dtype.kind == "M"):
         stamps = column.dt.tz_localize("UTC") if column.dt.tz is None else column.dt.tz_convert("UTC")
-        # to_pydatetime drops nanoseconds; NaT is a datetime, so to_utc keeps it (it is not None).
+        # to_pydatetime drops nanoseconds; NaT is a blank, as to_utc says.
         stamps = stamps.dt.floor("us").dt.as_unit("us").reset_index(drop=True)
-        return np.zeros(size, bool), stamps
+        return stamps.isna().to_numpy(), stamps
     converted = [to_utc(value) for value in python_values(column)]  # text, mixed zones, objects
     none = np.fromiter((value is None for value in converted), bool, size)
     stamps = pd.Series([pd.NaT if value is None else value for value in converted], dtype=object)
