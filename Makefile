@@ -7,7 +7,7 @@ export SANDBOX_DATA_DIR ?= $(CURDIR)/var/sandbox
 
 .PHONY: demo test sandbox airflow lint lock bench clean
 
-$(VENV)/.installed: requirements.lock
+$(VENV)/.installed: requirements.lock pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check uv==0.13.8
 	$(VENV)/bin/uv pip sync --quiet --python $(PY) requirements.lock
