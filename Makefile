@@ -23,6 +23,18 @@ test: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest
 
+## One tier of the suite (the folders under tests/, marked by tests/conftest.py): unit, integration,
+## dags or e2e. Narrow it down with PYTEST_ARGS, e.g. make test-unit PYTEST_ARGS="-k store".
+TIERS := test-unit test-integration test-dags test-e2e
+.PHONY: test-fast $(TIERS)
+$(TIERS): test-%: $(VENV)/.installed
+	$(PY) -m pytest -m $* $(PYTEST_ARGS) tests/$*
+
+## Everything but the end-to-end tier (lint first, as in `make test`).
+test-fast: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+	$(PY) -m pytest -m "not e2e" $(PYTEST_ARGS)
+
 ## Start the local Entra ID, Dataverse and Business Central services in the foreground.
 sandbox: $(VENV)/.installed
 	$(PY) -m sandbox serve

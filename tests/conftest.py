@@ -17,7 +17,17 @@ from sandbox.launcher import RunningSandbox, running_sandbox
 SessionFactory = Callable[..., requests.Session]
 MappingEdit = Callable[[dict[str, Any]], None]
 EditMappings = Callable[[Path, Mapping[str, MappingEdit]], Path]
-MAPPINGS = Path(__file__).resolve().parents[1] / "include" / "mappings"
+TESTS = Path(__file__).resolve().parent
+MAPPINGS = TESTS.parent / "include" / "mappings"
+# The folders under tests/ are the tiers, and each is a marker (pyproject.toml): `pytest -m unit`.
+TIERS = ("unit", "integration", "dags", "e2e")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Marks every test with its tier, the folder under tests/ it is in."""
+    for item in items:
+        if item.path.is_relative_to(TESTS) and (tier := item.path.relative_to(TESTS).parts[0]) in TIERS:
+            item.add_marker(tier)
 
 
 def _edit_mappings(folder: Path, edits: Mapping[str, MappingEdit]) -> Path:
