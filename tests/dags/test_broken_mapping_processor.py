@@ -13,7 +13,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from bcsync_dev.local_runs import ROOT, migrate_airflow_db
+from bcsync_dev.local_runs import ROOT
 
 
 def misspell_contact_direction(mapping: dict[str, Any]) -> None:
@@ -21,7 +21,7 @@ def misspell_contact_direction(mapping: dict[str, Any]) -> None:
 
 
 def test_the_dag_processor_keeps_the_working_jobs_active_beside_a_broken_mapping(
-    tmp_path: Path, edit_mappings: Callable[..., Path]
+    tmp_path: Path, edit_mappings: Callable[..., Path], migrate_airflow_db: Callable[..., None]
 ):
     mappings = edit_mappings(tmp_path / "mappings", {"CONTACT": misspell_contact_direction})
     home = tmp_path / "airflow"

@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from bcsync.store.store import CouplingStore
-from bcsync_dev.local_runs import airflow_environment, migrate_airflow_db, run_in_subprocess
-from sandbox.launcher import running_sandbox
+from bcsync_dev.local_runs import airflow_environment, run_in_subprocess
+from sandbox.launcher import RunningSandbox
 
 
-def test_full_sync_dag_runs_record_the_job_and_a_run_with_failed_records_ends_red(tmp_path: Path):
-    with running_sandbox(tmp_path / "sandbox", seed_customers=20) as sandbox:
+def test_full_sync_dag_runs_record_the_job_and_a_run_with_failed_records_ends_red(
+    tmp_path: Path, migrate_airflow_db: Callable[..., None], sandbox: RunningSandbox
+):
+    sandbox.reset()  # the session's sandbox, at its seed; reset again after for the tests that follow
+    try:
         env = airflow_environment(sandbox, tmp_path)
         migrate_airflow_db(env, tmp_path / "migrate.log")
         states = run_in_subprocess(
             ["bcsync_salespeople", "bcsync_currency"], {"full_sync": True}, env, tmp_path / "runs.log"
         )
+    finally:
+        sandbox.reset()
     # The seed gives CHF no exchange rate in BC: that record fails, so CURRENCY's run is red.
     assert states == {"bcsync_salespeople": "success", "bcsync_currency": "failed"}
     log = (tmp_path / "runs.log").read_text()

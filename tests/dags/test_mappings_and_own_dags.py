@@ -4,7 +4,7 @@ operators runs on connections of its own (real DAG runs: Airflow's dag.test in a
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -14,7 +14,7 @@ import pytest
 from sandbox_data import bc_insert, bc_rows, dataverse_rows
 
 from bcsync.store.store import CouplingStore
-from bcsync_dev.local_runs import airflow_environment, migrate_airflow_db, run_in_subprocess
+from bcsync_dev.local_runs import airflow_environment, run_in_subprocess
 from bcsync_dev.sandbox_connections import sandbox_connections
 from sandbox.launcher import RunningSandbox, running_sandbox
 
@@ -106,7 +106,9 @@ def assert_every_vendor_coupled_once_to_a_vendor_account(sandbox: RunningSandbox
     )
 
 
-def test_a_mapping_added_as_one_yaml_file_runs_as_its_own_dag(company: Company, tmp_path: Path):
+def test_a_mapping_added_as_one_yaml_file_runs_as_its_own_dag(
+    company: Company, tmp_path: Path, migrate_airflow_db: Callable[..., None]
+):
     env = {**airflow_environment(company.sandbox, tmp_path), "BCSYNC_MAPPINGS_DIR": str(company.mappings)}
     migrate_airflow_db(env, tmp_path / "migrate.log")
 
@@ -130,7 +132,9 @@ def test_a_mapping_added_as_one_yaml_file_runs_as_its_own_dag(company: Company, 
     assert jobs.loc["FromIntegrationTable", "inserted"] > 0  # Sales-only vendor accounts created in BC
 
 
-def test_a_dag_of_ones_own_runs_the_operators_on_connections_of_its_own(company: Company, tmp_path: Path):
+def test_a_dag_of_ones_own_runs_the_operators_on_connections_of_its_own(
+    company: Company, tmp_path: Path, migrate_airflow_db: Callable[..., None]
+):
     dags = tmp_path / "dags"
     dags.mkdir()
     shutil.copy(EXAMPLES / "eu_vendors_dag.py", dags)
