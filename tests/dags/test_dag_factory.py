@@ -16,7 +16,7 @@ from bcsync.dag_factory import START
 
 ROOT = Path(__file__).resolve().parents[2]
 DAGS = ROOT / "dags"
-# The asset CUSTOMER's record_job adds its events to (tasks.record_job, through its alias).
+# The asset CUSTOMER's record_job adds its events to (RecordJobOperator, through its alias).
 CUSTOMER_DONE = Asset(name="bcsync_customer_job", uri="bcsync://jobs/bcsync_customer")
 SALESPEOPLE_DONE = Asset(name="bcsync_salespeople_job", uri="bcsync://jobs/bcsync_salespeople")
 
