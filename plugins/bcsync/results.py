@@ -182,7 +182,7 @@ class DirectionResult(XComResult):
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> DirectionResult:
         """From the serialized form, or from the flat one of `JobResult.summary()` ("Inserted", ...)."""
-        counters = data["counters"] if "counters" in data else data
+        counters = data.get("counters", data)
         return cls(status=str(data.get("status") or "done"), counters=_counters(counters))
 
     @property

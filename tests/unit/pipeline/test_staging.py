@@ -2,7 +2,6 @@
 
 import pandas as pd
 from airflow.sdk import ObjectStoragePath
-
 from airflow.sdk.serde import deserialize, serialize
 
 from bcsync.pipeline.staging import read_frame, run_folder, write_frame, write_frames
