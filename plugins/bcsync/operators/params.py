@@ -10,7 +10,14 @@ from airflow.sdk import Param
 
 from bcsync.registry.model import IntegrationTableMapping, SyncDirection
 
-GUID_PATTERN = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+# A record id: a GUID, not the nil GUID (no record has it). ECMA regex as JSON Schema wants, which the
+# browser's form and Python's jsonschema both read; there `$` also matches before a final newline, so
+# the exact length (RECORD_ID below) is what refuses "<guid>\n".
+GUID_PATTERN = (
+    "^(?!0{8}-0{4}-0{4}-0{4}-0{12}$)"
+    "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+)
+RECORD_ID = {"type": "string", "pattern": GUID_PATTERN, "minLength": 36, "maxLength": 36}
 
 
 def sync_params(mapping: IntegrationTableMapping) -> dict[str, Param]:
@@ -25,7 +32,7 @@ def sync_params(mapping: IntegrationTableMapping) -> dict[str, Param]:
         "record_ids": Param(
             [],
             type="array",
-            items={"type": "string", "pattern": GUID_PATTERN},
+            items=RECORD_ID,
             title="Synchronize now",
             description="Ids (BC SystemId or Dataverse id) of records to synchronize now, whatever changed.",
         ),

@@ -8,6 +8,12 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from airflow.sdk.exceptions import AirflowFailException
+
+# The Params of `bcsync.operators.params.sync_params`: what a run's conf may hold when the task cannot
+# tell its DAG's own Params.
+SYNC_PARAMS = frozenset({"full_sync", "record_ids", "dry_run", "direction"})
+
 
 class RunKind(StrEnum):
     SCHEDULED = "scheduled"  # incremental from the watermarks
@@ -46,6 +52,7 @@ class RunContext:
     def from_airflow(cls, context: Mapping[str, Any]) -> RunContext:
         """Build from an Airflow task context (params validated by the DAG's Param schema)."""
         dag_run = context["dag_run"]
+        _refuse_unknown_conf_keys(context)
         params = context.get("params") or {}
         record_ids = tuple(str(i) for i in (params.get("record_ids") or ()))
         # The Task SDK's DagRunType is a str enum whose str() is "DagRunType.BACKFILL": use its value.
@@ -72,4 +79,21 @@ class RunContext:
             direction=None if direction in (None, "", "both") else str(direction),
             data_interval_start=context.get("data_interval_start"),
             data_interval_end=context.get("data_interval_end"),
+        )
+
+
+def _refuse_unknown_conf_keys(context: Mapping[str, Any]) -> None:
+    """Fail (without retries) a run triggered with a conf key that is none of its DAG's Params.
+
+    Airflow validates the Params a trigger sets but takes any other conf key as a new Param, so a typo
+    (`fullsync`) would otherwise run silently as a scheduled run.
+    """
+    conf = getattr(context["dag_run"], "conf", None) or {}
+    declared = [getattr(context.get(owner), "params", None) for owner in ("dag", "task")]
+    known = set().union(*(p.keys() for p in declared if p is not None)) or set(SYNC_PARAMS)
+    unknown = sorted(set(conf) - known)
+    if unknown:
+        raise AirflowFailException(
+            f"Unknown key(s) in the run's conf: {', '.join(unknown)}. "
+            f"This DAG's Params are: {', '.join(sorted(known))}."
         )

@@ -3,7 +3,9 @@
 from datetime import UTC, datetime
 from types import SimpleNamespace
 
+import pytest
 from airflow.sdk.api.datamodels._generated import DagRunType
+from airflow.sdk.exceptions import AirflowFailException
 
 from bcsync.pipeline.context import RunContext, RunKind
 
@@ -46,3 +48,21 @@ def test_record_ids_are_synchronize_now_and_win_over_full_sync():
 def test_dry_run_never_moves_watermarks_and_direction_restricts_a_pass():
     run = RunContext.from_airflow(context(dry_run=True, direction="ToIntegrationTable"))
     assert run.dry_run and not run.moves_watermarks and run.direction == "ToIntegrationTable"
+
+
+def test_unknown_conf_key_fails_the_task_naming_it_and_the_params():
+    # Airflow takes an unknown conf key as a new Param: `fullsync` would run as a scheduled run.
+    run_context = context(fullsync=True)
+    run_context["dag_run"].conf = {"fullsync": True}
+    with pytest.raises(AirflowFailException, match=r"fullsync\..*direction, dry_run, full_sync, record_ids"):
+        RunContext.from_airflow(run_context)
+
+
+def test_conf_keys_are_checked_against_the_dags_own_params():
+    run_context = context(mine=1, full_sync=True)
+    run_context["dag_run"].conf = {"mine": 1, "full_sync": True}
+    run_context["dag"] = SimpleNamespace(params={"full_sync": False, "mine": 0})
+    assert RunContext.from_airflow(run_context).kind is RunKind.FULL
+    run_context["dag_run"].conf = {"yours": 1}
+    with pytest.raises(AirflowFailException, match=r"yours.*full_sync, mine"):
+        RunContext.from_airflow(run_context)

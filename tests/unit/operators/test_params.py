@@ -1,0 +1,38 @@
+"""The trigger form's Params refuse what Airflow would otherwise run as something else."""
+
+import pytest
+from airflow.sdk.definitions.param import ParamsDict
+from airflow.sdk.exceptions import ParamValidationError
+
+from bcsync.operators.params import sync_params
+from bcsync.registry import load_registry
+
+CUSTOMER = load_registry().get("CUSTOMER")
+GUID = "3f2504e0-4f89-11d3-9a0c-0305e82c3301"
+
+
+def triggered(**conf) -> dict:
+    """What Airflow does with a trigger's conf: merge it into the DAG's Params and validate them."""
+    params = ParamsDict(sync_params(CUSTOMER))
+    params.update(conf)
+    return params.validate()
+
+
+def test_record_ids_take_guids_in_either_case():
+    assert triggered(record_ids=[GUID, GUID.upper()])["record_ids"] == [GUID, GUID.upper()]
+
+
+@pytest.mark.parametrize(
+    "record_id",
+    [
+        f"{GUID}\n",  # pasted with its line end: `$` alone would let it through
+        f" {GUID}",
+        f"{GUID}0",
+        "00000000-0000-0000-0000-000000000000",  # the nil GUID: no record has it
+        "not-a-guid",
+        "",
+    ],
+)
+def test_record_ids_refuse_anything_but_a_guid_of_a_record(record_id):
+    with pytest.raises(ParamValidationError):
+        triggered(record_ids=[record_id])
