@@ -30,6 +30,7 @@ from sqlalchemy.types import TypeDecorator
 
 GUID_LENGTH = 36
 MAPPING_LENGTH = 100  # BC mapping names are Code[20]; temporary copies are named by a GUID
+LEASE_HOLDER_LENGTH = 500  # a DAG id (250) and a run id (250)
 MESSAGE_LENGTH = 250  # BC's "Message" is Text[250]; the full text goes to `detail`
 OPEN_PENDING_WRITE = "state = 'pending'"  # the partial unique index's predicate, also its ON CONFLICT target
 VERSION_TABLE = "bcsync_store_version"  # not "alembic_version": the store may share Airflow's database
@@ -219,4 +220,15 @@ pending_writes = Table(
         sqlite_where=text(OPEN_PENDING_WRITE),
         postgresql_where=text(OPEN_PENDING_WRITE),
     ),
+)
+
+# Who is synchronizing a mapping now: one run at a time may write its couplings, records and job rows.
+job_leases = Table(
+    "job_leases",
+    metadata,
+    Column("mapping", String(MAPPING_LENGTH), nullable=False),
+    Column("holder", String(LEASE_HOLDER_LENGTH), nullable=False),  # "<dag_id> run <run_id>"
+    Column("acquired_on", UtcDateTime(), nullable=False),
+    Column("expires_on", UtcDateTime(), nullable=False),  # moved forward while the holder works
+    PrimaryKeyConstraint("mapping", name="pk_job_leases"),
 )

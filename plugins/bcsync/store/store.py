@@ -7,9 +7,11 @@ the database to the newest schema.
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pandas as pd
@@ -17,7 +19,7 @@ from sqlalchemy import Connection, Engine, update
 from sqlalchemy.engine import URL
 
 from bcsync.store import couplings as coupling_rows
-from bcsync.store import errors, jobs, pending, results, watermarks
+from bcsync.store import errors, jobs, leases, pending, results, watermarks
 from bcsync.store.couplings import CouplingOutcome
 from bcsync.store.database import (
     DEFAULT_CONN_ID,
@@ -28,6 +30,7 @@ from bcsync.store.database import (
     write_transaction,
 )
 from bcsync.store.frames import StoreInputError, direction_of, enum_of, frame_of, guid_list, guids, utc
+from bcsync.store.leases import Lease, LeaseHeldError
 from bcsync.store.migrations import upgrade_to_head
 from bcsync.store.results import BC_SKIPS_AFTER, RecordedResults
 from bcsync.store.schema import MAPPING_LENGTH, CoupledBy, Direction, JobType, couplings, direction_prefix
@@ -322,6 +325,99 @@ class CouplingStore:
         """Creates still open: a retried task must reconcile each (found → couple + confirm, else abandon)."""
         with self._read() as conn:
             return pending.select_pending(conn, _mapping(mapping), direction_of(direction))
+
+    # ---- job leases (one run at a time per mapping) ----
+
+    def acquire_lease(
+        self,
+        mapping: str,
+        holder: str,
+        *,
+        wait: timedelta | None = None,
+        ttl: timedelta = leases.LEASE_TTL,
+        poll_seconds: float = leases.LEASE_POLL_SECONDS,
+    ) -> Lease:
+        """Take the mapping's lease for `holder` (a run: "<dag_id> run <run_id>"), or re-enter it.
+
+        While another holder's lease is in force, polls for up to `wait` (default:
+        `BCSYNC_LEASE_WAIT_SECONDS`, else 2 minutes), then raises `LeaseHeldError` naming that holder.
+        An expired lease (its holder stopped renewing it) is taken over, with a warning.
+        """
+        name, holder = _mapping(mapping), leases.check_holder(holder)
+        wait = leases.default_lease_wait() if wait is None else wait
+        deadline = time.monotonic() + wait.total_seconds()
+        while True:
+            with self._write() as conn:
+                lease = leases.try_acquire(conn, name, holder, now=self._now(), ttl=ttl)
+            if lease.holder == holder:
+                if lease.previous is not None:
+                    log.warning(
+                        "%s: took over the lease of %s, which expired without being released "
+                        "(that run stopped or lost its worker)",
+                        name,
+                        lease.previous,
+                    )
+                return lease
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise LeaseHeldError(lease, holder, wait)
+            log.info("%s is being synchronized by %s; waiting for it to finish", name, lease.holder)
+            time.sleep(min(poll_seconds, remaining))
+
+    def renew_lease(self, mapping: str, holder: str, *, ttl: timedelta = leases.LEASE_TTL) -> bool:
+        """Move the holder's lease expiry to now + `ttl`; False when the holder no longer has it."""
+        with self._write() as conn:
+            return leases.renew(
+                conn, _mapping(mapping), leases.check_holder(holder), now=self._now(), ttl=ttl
+            )
+
+    def release_lease(self, mapping: str, holder: str) -> bool:
+        """Give up the holder's lease; another holder's is left alone. True when a lease was released."""
+        with self._write() as conn:
+            return leases.release(conn, _mapping(mapping), leases.check_holder(holder))
+
+    def lease(self, mapping: str) -> Lease | None:
+        """The mapping's lease as stored (it may have expired), or None."""
+        with self._read() as conn:
+            return leases.select_lease(conn, _mapping(mapping))
+
+    @contextmanager
+    def holding_lease(
+        self,
+        mapping: str,
+        holder: str,
+        *,
+        release: bool,
+        wait: timedelta | None = None,
+        ttl: timedelta = leases.LEASE_TTL,
+    ) -> Iterator[Lease]:
+        """Acquire (or re-enter) the lease and keep it alive while the block runs.
+
+        A thread renews it every third of `ttl`. On leaving, the lease is released when `release` is
+        true or when this block took it afresh (no earlier step of the holder had it); otherwise it is
+        kept for the holder's next step.
+        """
+        lease = self.acquire_lease(mapping, holder, wait=wait, ttl=ttl)
+        stop = threading.Event()
+
+        def heartbeat() -> None:
+            while not stop.wait(ttl.total_seconds() / 3):
+                try:
+                    if not self.renew_lease(mapping, holder, ttl=ttl):
+                        log.error("%s: the lease of %s was taken over by another run", mapping, holder)
+                        return
+                except Exception:  # a missed renewal is retried a third of the lease later
+                    log.exception("%s: could not renew the lease of %s", mapping, holder)
+
+        renewer = threading.Thread(target=heartbeat, name=f"lease-{mapping}", daemon=True)
+        renewer.start()
+        try:
+            yield lease
+        finally:
+            stop.set()
+            renewer.join()
+            if release or not lease.reentered:
+                self.release_lease(mapping, holder)
 
     # ---- plumbing ----
 

@@ -15,19 +15,19 @@ from bcsync.store import CouplingStore, create_store_engine, current_revision, h
 from bcsync.store.migrations import MIGRATIONS_DIR
 from bcsync.store.schema import VERSION_TABLE, metadata
 
-STORE_TABLES = {"couplings", "watermarks", "record_errors", "sync_jobs", "pending_writes"}
+STORE_TABLES = {"couplings", "watermarks", "record_errors", "sync_jobs", "pending_writes", "job_leases"}
 
 SECOND_REVISION = '''"""Test-only revision: adds a table.
 
-Revision ID: 0002_test
-Revises: 0001_initial
+Revision ID: 9999_test
+Revises: {head}
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002_test"
-down_revision = "0001_initial"
+revision = "9999_test"
+down_revision = "{head}"
 branch_labels = None
 depends_on = None
 
@@ -93,11 +93,11 @@ def test_a_new_revision_is_applied_on_top_and_keeps_the_data(engine: sa.Engine, 
         )
     scripts = tmp_path / "migrations"
     shutil.copytree(MIGRATIONS_DIR, scripts, ignore=shutil.ignore_patterns("__pycache__"))
-    (scripts / "versions" / "0002_test.py").write_text(SECOND_REVISION)
+    (scripts / "versions" / "9999_test.py").write_text(SECOND_REVISION.replace("{head}", head_revision()))
 
-    assert upgrade_to_head(engine, scripts) == "0002_test"
+    assert upgrade_to_head(engine, scripts) == "9999_test"
 
-    assert current_revision(engine) == "0002_test"
+    assert current_revision(engine) == "9999_test"
     assert "mapping_notes" in sa.inspect(engine).get_table_names()
     with engine.connect() as conn:
         assert conn.execute(sa.text("SELECT job_id FROM sync_jobs")).scalars().all() == ["j1"]
