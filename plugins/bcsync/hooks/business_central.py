@@ -6,7 +6,8 @@ Reads page by page (read-only replica), writes one record with `If-Match`, or ma
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+import logging
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from bcsync.hooks.odata_service import ODataServiceHook
@@ -19,7 +20,7 @@ from bcsync.wire.batch import (
     decode_json_batch,
     encode_json_batch,
 )
-from bcsync.wire.errors import ConfigurationError, UnexpectedResponse
+from bcsync.wire.errors import ConfigurationError, OutcomeUnknown, RecordRejected, UnexpectedResponse
 from bcsync.wire.odata import Filter
 from bcsync.wire.writes import (
     Operation,
@@ -37,6 +38,8 @@ MAX_CONCURRENT_REQUESTS = 5  # per user, BC online; more wait in BC's queue and 
 STANDARD_API = "v2.0"
 CUSTOM_API = "custom"
 READ_ONLY = {"Data-Access-Intent": "ReadOnly"}
+
+log = logging.getLogger(__name__)
 
 
 class BusinessCentralHook(ODataServiceHook):
@@ -207,13 +210,21 @@ class BusinessCentralHook(ODataServiceHook):
                     index, part, record_id=record_id, label=record_id, what=f"{operation} {entity_set}"
                 )
 
-            return settle_batch(
-                by_index,
-                lambda batch: self._send_batch(route, batch),
-                outcome,
-                retry=self.get_conn().retry,
-                sleep=self._sleep,
-            )
+            def settle(batch: Mapping[int, BatchOperation]) -> list[WriteResult]:
+                return settle_batch(
+                    batch,
+                    lambda ops: self._send_batch(route, ops),
+                    outcome,
+                    retry=self.get_conn().retry,
+                    sleep=self._sleep,
+                )
+
+            try:
+                return settle(by_index)
+            except OutcomeUnknown:
+                if operation != "update":
+                    raise
+                return self._settle_lost_updates(entity_set, api, records, by_index, settle)
 
         return self._write_in_pieces(
             operations, send_piece, batch_size=batch_size, limit=MAX_BATCH_OPERATIONS
@@ -237,13 +248,72 @@ class BusinessCentralHook(ODataServiceHook):
         changes = {k: v for k, v in record.items() if k not in ("id", "@odata.etag")}
         return BatchOperation("PATCH", url, body=changes, headers={"If-Match": etag})
 
+    def _settle_lost_updates(
+        self,
+        entity_set: str,
+        api: str,
+        records: Sequence[Mapping[str, Any]],
+        operations: Mapping[int, BatchOperation],
+        settle: Callable[[Mapping[int, BatchOperation]], list[WriteResult]],
+    ) -> list[WriteResult]:
+        """An update batch whose answer was lost: re-read each record (not from the read-only
+        replica, which may lag) and compare it with what was sent.
+
+        Fields equal to the update → it was applied (its new ETag is the result). ETag unchanged (or
+        the write was unconditional, `If-Match: *`) → it was not applied and nobody else wrote: send
+        it again. Otherwise someone changed the record since it was read: it fails as BC's own
+        concurrency check would have failed it, and the next run plans it again.
+        """
+        results: dict[int, WriteResult] = {}
+        resend: dict[int, BatchOperation] = {}
+        for index, op in operations.items():
+            record = records[index]
+            record_id = str(record["id"])
+            changes = op.body if isinstance(op.body, Mapping) else {}
+            current = self._get_or_none(self._entity(entity_set, record_id, api))
+            sent_etag = op.headers.get("If-Match") if op.headers else None
+            if current is None:
+                error = RecordRejected(
+                    "the record no longer exists", status=404, code="Internal_RecordNotFound"
+                )
+                results[index] = WriteResult(index=index, id=record_id, error=error.for_record(record_id))
+            elif all(current.get(name) == value for name, value in changes.items()):
+                results[index] = WriteResult(index=index, id=record_id, etag=current.get("@odata.etag"))
+            elif sent_etag == "*" or current.get("@odata.etag") == sent_etag:
+                resend[index] = op
+            else:
+                error = RecordRejected(
+                    "Another user has already changed the record (the answer to our update was lost, "
+                    "and the record now differs from both what we read and what we sent).",
+                    status=409,
+                    code="Request_EntityChanged",
+                )
+                results[index] = WriteResult(index=index, id=record_id, error=error.for_record(record_id))
+        log.warning(
+            "%s: the answer to an update batch of %d was lost; %d applied, %d sent again, %d failed",
+            entity_set,
+            len(operations),
+            sum(r.ok for r in results.values()),
+            len(resend),
+            sum(not r.ok for r in results.values()),
+        )
+        if resend:
+            # A second lost answer fails the task; its retry plans these records again from fresh reads.
+            results.update({result.index: result for result in settle(resend)})
+        return [results[index] for index in sorted(results)]
+
     def _send_batch(self, route: str, operations: list[BatchOperation]) -> list[BatchPartResponse]:
+        # A $batch is a POST: safe to send again only when every part is an unconditional write
+        # (`If-Match: *`). A part with an ETag sent twice fails with 409 after the first one applied.
         response = self.get_conn().request(
             "POST",
             f"{route}/$batch",
             json=encode_json_batch(operations),
             headers={"Prefer": CONTINUE_ON_ERROR, "Content-Type": "application/json"},
-            resend_safe=all(operation.method != "POST" for operation in operations),
+            resend_safe=all(
+                operation.method != "POST" and (operation.headers or {}).get("If-Match") == "*"
+                for operation in operations
+            ),
         )
         parts = decode_json_batch(self.get_conn().decode(response), len(operations))
         if any(part is None for part in parts):

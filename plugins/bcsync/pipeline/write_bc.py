@@ -38,15 +38,18 @@ def write_bc(
             mapping.name, sync_pass.value, pd.DataFrame({"source_id": inserts[SOURCE_ID]}), job_id=job_id
         )
         todo = inserts[~inserts[SOURCE_ID].isin(found)]
-        for source_id, bc_id in found.items():
-            if source_id in set(inserts[SOURCE_ID]):
-                results.append({SOURCE_ID: source_id, DESTINATION_ID: bc_id, "ok": True, "error": None})
+        created = [
+            {SOURCE_ID: source_id, DESTINATION_ID: bc_id, "ok": True, "error": None}
+            for source_id, bc_id in found.items()
+            if source_id in set(inserts[SOURCE_ID])
+        ]
         bodies = [_split(p, api_of, primary.api)[0] for p in todo["payload"]]
         outcomes = services.bc.write_many(primary.entity_set, bodies, "create", api=primary.api.value)
-        created = results_of(todo, outcomes, [o.id for o in outcomes])
+        created += results_of(todo, outcomes, [o.id for o in outcomes])
         results += created
         if extension is not None:
-            _write_extension(services, extension, todo, created, api_of, primary.api)
+            # A create found again after its lost answer never had its second request: send it now.
+            _write_extension(services, extension, inserts, created, api_of, primary.api)
 
     if len(modifies):
         bodies = []
@@ -101,10 +104,12 @@ def _reconcile_pending_bc(
 ) -> dict[str, str]:
     """Creates journalled by an earlier try that were never recorded: did BC commit them?
 
-    BC's API takes no client-chosen ids, so a committed create is recognised by content: an uncoupled
-    record of this table, modified since the journal entry, whose fields equal the planned payload —
-    exactly one such record per pending create. Found ones are coupled instead of created again;
-    the others are abandoned and sent again.
+    BC's API pages take no client-chosen ids (`id` is read-only), so a committed create is recognised
+    by content: an uncoupled record of this table, modified since the journal entry, whose fields on
+    the standard page equal the planned payload. Content need not be unique: pending creates with
+    the same content are paired one to one, in journal order, with the records that have it, so two
+    look-alike accounts whose creates both committed find one customer each. Found ones are coupled
+    instead of created again; the others are abandoned and sent again.
     """
     pending = services.store.list_pending(mapping.name, sync_pass.value)
     if pending.empty:
@@ -127,13 +132,17 @@ def _reconcile_pending_bc(
         if str(row[mapping.bc_key]).lower() not in coupled
     ]
     found: dict[str, str] = {}
+    taken: set[str] = set()
     for source_id in pending["source_id"]:
         wanted = {
             k: ("" if v is None else v) for k, v in (payloads.get(source_id) or {}).items() if k in primary
         }
-        matches = [r for r in recent if wanted and all(r.get(k) == v for k, v in wanted.items())]
-        if len(matches) == 1:
-            found[source_id] = str(matches[0][mapping.bc_key]).lower()
+        for row in recent:
+            bc_id = str(row[mapping.bc_key]).lower()
+            if wanted and bc_id not in taken and all(row.get(k) == v for k, v in wanted.items()):
+                found[source_id] = bc_id
+                taken.add(bc_id)
+                break
     lost = [s for s in pending["source_id"] if s not in found]
     if lost:
         services.store.abandon(mapping.name, sync_pass.value, lost)

@@ -1,0 +1,118 @@
+"""Writes to Business Central whose answer was lost (the sandbox commits, then drops the connection):
+after the retry each record ends as if the first answer had arrived, and nothing exists twice."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from bcsync.engine.model import Side
+from bcsync.pipeline.context import RunKind
+from bcsync.wire.errors import OutcomeUnknown
+
+TO_CRM, FROM_CRM = "ToIntegrationTable", "FromIntegrationTable"
+LOSE_THE_NEXT_BATCH_ANSWER = {
+    "rules": [{"method": "POST", "path": r"\$batch", "fault": "drop_after_commit", "count": 1}]
+}
+
+
+def full_sync_dependencies(harness) -> None:
+    harness.run("SALESPEOPLE", RunKind.FULL)
+    harness.run("CURRENCY", RunKind.FULL)
+
+
+def new_sales_account(harness, name: str, **fields) -> str:
+    """An active customer account created in Sales; returns its id."""
+    return str(harness.crm.create("accounts", {"name": name, "customertypecode": 3, **fields})).lower()
+
+
+def bc_customers_named(harness, name: str) -> list[dict]:
+    return [
+        row
+        for page in harness.bc.iter_pages("customers", select=["id", "displayName"])
+        for row in page
+        if row["displayName"] == name
+    ]
+
+
+def bc_customer_of(harness, account_id: str) -> str:
+    couplings = harness.store.couplings("CUSTOMER")
+    return couplings.loc[couplings["crm_id"] == account_id, "bc_id"].item()
+
+
+def lose_the_answer_of_the_first_create_batch(harness) -> None:
+    """A full Sales → BC synchronization whose create batch BC commits but never answers."""
+    harness.sandbox.admin("bc", "POST", "faults", json=LOSE_THE_NEXT_BATCH_ANSWER)
+    with pytest.raises(OutcomeUnknown):
+        harness.run("CUSTOMER", RunKind.FULL, direction=FROM_CRM)
+
+
+def test_customer_found_after_a_lost_create_answer_gets_its_custom_page_fields(harness):
+    full_sync_dependencies(harness)
+    name = f"Lost answer {uuid.uuid4().hex[:8]}"
+    account = new_sales_account(
+        harness, name, fax="+1 425 555 0199", address1_primarycontactname="Ada Example"
+    )
+    lose_the_answer_of_the_first_create_batch(harness)
+    assert len(bc_customers_named(harness, name)) == 1, "BC committed the create"
+
+    result = harness.retry_load("CUSTOMER", Side.BC)
+
+    assert result.failed == 0
+    customer = harness.bc.get(
+        "customers", bc_customer_of(harness, account), select=["faxNo", "contact"], api="custom"
+    )
+    assert (customer["faxNo"], customer["contact"]) == ("+1 425 555 0199", "Ada Example")
+    assert len(bc_customers_named(harness, name)) == 1
+    after = harness.run("CUSTOMER", RunKind.FULL, direction=FROM_CRM)
+    assert harness.counters(after, FROM_CRM)["Modified"] == 0, "nothing was left to repair"
+
+
+def test_look_alike_accounts_each_find_their_customer_after_a_lost_create_answer(harness):
+    full_sync_dependencies(harness)
+    name = f"Twin {uuid.uuid4().hex[:8]}"
+    twins = [
+        new_sales_account(harness, name, address1_city="Springfield", telephone1="+1 425 555 0123")
+        for _ in range(2)
+    ]
+    lose_the_answer_of_the_first_create_batch(harness)
+    assert len(bc_customers_named(harness, name)) == 2, "BC committed both creates"
+    created_in_first_try = len(
+        [r for page in harness.bc.iter_pages("customers", select=["id"]) for r in page]
+    )
+
+    result = harness.retry_load("CUSTOMER", Side.BC)
+
+    assert result.failed == 0
+    assert len(bc_customers_named(harness, name)) == 2, "neither twin was created again"
+    assert len({bc_customer_of(harness, twin) for twin in twins}) == 2
+    all_customers = [r for page in harness.bc.iter_pages("customers", select=["id"]) for r in page]
+    assert len(all_customers) == created_in_first_try, "the retry created nothing"
+    couplings = harness.store.couplings("CUSTOMER")
+    assert result.counters.inserted == (couplings["coupled_by"] == "create").sum()
+    assert harness.store.list_pending("CUSTOMER", FROM_CRM).empty
+
+
+def test_update_batch_whose_answer_was_lost_is_not_resent_with_stale_etags(harness):
+    full_sync_dependencies(harness)
+    harness.run("CUSTOMER", RunKind.FULL)
+    couplings = harness.store.couplings("CUSTOMER")
+    pairs = couplings[~couplings["skipped"] & (couplings["coupled_by"] == "create")]
+    pairs = pairs.sort_values("crm_id").head(3)
+    for index, pair in enumerate(pairs.itertuples()):
+        harness.sales_user_edit("account", pair.crm_id, {"telephone1": f"+1 425 555 014{index}"})
+    harness.sandbox.admin("bc", "POST", "faults", json=LOSE_THE_NEXT_BATCH_ANSWER)
+
+    summary = harness.run("CUSTOMER")
+
+    assert "dropped" in str(harness.sandbox.admin("bc", "GET", "stats")), "the answer was lost"
+    counters = harness.counters(summary, FROM_CRM)
+    assert (counters["Modified"], counters["Failed"]) == (len(pairs), 0)
+    for index, pair in enumerate(pairs.itertuples()):
+        phone = harness.bc.get("customers", pair.bc_id, select=["phoneNumber"])["phoneNumber"]
+        assert phone == f"+1 425 555 014{index}"
+    after = harness.run("CUSTOMER")
+    for direction in (TO_CRM, FROM_CRM):
+        counters = harness.counters(after, direction)
+        assert counters["Modified"] == counters["Failed"] == counters.get("Skipped", 0) == 0, direction
