@@ -26,6 +26,7 @@ from bcsync.engine.model import (
 from bcsync.pipeline.context import RunContext, RunKind
 from bcsync.pipeline.frames import as_destination, as_source, oriented_couplings
 from bcsync.pipeline.reading import read_by_ids, read_pages
+from bcsync.pipeline.record import job_lease
 from bcsync.pipeline.services import Services
 from bcsync.pipeline.specs import match_groups, passes
 from bcsync.pipeline.staging import read_frame, write_frame, write_frames
@@ -47,7 +48,24 @@ def couple(
 
     Each side's extract is read once here, whichever passes need it (as source, as match candidates,
     as the counterparts of a full synchronization).
+
+    This is the run's first write, so it takes the job's lease (docs/engine.md, "Never a duplicate"):
+    another run of the job in progress makes it wait, then stop. The lease is kept for the load and
+    record steps. A dry run writes nothing and takes none.
     """
+    if run.dry_run:
+        return _couple(mapping, run, services, extracts, folder)
+    with job_lease(mapping, run, services):
+        return _couple(mapping, run, services, extracts, folder)
+
+
+def _couple(
+    mapping: IntegrationTableMapping,
+    run: RunContext,
+    services: Services,
+    extracts: Mapping[Side, ExtractResult],
+    folder: ObjectStoragePath,
+) -> CoupleResult:
     staged = {side: _read(extracts.get(side)) for side in Side}
     result: dict[str, PassCouplings] = {}
     for sync_pass in passes(mapping, run.direction):

@@ -26,7 +26,7 @@ from bcsync.engine.planner import count_actions
 from bcsync.pipeline.context import RunContext
 from bcsync.pipeline.frames import as_destination, as_source, oriented_couplings
 from bcsync.pipeline.reading import read_by_ids
-from bcsync.pipeline.record import job_id_for, job_type
+from bcsync.pipeline.record import job_id_for, job_lease, job_type
 from bcsync.pipeline.services import Services
 from bcsync.pipeline.specs import passes
 from bcsync.pipeline.staging import read_frame, write_frame
@@ -56,7 +56,21 @@ def load(
     step = planned.passes[sync_pass.value]
     if run.dry_run:
         return LoadResult(sync_pass=sync_pass.value, dry_run=True, counters=step.planned)
-    plan = read_frame(step.plan)
+    # The run's lease, taken by the couple step, re-entered here; taken afresh by a load cleared
+    # after record_job released it (and then given back when this load is done).
+    with job_lease(mapping, run, services):
+        return _load(mapping, sync_pass, run, services, folder, read_frame(step.plan))
+
+
+def _load(
+    mapping: IntegrationTableMapping,
+    sync_pass: SyncPass,
+    run: RunContext,
+    services: Services,
+    folder: ObjectStoragePath,
+    plan: pd.DataFrame,
+) -> LoadResult:
+    destination = sync_pass.destination
 
     job_id = job_id_for(run, mapping, sync_pass)
     services.store.start_job(

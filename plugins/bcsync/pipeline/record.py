@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Mapping
+from contextlib import AbstractContextManager
 from dataclasses import replace
 from datetime import datetime
 
@@ -14,6 +15,7 @@ from bcsync.pipeline.services import Services
 from bcsync.pipeline.specs import passes
 from bcsync.registry.model import IntegrationTableMapping
 from bcsync.results import LOAD_FAILED, CoupleResult, DirectionResult, ExtractResult, JobResult, LoadResult
+from bcsync.store.leases import Lease
 from bcsync.store.schema import JobType
 
 log = logging.getLogger(__name__)
@@ -37,6 +39,19 @@ def job_type(run: RunContext) -> JobType:
     return JOB_TYPE[run.kind]
 
 
+def lease_holder(run: RunContext) -> str:
+    """Who holds the job's lease: the DAG run, so its tasks, retries and cleared tasks re-enter it."""
+    return f"{run.dag_id} run {run.run_id}"
+
+
+def job_lease(
+    mapping: IntegrationTableMapping, run: RunContext, services: Services
+) -> AbstractContextManager[Lease]:
+    """Hold the mapping's lease for this run while a step writes (see `CouplingStore.holding_lease`):
+    kept for the run's next step, unless the step had to take it afresh; `record_job` releases it."""
+    return services.store.holding_lease(mapping.name, lease_holder(run), release=False)
+
+
 def record_job(
     mapping: IntegrationTableMapping,
     run: RunContext,
@@ -50,7 +65,25 @@ def record_job(
     `loads` maps a pass to its load task's result, or None when that load task did not succeed: then
     the pass's watermark stays where it was, so nothing it should have written is skipped next time.
     `coupled` is the couple step's result (pairs coupled by matching, per pass).
+
+    The run's lease on the job is released at the end, also when a load failed, so the next run can
+    go ahead; a lease another run holds now is left alone.
     """
+    try:
+        return _record_job(mapping, run, services, extracts, loads, coupled)
+    finally:
+        if not run.dry_run:
+            services.store.release_lease(mapping.name, lease_holder(run))
+
+
+def _record_job(
+    mapping: IntegrationTableMapping,
+    run: RunContext,
+    services: Services,
+    extracts: Mapping[Side, ExtractResult | None],
+    loads: Mapping[str, LoadResult | None],
+    coupled: CoupleResult | None,
+) -> JobResult:
     directions: dict[str, DirectionResult] = {}
     for sync_pass in passes(mapping, run.direction):
         load = loads.get(sync_pass.value)
