@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from bcsync.engine.matching import MatchField
@@ -90,25 +91,43 @@ def side_columns(mapping: IntegrationTableMapping, side: Side) -> SideColumns:
     )
 
 
-def field_rules(
-    mapping: IntegrationTableMapping, sync_pass: SyncPass, registry: Registry
-) -> tuple[FieldRule, ...]:
-    """The enabled field mappings that take part in `sync_pass`, oriented source → destination."""
+def pass_fields(
+    mapping: IntegrationTableMapping, sync_pass: SyncPass
+) -> list[tuple[IntegrationFieldMapping, str | None, str]]:
+    """The enabled field mappings that take part in `sync_pass`, each with its source and destination
+    field in that pass."""
     wanted = (
         SyncDirection.TO_INTEGRATION_TABLE
         if sync_pass is SyncPass.TO_CRM
         else SyncDirection.FROM_INTEGRATION_TABLE
     )
-    rules = []
+    to_crm = sync_pass is SyncPass.TO_CRM
+    result = []
     for field in enabled_fields(mapping):
         if field.direction not in (wanted, SyncDirection.BIDIRECTIONAL):
             continue
-        to_crm = sync_pass is SyncPass.TO_CRM
         source, destination = (
             (field.bc_field, field.crm_field) if to_crm else (field.crm_field, field.bc_field)
         )
-        if destination is None:
-            continue
+        if destination is not None:
+            result.append((field, source, destination))
+    return result
+
+
+def field_rules(
+    mapping: IntegrationTableMapping,
+    sync_pass: SyncPass,
+    registry: Registry,
+    max_lengths: Mapping[str, int] | None = None,
+) -> tuple[FieldRule, ...]:
+    """The enabled field mappings that take part in `sync_pass`, oriented source → destination.
+
+    `max_lengths`: the destination's text lengths by destination field (from the services' metadata,
+    `bcsync.pipeline.transform.destination_lengths`); longer text is truncated to them, as BC does.
+    """
+    to_crm = sync_pass is SyncPass.TO_CRM
+    rules = []
+    for field, source, destination in pass_fields(mapping, sync_pass):
         option_map = None
         if field.option_mapping:
             values = registry.option_mapping(field.option_mapping).values
@@ -129,6 +148,7 @@ def field_rules(
                 option_map=option_map,
                 clear_on_failed_sync=field.clear_on_failed_sync,
                 not_null=field.not_null,
+                max_length=(max_lengths or {}).get(destination),
             )
         )
     return tuple(rules)
@@ -141,13 +161,14 @@ def pass_spec(
     *,
     full_sync: bool = False,
     force_modify: bool = False,
+    max_lengths: Mapping[str, int] | None = None,
 ) -> PassSpec:
     crm_caption = mapping.crm_entity.capitalize()
     to_crm = sync_pass is SyncPass.TO_CRM
     return PassSpec(
         mapping=mapping.name,
         sync_pass=sync_pass,
-        fields=field_rules(mapping, sync_pass, registry),
+        fields=field_rules(mapping, sync_pass, registry, max_lengths),
         bidirectional_mapping=mapping.direction is SyncDirection.BIDIRECTIONAL,
         # A full synchronization runs on a copy of the mapping with "Synch. Only Coupled Records" off.
         only_coupled=mapping.only_coupled and not full_sync,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from typing import Any, TypeVar
+from weakref import WeakKeyDictionary
 
 import pandas as pd
 from airflow.sdk import ObjectStoragePath
@@ -14,13 +16,16 @@ from bcsync.pipeline.context import RunContext, RunKind
 from bcsync.pipeline.frames import as_destination, as_source
 from bcsync.pipeline.lookups import build_lookups
 from bcsync.pipeline.services import Services
-from bcsync.pipeline.specs import pass_spec, passes
+from bcsync.pipeline.specs import pass_fields, pass_spec, passes
 from bcsync.pipeline.staging import read_frame, write_frame
 from bcsync.registry.model import IntegrationTableMapping
+from bcsync.registry.service_metadata import BusinessCentralMetadata, DataverseMetadata
 from bcsync.results import CoupleResult, ExtractResult, PassPlan, PlanResult
 from bcsync.rules import apply_table_rules
+from bcsync.wire.errors import RecordRejected
 
 log = logging.getLogger(__name__)
+M = TypeVar("M", BusinessCentralMetadata, DataverseMetadata)
 
 # What users recognise a record by in logs and the error store, per side.
 LABEL_FIELDS = {Side.BC: ("number", "code", "displayName"), Side.CRM: ("name", "fullname", "currencyname")}
@@ -68,6 +73,7 @@ def plan_records(
         services.registry,
         full_sync=run.kind is RunKind.FULL,
         force_modify=run.kind is RunKind.RECORDS,
+        max_lengths=destination_lengths(mapping, sync_pass, services) if len(source) else None,
     )
     lookups = build_lookups(mapping, sync_pass, services) if len(source) else {}
     plan = plan_pass(spec, source, couplings, destination, lookups)
@@ -76,6 +82,42 @@ def plan_records(
     plan["label"] = _labels(source, sync_pass.source, len(plan))
     plan["etag"] = _etags(plan, destination)
     return plan
+
+
+def destination_lengths(
+    mapping: IntegrationTableMapping, sync_pass: SyncPass, services: Services
+) -> dict[str, int]:
+    """The text lengths of the pass's destination fields, from the destination's metadata (BC's
+    `$metadata` of each API page written, Dataverse's `EntityDefinitions`), read once per hook: BC
+    truncates text to the destination field's length instead of failing the record."""
+    try:
+        if sync_pass is SyncPass.FROM_CRM:
+            bc = _metadata(services.bc, BusinessCentralMetadata)
+            lengths = {}
+            for field, _, destination in pass_fields(mapping, sync_pass):
+                endpoint = mapping.endpoint_of(field) or mapping.bc_endpoint
+                length = bc.text_lengths(endpoint.api.value, endpoint.entity_set).get(destination)
+                if length:
+                    lengths[destination] = length
+            return lengths
+        crm = _metadata(services.crm, DataverseMetadata).text_lengths(mapping.crm_entity)
+        return {d: crm[d] for _, _, d in pass_fields(mapping, sync_pass) if d in crm}
+    except RecordRejected as refused:
+        # Without lengths the service refuses text that is too long, record by record, as before.
+        log.warning(
+            "%s %s: text is not truncated, no field lengths (%s)", mapping.name, sync_pass.value, refused
+        )
+        return {}
+
+
+_METADATA: WeakKeyDictionary[object, Any] = WeakKeyDictionary()
+
+
+def _metadata(hook: Any, kind: type[M]) -> M:
+    """One metadata reader per hook: a task's hook reads each document once, whatever it plans."""
+    if hook not in _METADATA:
+        _METADATA[hook] = kind(hook)
+    return _METADATA[hook]
 
 
 def apply_config_template(
