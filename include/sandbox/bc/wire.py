@@ -11,6 +11,7 @@ from sandbox.bc.errors import BCError, bad_request
 from sandbox.bc.etags import etag
 from sandbox.bc.pages import ApiPage
 from sandbox.bc.tables import CodeAttribute
+from sandbox.odata.payload import unpaired_surrogate
 from sandbox.storage.database import VERSION_COLUMN
 from sandbox.storage.errors import ValidationFailed
 from sandbox.storage.schema import Attribute, AttributeType
@@ -75,6 +76,8 @@ def parse_body(raw: bytes) -> dict[str, Any]:
         raise bad_request(f"Invalid Request Body: the body is not valid JSON ({error})") from None
     if not isinstance(document, dict):
         raise bad_request("Invalid Request Body: a JSON object is expected")
+    if (surrogate := unpaired_surrogate(document)) is not None:
+        raise bad_request(f"Invalid Request Body: the body is not valid JSON ({surrogate})")
     return document
 
 

@@ -37,6 +37,7 @@ from sandbox.dataverse.resources import API_PREFIX, KeyPredicate, Segment, locat
 from sandbox.dataverse.users import application_user, organization_id, root_business_unit
 from sandbox.dataverse.writes import RecordWriter
 from sandbox.odata import ODataError, Preferences, decode_skiptoken, encode_skiptoken, parse_prefer
+from sandbox.odata.payload import unpaired_surrogate
 from sandbox.storage.database import VERSION_COLUMN
 from sandbox.storage.errors import StorageError
 from sandbox.storage.repository import Repository, Row, UnitOfWork
@@ -81,9 +82,12 @@ class ApiRequest:
         if not self.body.strip():
             raise bad_request("The request body is empty; a JSON object is expected.")
         try:
-            return json.loads(self.body)
+            document = json.loads(self.body)
         except (ValueError, UnicodeDecodeError) as error:
             raise bad_request(f"The request body is not valid JSON: {error}.") from None
+        if (surrogate := unpaired_surrogate(document)) is not None:
+            raise bad_request(f"The request body is not valid JSON: {surrogate}.")
+        return document
 
 
 @dataclass
