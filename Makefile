@@ -1,5 +1,6 @@
 # bcsync — every target sets itself up on a fresh machine (virtualenv + locked dependencies).
 PYTHON ?= python3.11
+SHELL  := /bin/bash
 VENV   := .venv
 PY     := $(VENV)/bin/python
 export PYTHONPATH := $(CURDIR)/plugins:$(CURDIR)/include
@@ -18,15 +19,30 @@ $(VENV)/.installed: requirements.lock pyproject.toml
 demo: $(VENV)/.installed
 	$(PY) -m bcsync_dev.demo
 
-## Run the whole test suite (lint first: a ruff finding fails the build).
+## Run the whole test suite (lint first: a ruff finding fails the build). The end-to-end tier, mostly
+## waiting on Airflow, runs beside the other tiers (2 cores: about a third less wall time); its output
+## (var/test-e2e.log) follows theirs, and its timing figures are then those of a busy machine.
 test: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+	@mkdir -p var
+	@$(PY) -m pytest -m e2e tests/e2e > var/test-e2e.log 2>&1 & e2e=$$!; \
+	trap 'kill $$e2e 2>/dev/null' INT TERM; \
+	$(PY) -m pytest -m "not e2e" | tee var/test-others.log; others=$${PIPESTATUS[0]}; \
+	wait $$e2e; e2e_status=$$?; \
+	echo "===== end-to-end tier (var/test-e2e.log) ====="; cat var/test-e2e.log; \
+	echo "===== unit, integration, dags: $$(tail -n 1 var/test-others.log)"; \
+	echo "===== e2e: $$(tail -n 1 var/test-e2e.log)"; \
+	[ $$others -eq 0 ] && [ $$e2e_status -eq 0 ]
+
+## The same, one tier after the other (every tier's timing figures on an otherwise idle machine).
+test-serial: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest
 
 ## One tier of the suite (the folders under tests/, marked by tests/conftest.py): unit, integration,
 ## dags or e2e. Narrow it down with PYTEST_ARGS, e.g. make test-unit PYTEST_ARGS="-k store".
 TIERS := test-unit test-integration test-dags test-e2e
-.PHONY: test-fast test-parallel $(TIERS)
+.PHONY: test-fast test-serial $(TIERS)
 $(TIERS): test-%: $(VENV)/.installed
 	$(PY) -m pytest -m $* $(PYTEST_ARGS) tests/$*
 
@@ -34,19 +50,6 @@ $(TIERS): test-%: $(VENV)/.installed
 test-fast: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest -m "not e2e" $(PYTEST_ARGS)
-
-## What `make test` runs, the end-to-end tier (mostly waiting on Airflow) beside the other tiers: about
-## a third less wall time on 2 cores. Its output (var/test-e2e.log) follows theirs; its timing figures
-## are then those of a busy machine.
-test-parallel: $(VENV)/.installed
-	$(VENV)/bin/ruff check .
-	@mkdir -p var
-	@$(PY) -m pytest -m e2e tests/e2e > var/test-e2e.log 2>&1 & e2e=$$!; \
-	trap 'kill $$e2e 2>/dev/null' INT TERM; \
-	$(PY) -m pytest -m "not e2e"; others=$$?; \
-	wait $$e2e; e2e_status=$$?; \
-	echo "===== end-to-end tier (var/test-e2e.log) ====="; cat var/test-e2e.log; \
-	[ $$others -eq 0 ] && [ $$e2e_status -eq 0 ]
 
 ## Start the local Entra ID, Dataverse and Business Central services in the foreground.
 sandbox: $(VENV)/.installed
