@@ -55,7 +55,7 @@ def couple(
     """
     if run.dry_run:
         return _couple(mapping, run, services, extracts, folder)
-    with job_lease(mapping, run, services):
+    with job_lease(mapping, run, services, first_step=True):
         return _couple(mapping, run, services, extracts, folder)
 
 

@@ -58,7 +58,7 @@ def load(
         return LoadResult(sync_pass=sync_pass.value, dry_run=True, counters=step.planned)
     # The run's lease, taken by the couple step, re-entered here; taken afresh by a load cleared
     # after record_job released it (and then given back when this load is done).
-    with job_lease(mapping, run, services):
+    with job_lease(mapping, run, services, first_step=False):
         return _load(mapping, sync_pass, run, services, folder, read_frame(step.plan))
 
 

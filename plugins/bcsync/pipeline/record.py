@@ -45,11 +45,13 @@ def lease_holder(run: RunContext) -> str:
 
 
 def job_lease(
-    mapping: IntegrationTableMapping, run: RunContext, services: Services
+    mapping: IntegrationTableMapping, run: RunContext, services: Services, *, first_step: bool
 ) -> AbstractContextManager[Lease]:
-    """Hold the mapping's lease for this run while a step writes (see `CouplingStore.holding_lease`):
-    kept for the run's next step, unless the step had to take it afresh; `record_job` releases it."""
-    return services.store.holding_lease(mapping.name, lease_holder(run), release=False)
+    """Hold the mapping's lease for this run while a step writes (see `CouplingStore.holding_lease`).
+
+    The run's first writer (the couple step) keeps it for the load steps; `record_job` releases it.
+    """
+    return services.store.holding_lease(mapping.name, lease_holder(run), first_step=first_step)
 
 
 def record_job(

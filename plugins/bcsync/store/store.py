@@ -350,6 +350,8 @@ class CouplingStore:
             with self._write() as conn:
                 lease = leases.try_acquire(conn, name, holder, now=self._now(), ttl=ttl)
             if lease.holder == holder:
+                if not lease.reentered:
+                    log.info("%s: lease taken by %s until %s", name, holder, lease.expires_on.isoformat())
                 if lease.previous is not None:
                     log.warning(
                         "%s: took over the lease of %s, which expired without being released "
@@ -387,15 +389,15 @@ class CouplingStore:
         mapping: str,
         holder: str,
         *,
-        release: bool,
+        first_step: bool,
         wait: timedelta | None = None,
         ttl: timedelta = leases.LEASE_TTL,
     ) -> Iterator[Lease]:
         """Acquire (or re-enter) the lease and keep it alive while the block runs.
 
-        A thread renews it every third of `ttl`. On leaving, the lease is released when `release` is
-        true or when this block took it afresh (no earlier step of the holder had it); otherwise it is
-        kept for the holder's next step.
+        A thread renews it every third of `ttl`. On leaving, the holder's first step keeps it for the
+        steps after it. A later step keeps a lease it re-entered, and gives back one it had to take
+        afresh: its run had already released it (a task cleared after the run ended).
         """
         lease = self.acquire_lease(mapping, holder, wait=wait, ttl=ttl)
         stop = threading.Event()
@@ -416,7 +418,7 @@ class CouplingStore:
         finally:
             stop.set()
             renewer.join()
-            if release or not lease.reentered:
+            if not (first_step or lease.reentered):
                 self.release_lease(mapping, holder)
 
     # ---- plumbing ----

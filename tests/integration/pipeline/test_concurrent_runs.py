@@ -123,6 +123,27 @@ def test_second_full_sync_that_waits_goes_ahead_after_the_first_and_creates_noth
     }
 
 
+def test_the_run_holds_the_job_from_its_couple_step_until_its_job_is_recorded(harness, monkeypatch):
+    seen: dict[str, Any] = {}
+
+    def noting(step: str, real):
+        def wrapper(*args, **kwargs):
+            seen[step] = harness.store.lease("CURRENCY")
+            return real(*args, **kwargs)
+
+        return wrapper
+
+    for step in ("couple", "transform", "load", "record_job"):
+        monkeypatch.setattr(runner, step, noting(step, getattr(runner, step)))
+
+    harness.run("CURRENCY", RunKind.FULL)
+
+    holder = f"bcsync_currency run {harness.last_runs['CURRENCY'].run_id}"
+    assert seen["couple"] is None
+    assert seen["transform"].holder == seen["load"].holder == seen["record_job"].holder == holder
+    assert harness.store.lease("CURRENCY") is None
+
+
 def test_run_stops_before_writing_while_another_run_holds_the_job(harness, monkeypatch):
     monkeypatch.setenv("BCSYNC_LEASE_WAIT_SECONDS", "0")
     harness.store.acquire_lease("CURRENCY", "bcsync_currency run elsewhere")

@@ -116,26 +116,31 @@ def test_the_wait_comes_from_the_environment(store: CouplingStore, monkeypatch: 
         store.acquire_lease("CUSTOMER", RUN_B)
 
 
-def test_holding_a_lease_keeps_a_re_entered_one_and_releases_a_fresh_one(store: CouplingStore) -> None:
+def test_the_first_step_keeps_the_lease_for_the_steps_after_it(store: CouplingStore) -> None:
+    with store.holding_lease("CUSTOMER", RUN_A, first_step=True) as lease:
+        assert not lease.reentered
+
+    assert store.lease("CUSTOMER").holder == RUN_A
+
+
+def test_a_later_step_keeps_a_re_entered_lease_and_gives_back_one_it_took_afresh(
+    store: CouplingStore,
+) -> None:
     store.acquire_lease("CUSTOMER", RUN_A, wait=NO_WAIT)
-    with store.holding_lease("CUSTOMER", RUN_A, release=False) as lease:
+    with store.holding_lease("CUSTOMER", RUN_A, first_step=False) as lease:
         assert lease.reentered
     assert store.lease("CUSTOMER").holder == RUN_A  # kept for the run's next step
 
-    store.release_lease("CUSTOMER", RUN_A)
-    with store.holding_lease("CUSTOMER", RUN_A, release=False) as lease:
+    store.release_lease("CUSTOMER", RUN_A)  # the run recorded its job
+    with store.holding_lease("CUSTOMER", RUN_A, first_step=False) as lease:  # a task cleared later
         assert not lease.reentered
-    assert store.lease("CUSTOMER") is None  # taken afresh (e.g. a cleared task): given back
-
-    with store.holding_lease("CUSTOMER", RUN_A, release=True):
-        pass
     assert store.lease("CUSTOMER") is None
 
 
 def test_holding_a_lease_renews_it_while_the_block_runs(store_url: str) -> None:
     store = CouplingStore(store_url)
     try:
-        with store.holding_lease("CUSTOMER", RUN_A, release=True, ttl=timedelta(seconds=0.6)) as lease:
+        with store.holding_lease("CUSTOMER", RUN_A, first_step=False, ttl=timedelta(seconds=0.6)) as lease:
             time.sleep(0.9)
             renewed = store.lease("CUSTOMER")
             assert renewed.holder == RUN_A
