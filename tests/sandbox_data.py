@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from sandbox.bc import SCHEMAS as BC_SCHEMAS
@@ -62,3 +64,17 @@ def dataverse_rows(sandbox: RunningSandbox, logical_name: str) -> list[dict[str,
     """Every row of a Dataverse table in the sandbox."""
     with _repository(sandbox, DATAVERSE_SCHEMAS) as repository:
         return list(repository.query(_schema(DATAVERSE_SCHEMAS, logical_name)))
+
+
+def enter_chf_exchange_rate(sandbox: RunningSandbox) -> dict[str, Any]:
+    """The BC administrator enters the exchange rate the seed leaves CHF without (in BC's own UI)."""
+    return bc_insert(
+        sandbox,
+        "currencyExchangeRate",
+        {
+            "currencyCode": "CHF",
+            "startingDate": date(2026, 1, 1),
+            "exchangeRateAmount": Decimal("100"),
+            "relationalExchangeRateAmount": Decimal("112.5"),
+        },
+    )

@@ -20,6 +20,17 @@ ROOT = Path(__file__).resolve().parents[2]  # include/bcsync_dev/… → the che
 DAGS_FILE = ROOT / "dags" / "bcsync_jobs.py"
 
 
+def airflow_settings(home: Path) -> dict[str, str]:
+    """Airflow run from this checkout: its home, this checkout's DAGs and plugins, both import roots."""
+    return {
+        "AIRFLOW_HOME": str(home),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "PYTHONPATH": os.pathsep.join([str(ROOT / "plugins"), str(ROOT / "include")]),
+    }
+
+
 def airflow_environment(sandbox: Any, work_dir: Path) -> dict[str, str]:
     """Environment for Airflow and bcsync against a running sandbox, everything kept under `work_dir`:
     the connections (bc_default, dataverse_default, bcsync_store), AIRFLOW_HOME, DAG folder, staging."""
@@ -29,13 +40,9 @@ def airflow_environment(sandbox: Any, work_dir: Path) -> dict[str, str]:
     home.mkdir(parents=True, exist_ok=True)
     return {
         **sandbox_connections(sandbox),
+        **airflow_settings(home),
         "AIRFLOW_CONN_BCSYNC_STORE": f"sqlite:///{work_dir / 'store.db'}",
-        "AIRFLOW_HOME": str(home),
-        "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
-        "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "BCSYNC_STAGING_URL": f"file://{work_dir / 'staging'}",
-        "PYTHONPATH": os.pathsep.join([str(ROOT / "plugins"), str(ROOT / "include")]),
     }
 
 

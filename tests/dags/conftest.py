@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from bcsync_dev.local_runs import ROOT
+from bcsync_dev.local_runs import airflow_settings
 from bcsync_dev.local_runs import migrate_airflow_db as run_airflow_db_migrate
 
 Migrate = Callable[[dict[str, str], Path], None]
@@ -25,14 +25,7 @@ def migrated_airflow_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An SQLite metadata database after `airflow db migrate`, with the settings the tests use."""
     home = tmp_path_factory.mktemp("airflow-db") / "airflow"
     home.mkdir()
-    env = {
-        "AIRFLOW_HOME": str(home),
-        "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
-        "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "PYTHONPATH": os.pathsep.join([str(ROOT / "plugins"), str(ROOT / "include")]),
-    }
-    run_airflow_db_migrate(env, home.parent / "migrate.log")
+    run_airflow_db_migrate(airflow_settings(home), home.parent / "migrate.log")
     return home / "airflow.db"
 
 

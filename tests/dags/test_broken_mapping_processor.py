@@ -13,7 +13,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from bcsync_dev.local_runs import ROOT
+from bcsync_dev.local_runs import airflow_settings
 
 
 def misspell_contact_direction(mapping: dict[str, Any]) -> None:
@@ -26,15 +26,7 @@ def test_the_dag_processor_keeps_the_working_jobs_active_beside_a_broken_mapping
     mappings = edit_mappings(tmp_path / "mappings", {"CONTACT": misspell_contact_direction})
     home = tmp_path / "airflow"
     home.mkdir()
-    env = {
-        **os.environ,
-        "AIRFLOW_HOME": str(home),
-        "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
-        "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "BCSYNC_MAPPINGS_DIR": str(mappings),
-        "PYTHONPATH": os.pathsep.join([str(ROOT / "plugins"), str(ROOT / "include")]),
-    }
+    env = {**os.environ, **airflow_settings(home), "BCSYNC_MAPPINGS_DIR": str(mappings)}
     migrate_airflow_db(env, tmp_path / "migrate.log")
 
     subprocess.run(

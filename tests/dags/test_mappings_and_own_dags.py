@@ -6,12 +6,10 @@ from __future__ import annotations
 import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import date
-from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from sandbox_data import bc_insert, bc_rows, dataverse_rows
+from sandbox_data import bc_rows, dataverse_rows, enter_chf_exchange_rate
 
 from bcsync.store.store import CouplingStore
 from bcsync_dev.local_runs import airflow_environment, run_in_subprocess
@@ -46,16 +44,7 @@ def company(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Company]:
 def _put_data_in_order(sandbox: RunningSandbox) -> None:
     """What BC's rules would otherwise fail on the seed: CHF has no exchange rate, and some purchasers
     have no Sales user. The administrators fix both in their systems' own screens."""
-    bc_insert(
-        sandbox,
-        "currencyExchangeRate",
-        {
-            "currencyCode": "CHF",
-            "startingDate": date(2026, 1, 1),
-            "exchangeRateAmount": Decimal("100"),
-            "relationalExchangeRateAmount": Decimal("112.5"),
-        },
-    )
+    enter_chf_exchange_rate(sandbox)
     purchasers = {v["purchaserCode"] for v in bc_rows(sandbox, "vendor") if v["purchaserCode"]}
     users = {str(u["internalemailaddress"] or "").lower() for u in dataverse_rows(sandbox, "systemuser")}
     unit = dataverse_rows(sandbox, "businessunit")[0]["businessunitid"]

@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import re
 import time
-from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from e2e_stack import AirflowStack, record_timing
-from sandbox_data import bc_insert, bc_update, dataverse_get
+from sandbox_data import bc_update, dataverse_get, enter_chf_exchange_rate
 
 from bcsync.store.store import CouplingStore
 
@@ -160,16 +159,7 @@ def test_fixing_the_data_and_clearing_the_failed_task_turns_the_run_green(airflo
     assert "bc_record=CHF" in api.task_log("bcsync_currency", run_id, "load_crm", load["try_number"])
 
     # The BC administrator enters CHF's exchange rate (in BC's UI: straight into the service's data).
-    bc_insert(
-        sandbox,
-        "currencyExchangeRate",
-        {
-            "currencyCode": "CHF",
-            "startingDate": date(2026, 1, 1),
-            "exchangeRateAmount": Decimal("100"),
-            "relationalExchangeRateAmount": Decimal("112.5"),
-        },
-    )
+    enter_chf_exchange_rate(sandbox)
     sandbox.admin("dataverse", "POST", "stats/reset")
     api.json(
         "POST",
