@@ -14,8 +14,10 @@ from urllib.parse import parse_qsl, urlsplit
 from sandbox.dataverse.errors import REQUEST_TOO_LARGE, DataverseError, bad_request
 from sandbox.dataverse.resources import API_PREFIX, relative_reference
 from sandbox.dataverse.service import STATUS_TEXT, ApiRequest, ApiResponse, DataverseService
+from sandbox.dataverse.users import CALLER_OBJECT_ID, MSCRM_CALLER_ID
 from sandbox.odata import ODataError, parse_prefer
 
+IMPERSONATION_HEADERS = (CALLER_OBJECT_ID, MSCRM_CALLER_ID)
 MAX_REQUESTS = 1000
 _BOUNDARY = re.compile(r'boundary="?([^";]+)"?', re.IGNORECASE)
 
@@ -137,8 +139,8 @@ class BatchRunner:
             parts = parse_batch(request.body, request.header("content-type"), request.app_id)
             continue_on_error = parse_prefer(request.header("prefer")).continue_on_error
             with self.service.repository.unit_of_work() as work:
-                # Every part runs as the batch's caller: resolve the application user once.
-                actor = self.service.application_user(work, request.app_id)
+                # Every part runs as the batch's caller (impersonation headers included): resolve once.
+                actor = self.service.caller(work, request)
         except DataverseError as error:
             return ApiResponse.error(error)
         except ODataError as error:
@@ -231,10 +233,11 @@ def _plain_create_target(part: Part) -> str | None:
 
 
 def _inherit(request: ApiRequest, batch: ApiRequest) -> ApiRequest:
-    """Parts run as the batch's caller."""
-    return ApiRequest(
-        request.method, request.path, request.query, request.headers, request.body, batch.app_id
-    )
+    """Parts run as the batch's caller; a part without impersonation headers takes the batch's."""
+    headers = request.headers
+    if not any(name in headers for name in IMPERSONATION_HEADERS):
+        headers = {**{k: v for k, v in batch.headers.items() if k in IMPERSONATION_HEADERS}, **headers}
+    return ApiRequest(request.method, request.path, request.query, headers, request.body, batch.app_id)
 
 
 def _http_part(response: ApiResponse, content_id: str | None) -> str:

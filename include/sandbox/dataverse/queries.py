@@ -35,6 +35,11 @@ MAX_PAGE_SIZE = 5000
 COUNT_LIMIT = 5000
 REJECTED_OPTIONS = ("$skip", "$search", "$format")
 KNOWN_OPTIONS = ("$select", "$filter", "$orderby", "$top", "$expand", "$count", "$skiptoken", "$deltatoken")
+# Custom query options (no `$`) the Web API documents. `tag` passes a shared variable to plug-ins; the
+# sandbox runs none, so it is accepted and has no effect. The stored-query options run queries the
+# sandbox does not implement: it refuses them as not supported rather than return the whole table.
+IGNORED_CUSTOM_OPTIONS = ("tag",)
+UNIMPLEMENTED_CUSTOM_OPTIONS = ("fetchXml", "savedQuery", "userQuery")
 TOTAL_COUNT = "Microsoft.Dynamics.CRM.totalrecordcount"
 TOTAL_COUNT_EXCEEDED = "Microsoft.Dynamics.CRM.totalrecordcountlimitexceeded"
 _IN_CHUNK = 500
@@ -58,12 +63,20 @@ class QueryOptions:
     values: dict[str, str]
 
     @classmethod
-    def from_pairs(cls, pairs: Sequence[tuple[str, str]]) -> QueryOptions:
+    def from_pairs(cls, pairs: Sequence[tuple[str, str]], custom: Sequence[str] = ()) -> QueryOptions:
+        """The `$` options; `custom` names the non-`$` options the resource takes (else refused)."""
         aliases = {name: value for name, value in pairs if name.startswith("@")}
         values: dict[str, str] = {}
         for name, value in pairs:
-            if not name.startswith("$"):
+            if name.startswith("@") or name in custom or name in IGNORED_CUSTOM_OPTIONS:
                 continue
+            if name in UNIMPLEMENTED_CUSTOM_OPTIONS:
+                raise DataverseError(
+                    501, "0x8004800d", f"The query parameter {name} is not supported by the sandbox"
+                )
+            if not name.startswith("$"):
+                # What Dataverse answers for a custom option it does not know (e.g. `utm_source`).
+                raise bad_request(f"The query parameter {name} is not supported")
             if name in REJECTED_OPTIONS:
                 raise bad_request(f"The query parameter {name} is not supported")
             if name == "$apply":

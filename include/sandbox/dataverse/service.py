@@ -34,7 +34,14 @@ from sandbox.dataverse.queries import (
 )
 from sandbox.dataverse.records import Annotator, dumps, entity, etag, parse_etag, selected_columns
 from sandbox.dataverse.resources import API_PREFIX, KeyPredicate, Segment, locate, parse_segments
-from sandbox.dataverse.users import application_user, organization_id, root_business_unit
+from sandbox.dataverse.users import (
+    CALLER_OBJECT_ID,
+    MSCRM_CALLER_ID,
+    application_user,
+    impersonated_user,
+    organization_id,
+    root_business_unit,
+)
 from sandbox.dataverse.writes import RecordWriter
 from sandbox.odata import ODataError, Preferences, decode_skiptoken, encode_skiptoken, parse_prefer
 from sandbox.odata.payload import unpaired_surrogate
@@ -162,7 +169,8 @@ class DataverseService:
             preferences = parse_prefer(prefer)
         except ODataError as error:
             raise bad_request(error.message) from None
-        return Call(request, work, references, preferences, QueryOptions.from_pairs(request.query))
+        custom = ("annotations",) if request.path.strip("/") == "$metadata" else ()
+        return Call(request, work, references, preferences, QueryOptions.from_pairs(request.query, custom))
 
     # -- routing ------------------------------------------------------------------------------
 
@@ -435,7 +443,15 @@ class DataverseService:
     def actor(self, call: Call) -> str:
         if call.request.actor is not None:
             return call.request.actor
-        return self.application_user(call.work, call.request.app_id)
+        return self.caller(call.work, call.request)
+
+    def caller(self, work: UnitOfWork, request: ApiRequest) -> str:
+        """The user a request acts as: its application user, or the user it impersonates."""
+        user = self.application_user(work, request.app_id)
+        impersonated = impersonated_user(
+            work, self.catalog, request.header(CALLER_OBJECT_ID), request.header(MSCRM_CALLER_ID)
+        )
+        return impersonated or user
 
     def application_user(self, work: UnitOfWork, app_id: str | None) -> str:
         """The caller's systemuserid; remembered per app id, re-checked with one key lookup."""

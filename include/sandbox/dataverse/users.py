@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 
 from sandbox.dataverse.catalog import Catalog
+from sandbox.dataverse.errors import OBJECT_DOES_NOT_EXIST, DataverseError, bad_request, record_not_found
 from sandbox.dataverse.schema import ROOT_BUSINESS_UNIT_NAME
 from sandbox.storage.repository import UnitOfWork
 
@@ -49,3 +50,41 @@ def application_user(work: UnitOfWork, catalog: Catalog, app_id: str) -> str:
         "businessunitid": root_business_unit(work, catalog),
     }
     return work.insert(schema, values, as_system=True)[schema.key]
+
+
+# Impersonation headers (Web API "Impersonate another user"): the preferred one names the user by
+# their Entra object id, the legacy one by systemuserid. The application user the sandbox creates has
+# the prvActOnBehalfOfAnotherUser privilege, as the Delegate role gives it in a real environment.
+CALLER_OBJECT_ID = "callerobjectid"
+MSCRM_CALLER_ID = "mscrmcallerid"
+
+
+def impersonated_user(
+    work: UnitOfWork, catalog: Catalog, object_id: str | None, caller_id: str | None
+) -> str | None:
+    """The systemuserid a request acts as when it sends `CallerObjectId` or `MSCRMCallerID`, else None.
+
+    `CallerObjectId` wins when both are sent. An id that is not a GUID is 400; one that names no
+    user is 404 `0x80040217`, as for any record that does not exist.
+    """
+    header, value = ("CallerObjectId", object_id) if object_id is not None else ("MSCRMCallerID", caller_id)
+    if value is None:
+        return None
+    try:
+        wanted = str(uuid.UUID(value.strip()))
+    except ValueError:
+        raise bad_request(f"The value '{value}' of the {header} header is not a valid GUID.") from None
+    schema = catalog.by_logical_name["systemuser"]
+    if header == "CallerObjectId":
+        found = work.find(schema, {"azureactivedirectoryobjectid": wanted})
+        if not found:
+            raise DataverseError(
+                404,
+                OBJECT_DOES_NOT_EXIST,
+                f"Entity 'systemuser' With azureactivedirectoryobjectid = {wanted} Does Not Exist",
+            )
+        return found[0][schema.key]
+    row = work.get(schema, wanted)
+    if row is None:
+        raise record_not_found("systemuser", wanted)
+    return row[schema.key]

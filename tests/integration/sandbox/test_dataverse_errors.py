@@ -52,6 +52,41 @@ def test_unsupported_query_options_are_rejected(api: Api, option: str) -> None:
     assert _error(response)["message"] == f"The query parameter {option.split('=')[0]} is not supported"
 
 
+@pytest.mark.parametrize("option", ["sql=SELECT name FROM account", "utm_source=x", "annotations=true"])
+def test_unknown_custom_query_options_are_rejected_not_ignored(api: Api, option: str) -> None:
+    session, root = api
+    name = option.split("=")[0]
+    for response in (
+        session.get(root + f"accounts?{option}"),
+        session.get(root + f"accounts/$count?{option}"),
+        session.post(root + f"accounts?{option}", json={"name": "must not be created"}),
+    ):
+        assert response.status_code == 400
+        message = f"The query parameter {name} is not supported"
+        assert _error(response) == {"code": "0x80060888", "message": message}
+    assert session.get(root + "accounts?$filter=name eq 'must not be created'").json()["value"] == []
+
+
+@pytest.mark.parametrize("option", ["fetchXml", "savedQuery", "userQuery"])
+def test_stored_and_fetchxml_queries_are_refused_as_not_implemented(api: Api, option: str) -> None:
+    session, root = api
+    fetch = "<fetch top='1'><entity name='account'><attribute name='name'/></entity></fetch>"
+    value = fetch if option == "fetchXml" else str(uuid.uuid4())
+    response = session.get(root + "accounts", params={option: value})
+    assert response.status_code == 501
+    assert _error(response) == {
+        "code": "0x8004800d",
+        "message": f"The query parameter {option} is not supported by the sandbox",
+    }
+
+
+def test_tag_for_plug_ins_and_parameter_aliases_are_accepted(api: Api) -> None:
+    session, root = api
+    response = session.get(root + "accounts?$select=name&$top=1&$filter=name ne @n&@n='x'&tag=from-tests")
+    assert response.status_code == 200
+    assert len(response.json()["value"]) == 1
+
+
 def test_string_longer_than_max_length_is_0x80044331(api: Api) -> None:
     session, root = api
     response = session.post(root + "accounts", json={"name": "n" * 161})
