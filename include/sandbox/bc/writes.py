@@ -2,8 +2,9 @@
 
 BC rules kept here: `If-Match` is required to change or delete, a stale ETag is 409
 `Request_EntityChanged`, a number series fills a missing `number`, posted invoices cannot change,
-invoice lines get the next line number and their amounts, the header's totals follow its lines, and
-a customer keeps its company contact and business relation (`sandbox.bc.customer_contacts`).
+invoice lines get the next line number and their amounts, the header's totals follow its lines, a
+customer keeps its company contact and business relation (`sandbox.bc.customer_contacts`), and a
+customer with ledger entries or outstanding sales lines cannot be deleted (`sandbox.bc.customer_delete`).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sandbox.bc import customer_contacts, numbering
+from sandbox.bc import customer_contacts, customer_delete, numbering
 from sandbox.bc import tables as t
 from sandbox.bc.errors import BCError, bad_request, entity_changed, method_not_allowed, record_not_found
 from sandbox.bc.etags import parse_if_match
@@ -173,6 +174,8 @@ class Writer:
         expected = self._expected_version(if_match)
         current = self._current(page, scope, key)
         self._refuse_posted(page, current, scope.company)
+        if page.table is t.CUSTOMER:
+            customer_delete.check_delete(self.work, current, scope.company)
         try:
             self.work.delete(page.table, key, expected_version=expected, company=scope.company)
         except (VersionMismatch, NotFound) as error:

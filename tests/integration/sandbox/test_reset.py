@@ -103,9 +103,12 @@ def test_reset_restores_the_seeded_records_with_their_etags_and_drops_what_was_w
         "bc", "PATCH", f"customers({first_customer['id']})", json={"city": "Oslo"}, headers={"If-Match": "*"}
     )
     assert changed.status_code == 200, changed.text
-    gone = client.call(
-        "bc", "DELETE", f"customers({seeded['bc/customers'][1]['id']})", headers={"If-Match": "*"}
-    )
+    # BC refuses to delete a customer with ledger entries or outstanding sales lines (nothing changes
+    # then); delete the first seeded customer after the first that has none.
+    for customer in seeded["bc/customers"][1:]:
+        gone = client.call("bc", "DELETE", f"customers({customer['id']})", headers={"If-Match": "*"})
+        if gone.status_code != 400:
+            break
     assert gone.status_code == 204, gone.text
     assert client.seed_reads() != seeded
 
