@@ -130,6 +130,13 @@ class Call:
 
 Handler = Callable[[Call], ApiResponse]
 
+# BulkDelete is an asynchronous job in Dataverse (it answers a JobId; a system job deletes later).
+UNIMPLEMENTED_ACTIONS = ("BulkDelete",)
+
+
+def _not_supported_action(name: str) -> ApiResponse:
+    raise DataverseError(501, "0x8004800d", f"The message {name} is not supported by the sandbox.")
+
 
 class DataverseService:
     def __init__(self, catalog: Catalog, repository: Repository, base_url: str) -> None:
@@ -191,6 +198,10 @@ class DataverseService:
             return self._only(method, "GET", self.who_am_i), True
         if first.name == "EntityDefinitions":
             return self._only(method, "GET", lambda call: self.entity_definitions(call, segments)), False
+        if first.name in UNIMPLEMENTED_ACTIONS and first.key is None and len(segments) == 1:
+            # Real unbound actions the sandbox does not run: say so rather than 404 like a wrong URL.
+            name = first.name
+            return self._only(method, "POST", lambda call: _not_supported_action(name)), False
         if first.name == "sdkmessagefilters" and len(segments) == 1:
             return self._only(method, "GET", self.message_filters), False
         if first.name.startswith("$") and first.name not in ("$metadata", "$batch"):

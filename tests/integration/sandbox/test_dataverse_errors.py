@@ -145,3 +145,13 @@ def test_garbage_skiptoken_is_400(api: Api) -> None:
     response = session.get(root + "accounts?$skiptoken=garbage", headers={"Prefer": "odata.maxpagesize=2"})
     assert response.status_code == 400
     assert _error(response)["code"]
+
+
+def test_bulk_delete_is_refused_as_not_supported_not_as_a_missing_route(api: Api) -> None:
+    session, root = api
+    response = session.post(root + "BulkDelete", json={"JobName": "x", "QuerySet": []})
+    assert response.status_code == 501
+    assert _error(response) == {
+        "code": "0x8004800d",
+        "message": "The message BulkDelete is not supported by the sandbox.",
+    }
