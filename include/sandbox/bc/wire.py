@@ -133,5 +133,11 @@ def _converted(page: ApiPage, attribute: Attribute, value: Any) -> Any:
             f"Cannot convert the literal '{value}' to the expected type '{edm_type(page, attribute)}'"
         ) from None
     if isinstance(attribute, CodeAttribute):
-        return converted.upper()
+        return code_upper(converted)
     return converted
+
+
+def code_upper(text: str) -> str:
+    """A Code field's value in upper case, character by character as BC's (.NET) `UpperCase` does: a
+    character whose capital is more than one character (ß, ﬁ) stays as it is, so the length holds."""
+    return "".join(upper if len(upper := char.upper()) == 1 else char for char in text)

@@ -122,6 +122,9 @@ CORPUS: list[tuple[str, str, str]] = [
     ("phone emoji", "📞 555 0100", "phone"),
     ("phone injection", "555' or 1 eq 1", "phone"),
     ("phone extension", "555-0100 ext. 12;#", "phone"),
+    # ---- a Code field (BC upper-cases it; ß has no one-character capital and stays) ----
+    ("eszett in a code field", "ß" * 20, "postcode"),
+    ("mixed case in a code field", "straße 9ab", "postcode"),
 ]
 
 # The text fields of CUSTOMER the "text" values rotate over: (BC v2.0 field, Sales column).
@@ -137,6 +140,7 @@ KIND_FIELDS = {
     "email": ("email", "emailaddress1"),
     "url": ("website", "websiteurl"),
     "phone": ("phoneNumber", "telephone1"),
+    "postcode": ("postalCode", "address1_postalcode"),
 }
 
 
