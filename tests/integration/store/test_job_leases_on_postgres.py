@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
 
 import pytest
+from lease_race import race_for_lease
 from sqlalchemy.engine import URL
 
 from bcsync.store import CouplingStore, LeaseHeldError
@@ -51,27 +51,7 @@ def test_runs_racing_for_the_lease_have_exactly_one_winner(
         clock.advance(10 * 60 + 1)
     else:
         stores[0].lease("CUSTOMER")  # migrate once, before the race
-    start = threading.Barrier(len(stores))
-    winners: list[str] = []
-    told: list[str] = []
-
-    def race(store: CouplingStore, holder: str) -> None:
-        start.wait()
-        try:
-            winners.append(store.acquire_lease("CUSTOMER", holder, wait=NO_WAIT).holder)
-        except LeaseHeldError as refused:
-            told.append(refused.lease.holder)
-
-    threads = [
-        threading.Thread(target=race, args=(store, f"bcsync_customer run {n}"))
-        for n, store in enumerate(stores)
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    for store in stores:
-        store.dispose()
+    winners, told = race_for_lease(stores)
 
     assert len(winners) == 1
     assert told == winners * (len(stores) - 1)

@@ -7,6 +7,7 @@ import time
 from datetime import timedelta
 
 import pytest
+from lease_race import race_for_lease
 
 from bcsync.store import CouplingStore, LeaseHeldError
 
@@ -152,27 +153,7 @@ def test_holding_a_lease_renews_it_while_the_block_runs(store_url: str) -> None:
 def test_of_two_runs_racing_for_a_free_lease_exactly_one_wins(store_url: str) -> None:
     stores = [CouplingStore(store_url) for _ in range(6)]
     stores[0].lease("CUSTOMER")  # migrate once, before the race
-    start = threading.Barrier(len(stores))
-    winners: list[str] = []
-    refused: list[str] = []
-
-    def race(store: CouplingStore, holder: str) -> None:
-        start.wait()
-        try:
-            winners.append(store.acquire_lease("CUSTOMER", holder, wait=NO_WAIT).holder)
-        except LeaseHeldError as error:
-            refused.append(error.lease.holder)
-
-    threads = [
-        threading.Thread(target=race, args=(store, f"bcsync_customer run {n}"))
-        for n, store in enumerate(stores)
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    for store in stores:
-        store.dispose()
+    winners, refused = race_for_lease(stores)
 
     assert len(winners) == 1
     assert refused == winners * (len(stores) - 1)  # every loser was told who won
