@@ -206,7 +206,7 @@ class IntegrationFieldMapping(_Frozen):
     lookup: Lookup | None = None
     option_mapping: Name | None = None  # BC's "CRM Option Mapping": code ↔ option-set value
     clear_on_failed_sync: bool = False
-    not_null: bool = False  # a blank result never overwrites the destination (owner)
+    not_null: bool = False  # BC's "Not Null": a null lookup result is not transferred (the owner)
     match: MatchCriterion | None = None
     ownership_model: OwnershipModel | None = None  # created only under this ownership model
     status: FieldStatus = FieldStatus.ENABLED
