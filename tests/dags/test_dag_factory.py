@@ -79,6 +79,9 @@ def test_bidirectional_job_extracts_both_sides_and_loads_both_ways(dagbag):
         "job_status",
     }
     assert dag.get_task("load_crm").upstream_task_ids == {"transform"}
+    # BC's order: the From pass after the To pass, also when records of the To pass failed.
+    assert dag.get_task("load_bc").upstream_task_ids == {"transform", "load_crm"}
+    assert dag.get_task("load_bc").trigger_rule == "all_done_min_one_success"
     assert dag.get_task("record_job").upstream_task_ids >= {"load_crm", "load_bc"}
     assert dag.get_task("job_status").trigger_rule == "all_done"
 

@@ -78,6 +78,8 @@ def _load(
     )
     settled = _settled_by_earlier_tries(folder, sync_pass, run.try_number)
     outcome = _plan_for_this_try(mapping, sync_pass, run, services, plan, settled)
+    if sync_pass is SyncPass.FROM_CRM and SyncPass.TO_CRM in passes(mapping, run.direction):
+        outcome = _skip_couplings_skipped_since_planned(mapping, services, outcome)
     if len(outcome):
         writes = outcome[outcome["action"].isin(WRITES)]
         if len(writes):
@@ -140,6 +142,27 @@ def _plan_for_this_try(
         services, mapping, sync_pass.destination, couplings[DESTINATION_ID].tolist(), as_destination
     )
     return plan_records(mapping, sync_pass, run, services, source, couplings, destination)
+
+
+def _skip_couplings_skipped_since_planned(
+    mapping: IntegrationTableMapping, services: Services, plan: pd.DataFrame
+) -> pd.DataFrame:
+    """BC runs the From pass after the To pass: a coupling the To pass has just marked Skipped (the same
+    error twice) counts as Skipped here too and is left alone (engine-semantics §1.3), whatever the
+    plan, made before the To pass loaded, said."""
+    open_rows = plan[plan[DESTINATION_ID].notna() & ~plan["action"].isin(["skip", "ignore"])]
+    if open_rows.empty:
+        return plan
+    couplings = services.store.couplings_for(mapping.name, crm_ids=open_rows[SOURCE_ID].tolist())
+    skipped = set(couplings.loc[couplings["skipped"].astype(bool), "crm_id"])
+    now_skipped = plan[SOURCE_ID].isin(skipped) & plan.index.isin(open_rows.index)
+    if now_skipped.any():
+        log.info(
+            "%s: %d record(s) skipped by the To pass are skipped here too", mapping.name, now_skipped.sum()
+        )
+        plan = plan.copy()
+        plan.loc[now_skipped, ["action", "payload", "error"]] = ["skip", None, None]
+    return plan
 
 
 def _read(

@@ -3,7 +3,10 @@ services, the coupling store and every step of the job."""
 
 from __future__ import annotations
 
-from test_sync_semantics import TO_CRM, fully_synced_pair
+import pandas as pd
+from test_sync_semantics import FROM_CRM, TO_CRM, full_sync_dependencies, fully_synced_pair
+
+from bcsync.pipeline.context import RunKind
 
 
 def account_owner(harness, account_id: str) -> str:
@@ -25,3 +28,32 @@ def test_blank_salesperson_code_leaves_the_accounts_owner_as_it_is(harness):
     account = harness.crm.get("accounts", pair["crm_id"], select=["telephone1", "_ownerid_value"])
     assert account == {**account, "telephone1": "+1 425 555 0190", "_ownerid_value": owner}
     assert pair["bc_id"] not in set(harness.store.open_errors("CUSTOMER")["bc_id"])
+
+
+def pairs_created_in_a_full_sync(harness, count: int) -> pd.DataFrame:
+    full_sync_dependencies(harness)
+    harness.run("CUSTOMER", RunKind.FULL)
+    couplings = harness.store.couplings("CUSTOMER")
+    created = couplings[(couplings["coupled_by"] == "create") & (couplings["to_crm_result"] == "Success")]
+    return created.sort_values("bc_id").head(count)
+
+
+def test_records_failing_twice_the_same_way_are_skipped_in_both_passes_of_the_run(harness):
+    # Both sides of two pairs change the City: each pass fails them with BC's conflict message. The
+    # next run fails them the same way in the To pass, which marks them Skipped; BC's From pass then
+    # finds the couplings Skipped and counts them Skipped too (§1.3, §3.2): Skipped 2, Failed 0 in both.
+    pairs = pairs_created_in_a_full_sync(harness, 2)
+    for number, pair in enumerate(pairs.itertuples()):
+        harness.bc_edit("customers", pair.bc_id, {"city": f"Boston {number}"})
+        harness.sales_user_edit("account", pair.crm_id, {"address1_city": f"Chicago {number}"})
+
+    first = harness.run("CUSTOMER")
+    assert harness.counters(first, TO_CRM)["Failed"] == harness.counters(first, FROM_CRM)["Failed"] == 2
+
+    second = harness.run("CUSTOMER")
+    for direction in (TO_CRM, FROM_CRM):
+        counters = harness.counters(second, direction)
+        assert (counters["Skipped"], counters["Failed"]) == (2, 0), direction
+    assert set(harness.store.skipped("CUSTOMER")["bc_id"]) >= set(pairs["bc_id"])
+    cities = {harness.bc.get("customers", bc_id, select=["city"])["city"] for bc_id in pairs["bc_id"]}
+    assert cities == {"Boston 0", "Boston 1"}, "neither pass overwrote the other side"
