@@ -24,6 +24,7 @@ from bcsync.engine.model import (
     SyncPass,
 )
 from bcsync.pipeline.context import RunContext, RunKind
+from bcsync.pipeline.extract import UnknownRecords, unknown_record_ids, unknown_records_message
 from bcsync.pipeline.frames import as_destination, as_source, oriented_couplings
 from bcsync.pipeline.reading import read_by_ids, read_pages
 from bcsync.pipeline.record import job_lease
@@ -66,6 +67,9 @@ def _couple(
     extracts: Mapping[Side, ExtractResult],
     folder: ObjectStoragePath,
 ) -> CoupleResult:
+    unknown = unknown_record_ids(mapping, run, extracts)
+    if unknown:
+        raise UnknownRecords(unknown_records_message(mapping, run, unknown))
     staged = {side: _read(extracts.get(side)) for side in Side}
     result: dict[str, PassCouplings] = {}
     for sync_pass in passes(mapping, run.direction):

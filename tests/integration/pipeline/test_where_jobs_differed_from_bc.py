@@ -4,9 +4,12 @@ services, the coupling store and every step of the job."""
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 from test_sync_semantics import FROM_CRM, TO_CRM, full_sync_dependencies, fully_synced_pair
 
+from bcsync.engine.model import COUNTER_NAMES, JOB_LOG_COUNTERS
 from bcsync.pipeline.context import RunKind
+from bcsync.pipeline.extract import UnknownRecords
 
 
 def account_owner(harness, account_id: str) -> str:
@@ -57,3 +60,41 @@ def test_records_failing_twice_the_same_way_are_skipped_in_both_passes_of_the_ru
     assert set(harness.store.skipped("CUSTOMER")["bc_id"]) >= set(pairs["bc_id"])
     cities = {harness.bc.get("customers", bc_id, select=["city"])["city"] for bc_id in pairs["bc_id"]}
     assert cities == {"Boston 0", "Boston 1"}, "neither pass overwrote the other side"
+
+
+def test_one_way_job_asked_for_the_other_direction_records_bcs_message_and_writes_nothing(harness):
+    for job, direction in (("SALESPEOPLE", TO_CRM), ("CURRENCY", FROM_CRM)):
+        summary = harness.run(job, RunKind.FULL, direction=direction)
+
+        assert summary["directions"] == {
+            direction: {"status": "not configured", **dict.fromkeys(COUNTER_NAMES, 0)}
+        }
+        jobs = harness.store.jobs(job)
+        assert jobs[["direction", "message"]].values.tolist() == [
+            [
+                direction,
+                f"The Integration Table Mapping {job} is not configured for {direction} synchronization.",
+            ]
+        ]
+        assert jobs[[name.lower() for name in JOB_LOG_COUNTERS]].iloc[0].tolist() == [0] * 6
+        assert harness.store.couplings(job).empty
+    for service in ("bc", "dataverse"):
+        methods = set(harness.sandbox.admin(service, "GET", "stats")["by_method"])
+        assert methods <= {"GET"}, f"{service} was written to: {methods}"
+
+
+def test_synchronize_now_with_the_id_of_another_tables_record_fails_naming_it(harness):
+    customer = next(harness.bc.iter_pages("customers", select=["id"]))[0]["id"]
+    euro = next(
+        row["id"]
+        for page in harness.bc.iter_pages("currencies", select=["id", "code"])
+        for row in page
+        if row["code"] == "EUR"
+    )
+    with pytest.raises(UnknownRecords) as refused:
+        harness.run("CURRENCY", RunKind.RECORDS, record_ids=(euro, customer))
+    assert str(refused.value) == (
+        f"Synchronize Now: {customer} is not the id of a Currency in Business Central (the tables of "
+        "CURRENCY); nothing was synchronized."
+    )
+    assert harness.store.couplings("CURRENCY").empty, "not even the currency that exists"
