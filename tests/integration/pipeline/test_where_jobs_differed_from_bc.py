@@ -98,3 +98,76 @@ def test_synchronize_now_with_the_id_of_another_tables_record_fails_naming_it(ha
         "CURRENCY); nothing was synchronized."
     )
     assert harness.store.couplings("CURRENCY").empty, "not even the currency that exists"
+
+
+def rename_sales_cad(harness) -> tuple[str, str]:
+    """A Sales user renames the Sales currency CAD; returns its id and BC's name of CAD."""
+    bc_name = next(
+        row["displayName"]
+        for page in harness.bc.iter_pages("currencies", select=["code", "displayName"])
+        for row in page
+        if row["code"] == "CAD"
+    )
+    sales_cad = next(
+        row["transactioncurrencyid"]
+        for page in harness.crm.iter_pages(
+            "transactioncurrencies", select=["transactioncurrencyid", "isocurrencycode"]
+        )
+        for row in page
+        if row["isocurrencycode"] == "CAD"
+    )
+    harness.sales_user_edit("transactioncurrency", sales_cad, {"currencyname": "Loonie (renamed)"})
+    return sales_cad, bc_name
+
+
+def sales_currency_name(harness, currency_id: str) -> str:
+    return harness.crm.get("transactioncurrencies", currency_id, select=["currencyname"])["currencyname"]
+
+
+def test_pairs_coupled_by_matching_are_each_written_and_counted_modified_after_bulk_coupling(harness):
+    # CURRENCY sets "Synch. After Bulk Coupling": BC's follow-up job writes every pair it coupled
+    # (ForceModify), so each counts Modified; here in the same run and job row as the coupling.
+    sales_cad, bc_name = rename_sales_cad(harness)
+
+    summary = harness.run("CURRENCY", RunKind.FULL)
+
+    counters = harness.counters(summary, TO_CRM)
+    matched = harness.store.couplings("CURRENCY").query("coupled_by == 'match'")
+    assert counters["Coupled"] == len(matched) > 1
+    assert counters["Modified"] == counters["Coupled"]
+    assert sales_currency_name(harness, sales_cad) == bc_name
+    again = harness.counters(harness.run("CURRENCY"), TO_CRM)
+    assert again["Modified"] == again["Failed"] == 0, "written once, then in step"
+
+
+def test_pairs_coupled_by_matching_keep_their_values_without_bulk_coupling_sync(harness):
+    harness.override_mapping("CURRENCY", coupling={"synch_after_bulk_coupling": False})
+    sales_cad, _ = rename_sales_cad(harness)
+
+    summary = harness.run("CURRENCY", RunKind.FULL)
+
+    counters = harness.counters(summary, TO_CRM)
+    assert counters["Coupled"] > 1 and counters["Modified"] == 0
+    assert sales_currency_name(harness, sales_cad) == "Loonie (renamed)"
+    assert sales_cad in set(harness.store.couplings("CURRENCY")["crm_id"])
+
+
+def test_bidirectional_pairs_synchronized_after_bulk_coupling_take_bcs_values_without_conflicts(harness):
+    # Under update-conflict resolution None, BC's follow-up job runs To first: BC's values win, and the
+    # From pass finds the pairs in step (not a conflict on every bidirectional field that differs).
+    harness.override_mapping("CUSTOMER", coupling={"synch_after_bulk_coupling": True})
+    full_sync_dependencies(harness)
+    summary = harness.run("CUSTOMER", RunKind.FULL)
+
+    to_crm, from_crm = harness.counters(summary, TO_CRM), harness.counters(summary, FROM_CRM)
+    matched = harness.store.couplings("CUSTOMER").query("coupled_by == 'match'")
+    assert to_crm["Coupled"] == len(matched) > 0
+    assert from_crm["Failed"] == from_crm["Modified"] == 0
+    # Every matched pair was written with BC's values (a pair whose customer failed excepted).
+    written = matched[matched["to_crm_result"] == "Success"]
+    assert to_crm["Modified"] == len(written) > 0
+    for pair in written.itertuples():
+        phone = harness.bc.get("customers", pair.bc_id, select=["phoneNumber"])["phoneNumber"]
+        assert harness.crm.get("accounts", pair.crm_id, select=["telephone1"])["telephone1"] == (
+            phone or None
+        )
