@@ -361,6 +361,28 @@ PAGES: tuple[ApiPage, ...] = (
         "Contact Business Relation",
         50110,
     ),
+    # Configuration templates, read-only as BC's own configuration pages keep them (bcsync reads the
+    # mapping's "Table Config Template Code" here).
+    ApiPage(
+        CUSTOM,
+        "configTemplate",
+        "configTemplates",
+        t.CONFIG_TEMPLATE_HEADER,
+        _all(t.CONFIG_TEMPLATE_HEADER),
+        "Config. Template Header",
+        50112,
+        editable=False,
+    ),
+    ApiPage(
+        CUSTOM,
+        "configTemplateLine",
+        "configTemplateLines",
+        t.CONFIG_TEMPLATE_LINE,
+        _all(t.CONFIG_TEMPLATE_LINE),
+        "Config. Template Line",
+        50113,
+        editable=False,
+    ),
     ApiPage(
         CUSTOM,
         "vendor",

@@ -10,6 +10,7 @@ from typing import Any
 import pandas as pd
 
 from bcsync.engine.model import DESTINATION_ID, SOURCE_ID, Side, SyncPass
+from bcsync.pipeline.config_templates import table_template_values
 from bcsync.pipeline.services import Services
 from bcsync.pipeline.writing import results_of, with_new_modified_on
 from bcsync.registry.model import BcApi, BcEndpoint, IntegrationTableMapping
@@ -49,7 +50,9 @@ def write_bc(
         results += created
         if extension is not None:
             # A create found again after its lost answer never had its second request: send it now.
-            _write_extension(services, extension, inserts, created, api_of, primary.api)
+            # The mapping's table config template follows the create there, as BC applies it after.
+            template = table_template_values(mapping, services) or {}
+            _write_extension(services, extension, inserts, created, api_of, primary.api, template)
 
     if len(modifies):
         bodies = []
@@ -79,12 +82,14 @@ def _write_extension(
     outcomes: list[dict[str, Any]],
     api_of: dict[str, BcApi],
     primary: BcApi,
+    template: dict[str, Any] | None = None,
 ) -> None:
-    """Fields only our custom API page has are written there, after the standard page's write."""
+    """Fields only our custom API page has are written there, after the standard page's write (with
+    `template`'s values over them: a configuration template's)."""
     ok = {o[SOURCE_ID]: o[DESTINATION_ID] for o in outcomes if o["ok"]}
     bodies, sources = [], []
     for row in rows.itertuples(index=False):
-        extra = _split(row.payload, api_of, primary)[1]
+        extra = {**_split(row.payload, api_of, primary)[1], **(template or {})}
         if extra and row.source_id in ok:
             bodies.append({"id": ok[row.source_id], **extra})
             sources.append(row.source_id)

@@ -171,3 +171,47 @@ def test_bidirectional_pairs_synchronized_after_bulk_coupling_take_bcs_values_wi
         assert harness.crm.get("accounts", pair.crm_id, select=["telephone1"])["telephone1"] == (
             phone or None
         )
+
+
+def customers_created_from_sales(harness) -> pd.DataFrame:
+    couplings = harness.store.couplings("CUSTOMER")
+    return couplings[(couplings["coupled_by"] == "create") & (couplings["from_crm_result"] == "Success")]
+
+
+def test_customers_created_from_sales_get_the_values_of_bcs_table_config_template(harness):
+    # CUSTOMER's "Table Config Template Code" BCICUST is kept in BC (Payment Terms 30 DAYS, Shipment
+    # Method EXW in the local BC); BC applies it to every customer it creates from an account.
+    full_sync_dependencies(harness)
+    summary = harness.run("CUSTOMER", RunKind.FULL)
+
+    created = customers_created_from_sales(harness)
+    assert harness.counters(summary, FROM_CRM)["Inserted"] == len(created) > 0
+    for bc_id in created["bc_id"]:
+        customer = harness.bc.get(
+            "customers", bc_id, select=["paymentTermsCode", "shipmentMethodCode"], api="custom"
+        )
+        assert (customer["paymentTermsCode"], customer["shipmentMethodCode"]) == ("30 DAYS", "EXW")
+    # Customers BC sent to Sales were not created from Sales: the template is not theirs.
+    sent = harness.store.couplings("CUSTOMER").query("coupled_by == 'create' and to_crm_result == 'Success'")
+    terms = {
+        harness.bc.get("customers", bc_id, select=["paymentTermsCode"], api="custom")["paymentTermsCode"]
+        for bc_id in sent["bc_id"]
+    }
+    assert terms - {"30 DAYS"}, "the seed's own customers keep their terms"
+
+
+def test_a_table_config_template_bc_does_not_have_fails_the_records_with_bcs_message(harness):
+    harness.override_mapping("CUSTOMER", table_config_template={"code": "NOSUCH"})
+    full_sync_dependencies(harness)
+    before = len(list(r for page in harness.bc.iter_pages("customers", select=["id"]) for r in page))
+
+    summary = harness.run("CUSTOMER", RunKind.FULL)
+
+    from_crm = harness.counters(summary, FROM_CRM)
+    assert from_crm["Inserted"] == 0 and from_crm["Failed"] > 0
+    messages = harness.store.open_errors("CUSTOMER").query("direction == @FROM_CRM")["message"]
+    assert set(messages) == {"The Config. Template Header NOSUCH was not found."}
+    assert len(messages) == from_crm["Failed"]
+    assert customers_created_from_sales(harness).empty, "nothing coupled"
+    after = len(list(r for page in harness.bc.iter_pages("customers", select=["id"]) for r in page))
+    assert after == before, "no customer created (BC would have left one uncoupled)"
