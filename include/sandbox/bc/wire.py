@@ -15,7 +15,7 @@ from sandbox.odata.payload import unpaired_surrogate
 from sandbox.storage.database import VERSION_COLUMN
 from sandbox.storage.errors import ValidationFailed
 from sandbox.storage.schema import Attribute, AttributeType
-from sandbox.storage.values import coerce, to_wire
+from sandbox.storage.values import coerce, to_wire, utf16_length
 
 # Set by the service on every write; a client sending them back (as read from a GET) is not an error.
 SYSTEM_MANAGED = frozenset({"lastModifiedDateTime"})
@@ -119,11 +119,15 @@ def _converted(page: ApiPage, attribute: Attribute, value: Any) -> Any:
         raise bad_request(
             f"Cannot convert the literal 'null' to the expected type '{edm_type(page, attribute)}'"
         )
-    if isinstance(value, str) and attribute.max_length is not None and len(value) > attribute.max_length:
+    if (
+        isinstance(value, str)
+        and attribute.max_length is not None
+        and (length := utf16_length(value)) > attribute.max_length
+    ):
         raise BCError(
             400,
             "Application_StringExceededLength",
-            f"The length of the string is {len(value)}, but it must be less than or equal to "
+            f"The length of the string is {length}, but it must be less than or equal to "
             f"{attribute.max_length} characters. Value: {value}",
         )
     try:
