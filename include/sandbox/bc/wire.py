@@ -85,8 +85,9 @@ def table_values(page: ApiPage, body: Mapping[str, Any], current: Mapping[str, A
     """Table attribute values for the properties a client wrote (`current` is None on create).
 
     Annotations (`@odata.etag`...) and system-managed fields are ignored; `id` may be chosen on
-    create; a read-only field is ignored when it repeats the stored value (a client sending back what
-    it read) and refused otherwise; Code fields are upper-cased.
+    create on the pages that take it (`ApiPage.takes_chosen_id`); a read-only field is ignored when
+    it repeats the stored value (a client sending back what it read) and refused otherwise; Code
+    fields are upper-cased.
     """
     values: dict[str, Any] = {}
     for name, value in body.items():
@@ -104,7 +105,7 @@ def table_values(page: ApiPage, body: Mapping[str, Any], current: Mapping[str, A
             )
         attribute = page.attribute(page_field)
         converted = _converted(page, attribute, value)
-        if name == "id" and current is None:
+        if name == "id" and current is None and page.takes_chosen_id:
             values["id"] = converted
         elif attribute.read_only or not page.editable:
             if current is None or current[attribute.column] != converted:
