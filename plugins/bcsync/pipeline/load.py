@@ -3,7 +3,8 @@
 Writes go in bulk (Dataverse bulk messages or `$batch`, BC JSON `$batch`); a record the service
 refuses fails alone. Creates are journalled first (pending writes), so a task retried after a crash
 never creates a second record: Dataverse creates reuse the journalled client-chosen id (an upsert
-by primary key), and BC creates — BC chooses its ids — are looked for before being sent again.
+by primary key), BC creates too where our API page takes one (else they are looked for by content
+before being sent again). A retry finishes as planned what an earlier, killed try wrote in part.
 """
 
 from __future__ import annotations
