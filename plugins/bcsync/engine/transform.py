@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from bcsync.engine.model import FieldRule, LookupTable
-from bcsync.engine.values import TEXT, Cells, is_blank, normalize, object_array, truncate
+from bcsync.engine.values import TEXT, Cells, is_blank, normalize, object_array, truncate, utf16_length
 
 
 class LookupNotCoupled(Exception):
@@ -222,10 +222,15 @@ def _rule_columns(
     if len(texts):
         trimmed = cells.text[texts]
         values[texts] = trimmed
-        if rule.max_length:  # `truncate`: Python's len and slicing, in code points
+        if rule.max_length:  # `truncate`, in UTF-16 code units; a code point is one or two of them
             lengths = np.fromiter(map(len, trimmed), dtype=np.int64, count=len(trimmed))
-            long = np.flatnonzero(lengths > rule.max_length)
-            values[texts[long]] = object_array((text[: rule.max_length] for text in trimmed[long]), len(long))
+            maybe = np.flatnonzero(lengths > rule.max_length // 2)
+            long = maybe[
+                np.fromiter((utf16_length(t) > rule.max_length for t in trimmed[maybe]), bool, len(maybe))
+            ]
+            values[texts[long]] = object_array(
+                (truncate(text, rule.max_length) for text in trimmed[long]), len(long)
+            )
     return values, np.ones(size, bool), None
 
 
