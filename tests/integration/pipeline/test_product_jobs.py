@@ -143,6 +143,7 @@ PRODUCT_COLUMNS = [
     "_defaultuomscheduleid_value",
     "_transactioncurrencyid_value",
     "_pricelevelid_value",
+    "_bcbi_companyid_value",
 ]
 
 
@@ -217,6 +218,12 @@ def test_items_become_active_products_in_lcy_with_the_nav_unit_group_on_bcs_defa
     default = price_list(harness)
     assert default["_transactioncurrencyid_value"] == usd(harness)
     lines = price_list_lines(harness, default["pricelevelid"])
+    [company] = crm_rows(
+        harness,
+        "bcbi_companies",
+        ["bcbi_companyid"],
+        odata.eq("bcbi_externalid", harness.bc.company_id.lower()),
+    )["bcbi_companyid"]
     groups = unit_groups(harness).set_index("name")
     for number, product in created.iterrows():
         unit = "SET" if number.endswith("-W") else ("BOX" if "Lamp" in product["name"] else "PCS")
@@ -227,6 +234,7 @@ def test_items_become_active_products_in_lcy_with_the_nav_unit_group_on_bcs_defa
         assert product["_transactioncurrencyid_value"] == usd(harness)
         assert product["_defaultuomscheduleid_value"] == group["uomscheduleid"]
         assert product["_pricelevelid_value"] == default["pricelevelid"]
+        assert product["_bcbi_companyid_value"] == company  # BC's CompanyId, set on insert and modify
         line = lines.loc[product["productid"]]
         assert float(line["amount"]) == float(bc.loc[number, "unitPrice"]) == float(product["price"])
         assert line["_uomid_value"] == product["_defaultuomid_value"]
