@@ -19,7 +19,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]  # include/bcsync_dev/… → the checkout
 WORK = ROOT / "var" / "demo"
-JOBS = ("SALESPEOPLE", "CURRENCY", "CUSTOMER", "CONTACT")
+# In BC's dependency waves: each job after the jobs it depends on.
+JOBS = ("SALESPEOPLE", "CURRENCY", "UNITOFMEASURE", "CUSTOMER", "CONTACT", "ITEM-PRODUCT", "RESOURCE-PRODUCT")
 COUNTERS = ("Inserted", "Modified", "Deleted", "Unchanged", "Skipped", "Failed", "Coupled")
 
 

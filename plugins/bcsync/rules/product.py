@@ -23,7 +23,6 @@ from bcsync.registry.model import IntegrationTableMapping
 from bcsync.rules import WRITES, RuleKind, lookup_of, table_rule
 from bcsync.rules.unit_of_measure import UnitGroupError, UnitGroups
 from bcsync.wire import odata
-from bcsync.wire.errors import RecordRejected
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +30,7 @@ ACTIVE, ACTIVE_STATUS = 0, 1  # product statecode Active, statuscode Active
 QUANTITY_DECIMALS = 2  # CRM Setup Defaults' product quantity precision
 DEFAULT_PRICE_LIST = "Business Central Default Price List"  # "<PRODUCTNAME.Short()> Default Price List"
 ID_CHUNK = 100
+PRODUCTS, LINES = ("products", "product"), ("productpricelevels", "productpricelevel")
 PRODUCT_COLUMNS = [
     "productid",
     "price",
@@ -147,15 +147,10 @@ def _vendor_names(services: Services, source: pd.DataFrame) -> dict[str, str]:
 def on_default_price_list(written: pd.DataFrame, services: Services) -> pd.DataFrame:
     """After the write: each product has a line on BC's default price list at its price in its default
     unit, is that list's product, and a product just created is published (BC's UpdateCRMPriceListItem
-    and SetCRMProductStateToActive). A product refused here fails; the new modified-on is kept."""
+    and SetCRMProductStateToActive). Written in bulk; a product refused here fails; the new modified-on
+    is kept."""
     ids = [str(i) for i in written[DESTINATION_ID]]
-    products = _read(
-        services,
-        "products",
-        "productid",
-        ids,
-        PRODUCT_COLUMNS,
-    )
+    products = _read(services, "products", "productid", ids, PRODUCT_COLUMNS)
     price_list = default_price_list(services)
     lines = _read(
         services,
@@ -166,21 +161,32 @@ def on_default_price_list(written: pd.DataFrame, services: Services) -> pd.DataF
         also=odata.eq("_pricelevelid_value", uuid.UUID(price_list)),
     )
     created = written["created"] if "created" in written.columns else pd.Series(False, index=written.index)
+    new_lines, changed_lines, changed_products = [], [], []
     for index in written.index:
         product = products.get(str(written.at[index, DESTINATION_ID]).lower())
         if product is None:
             continue
-        try:
-            _price_list_line(services, product, lines.get(product["productid"]), price_list)
-            changes: dict[str, Any] = {}
-            if product["_pricelevelid_value"] != price_list:
-                changes["pricelevelid@odata.bind"] = f"/pricelevels({price_list})"
-            if bool(created.at[index]) and product["statecode"] != ACTIVE:
-                changes |= {"statecode": ACTIVE, "statuscode": ACTIVE_STATUS}
-            if changes:
-                services.crm.update("products", product["productid"], changes)
-        except RecordRejected as refused:
-            written.at[index, "action"], written.at[index, "error"] = "fail", str(refused)
+        line = lines.get(product["productid"])
+        body = _line_body(product)
+        if line is None:
+            owners = _binds(
+                pricelevelid=("pricelevels", price_list), productid=("products", product["productid"])
+            )
+            new_lines.append((index, {**body, **owners}))
+        elif any(_differs(line.get(name), value) for name, value in _line_values(product).items()):
+            changed_lines.append((index, {"productpricelevelid": line["productpricelevelid"], **body}))
+        changes: dict[str, Any] = {}
+        if product["_pricelevelid_value"] != price_list:
+            changes |= _binds(pricelevelid=("pricelevels", price_list))
+        if bool(created.at[index]) and product["statecode"] != ACTIVE:
+            changes |= {"statecode": ACTIVE, "statuscode": ACTIVE_STATUS}
+        if changes:
+            changed_products.append((index, {"productid": product["productid"], **changes}))
+    _write(services, written, LINES, "create", new_lines)
+    _write(services, written, LINES, "update", changed_lines)
+    # A product whose line was refused is left as it is, as BC's error would leave it.
+    refused = set(written.index[written["action"] == "fail"])
+    _write(services, written, PRODUCTS, "update", [c for c in changed_products if c[0] not in refused])
     # Our own writes since the read-back must not look like a Sales user's change next time.
     modified = _read(services, "products", "productid", ids, ["productid", "modifiedon"])
     stamps = written[DESTINATION_ID].map(lambda i: (modified.get(str(i).lower()) or {}).get("modifiedon"))
@@ -190,33 +196,50 @@ def on_default_price_list(written: pd.DataFrame, services: Services) -> pd.DataF
     return written
 
 
-def _price_list_line(services: Services, product: dict, line: dict | None, price_list: str) -> None:
-    wanted = {
+def _write(
+    services: Services,
+    written: pd.DataFrame,
+    table: tuple[str, str],
+    operation: str,
+    records: list[tuple[Any, dict[str, Any]]],
+) -> None:
+    """Send `records` (outcome row, body) to `table` (entity set, logical name) in bulk; a record the
+    service refuses fails its row."""
+    if not records:
+        return
+    outcomes = services.crm.write_many(*table, [body for _, body in records], operation)
+    for (index, _), outcome in zip(records, outcomes, strict=True):
+        if not outcome.ok:
+            written.at[index, "action"], written.at[index, "error"] = "fail", str(outcome.error)
+
+
+def _line_values(product: dict) -> dict[str, Any]:
+    """What the product's price list line should hold, as read back (`_x_value` for lookups)."""
+    return {
         "amount": max(float(product["price"] or 0), 0.0),
         "_uomid_value": product["_defaultuomid_value"],
         "_uomscheduleid_value": product["_defaultuomscheduleid_value"],
         "_transactioncurrencyid_value": product["_transactioncurrencyid_value"],
     }
-    binds = {
-        "uomid@odata.bind": f"/uoms({wanted['_uomid_value']})",
-        "uomscheduleid@odata.bind": f"/uomschedules({wanted['_uomscheduleid_value']})",
-        "amount": wanted["amount"],
+
+
+def _line_body(product: dict) -> dict[str, Any]:
+    """The line's values as a Web API body."""
+    values = _line_values(product)
+    body = {"amount": values["amount"]}
+    body |= _binds(
+        uomid=("uoms", values["_uomid_value"]),
+        uomscheduleid=("uomschedules", values["_uomscheduleid_value"]),
+        transactioncurrencyid=("transactioncurrencies", values["_transactioncurrencyid_value"]),
+    )
+    return body
+
+
+def _binds(**lookups: tuple[str, str | None]) -> dict[str, str]:
+    """`name@odata.bind` references for lookups that have a value."""
+    return {
+        f"{name}@odata.bind": f"/{entity_set}({key})" for name, (entity_set, key) in lookups.items() if key
     }
-    if wanted["_transactioncurrencyid_value"]:
-        binds["transactioncurrencyid@odata.bind"] = (
-            f"/transactioncurrencies({wanted['_transactioncurrencyid_value']})"
-        )
-    if line is None:
-        services.crm.create(
-            "productpricelevels",
-            {
-                "pricelevelid@odata.bind": f"/pricelevels({price_list})",
-                "productid@odata.bind": f"/products({product['productid']})",
-                **binds,
-            },
-        )
-    elif any(_differs(line.get(name), value) for name, value in wanted.items()):
-        services.crm.update("productpricelevels", line["productpricelevelid"], binds)
 
 
 def _differs(current: Any, wanted: Any) -> bool:
