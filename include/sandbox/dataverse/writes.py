@@ -32,6 +32,7 @@ from sandbox.storage.schema import AttributeType, EntitySchema
 from sandbox.storage.values import coerce
 
 BIND = "@odata.bind"
+PRODUCT_DRAFT, PRODUCT_DRAFT_STATUS = 2, 0
 ENTITY_REFERENCE_MESSAGE = (
     "CRM do not support direct update of Entity Reference properties, Use Navigation properties instead."
 )
@@ -179,17 +180,45 @@ class RecordWriter:
     def create(self, schema: EntitySchema, values: dict[str, Any]) -> Row:
         self._complete(schema, values, current=None)
         try:
-            return self.work.insert(schema, values, actor=self.actor, as_system=True)
+            row = self.work.insert(schema, values, actor=self.actor, as_system=True)
         except StorageError as error:
             raise self._storage_error(schema, error) from None
+        self._after_create(schema, [row])
+        return row
 
     def create_many(self, schema: EntitySchema, rows: list[dict[str, Any]]) -> list[Row]:
         for values in rows:
             self._complete(schema, values, current=None)
         try:
-            return self.work.insert_many(schema, rows, actor=self.actor, as_system=True)
+            created = self.work.insert_many(schema, rows, actor=self.actor, as_system=True)
         except StorageError as error:
             raise self._storage_error(schema, error) from None
+        self._after_create(schema, created)
+        return created
+
+    def _after_create(self, schema: EntitySchema, rows: list[Row]) -> None:
+        """What Dataverse creates with a row: a unit group gets its base unit, named `baseuomname`
+        with quantity 1 (the unit every product of the group is sold in by default)."""
+        if schema.logical_name != "uomschedule" or not rows:
+            return
+        unit = self.catalog.by_logical_name["uom"]
+        units = [
+            {
+                "name": row["baseuomname"],
+                "uomscheduleid": row["uomscheduleid"],
+                "quantity": 1,
+                "isschedulebaseuom": True,
+            }
+            for row in rows
+        ]
+        try:
+            created = self.work.insert_many(unit, units, actor=self.actor, as_system=True)
+            for row in created:  # the base unit is its own base
+                self.work.update(
+                    unit, row["uomid"], {"baseuom": row["uomid"]}, actor=self.actor, as_system=True
+                )
+        except StorageError as error:
+            raise self._storage_error(unit, error) from None
 
     def update(
         self, schema: EntitySchema, current: Row, values: dict[str, Any], expected_version: int | None = None
@@ -254,6 +283,10 @@ class RecordWriter:
         """Fill the columns Dataverse computes on write."""
         if current is None and schema.attribute("ownerid") is not None and values.get("ownerid") is None:
             values["ownerid"] = self.actor
+        if current is None and schema.logical_name == "product":
+            # A new organization creates products in Draft (CreateProductsWithoutParentInActiveState
+            # is false); a product is published by setting its state to Active afterwards.
+            values.update({"statecode": PRODUCT_DRAFT, "statuscode": PRODUCT_DRAFT_STATUS})
         facts = self.catalog.facts(schema)
         for target, parts in facts.composed.items():
             if current is None or any(part in values for part in parts):

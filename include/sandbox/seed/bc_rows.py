@@ -6,7 +6,7 @@ Pure functions: side-neutral records in, row dicts out. Ids are name-derived GUI
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -79,7 +79,8 @@ class BusinessCentralRows:
             for unit in catalog.UNITS
         ]
 
-    def items(self, items: Iterable[catalog.Item]) -> list[Row]:
+    def items(self, items: Iterable[catalog.Item], vendors: Sequence[str] = ()) -> list[Row]:
+        """Items; every fifth one (from the second) is bought from one of `vendors` (Vendor No.)."""
         return [
             {
                 "id": self.id("item", item.number),
@@ -90,13 +91,16 @@ class BusinessCentralRows:
                 "inventory": item.inventory,
                 "unitPrice": item.unit_price,
                 "unitCost": item.unit_cost,
-                "baseUnitOfMeasureId": self.id("unitOfMeasure", item.base_unit),
+                "baseUnitOfMeasureId": self.id("unitOfMeasure", item.base_unit)
+                if item.base_unit
+                else EMPTY_GUID,
                 "baseUnitOfMeasureCode": item.base_unit,
                 "unitVolume": item.unit_volume,
                 "grossWeight": item.gross_weight,
+                "vendorNo": vendors[position // 5 % len(vendors)] if vendors and position % 5 == 1 else "",
                 "lastModifiedDateTime": self._modified(),
             }
-            for item in items
+            for position, item in enumerate(items)
         ]
 
     def resources(self) -> list[Row]:

@@ -221,8 +221,9 @@ _ITEM_KINDS = (
 def items(source: SeedSource, customers: int) -> tuple[Item, ...]:
     """CRONUS's items plus one per 50 customers; every other one exists as a product already.
 
-    Item 1929-W is blocked (outside the ITEM-PRODUCT table filter) and some items have negative
-    inventory, as real companies do (the product sync clamps it to 0).
+    Item 1929-W is blocked (outside the ITEM-PRODUCT table filter), 1999-S has no base unit yet, and
+    some items (always 1908-S) have negative inventory, as real companies do (the product sync clamps
+    it to 0).
     """
     rng = source.stream("items")
     specs = list(_CRONUS_ITEMS)
@@ -234,6 +235,7 @@ def items(source: SeedSource, customers: int) -> tuple[Item, ...]:
     result = []
     for position, (number, description, price) in enumerate(specs):
         unit_price = money(Decimal(price))
+        inventory = Decimal(rng.randint(-5, 400))  # negative stock exists in real companies
         result.append(
             Item(
                 number=number,
@@ -241,14 +243,30 @@ def items(source: SeedSource, customers: int) -> tuple[Item, ...]:
                 unit_price=unit_price,
                 unit_cost=money(unit_price * Decimal(rng.uniform(0.55, 0.8))),
                 base_unit="SET" if number.endswith("-W") else ("BOX" if "Lamp" in description else "PCS"),
-                inventory=Decimal(rng.randint(-5, 400)),  # negative stock exists in real companies
+                inventory=NEGATIVE_STOCK if number == NEGATIVE_STOCK_ITEM else inventory,
                 gross_weight=money(rng.uniform(1, 80)),
                 unit_volume=money(rng.uniform(0.01, 2)),
                 blocked=number == "1929-W",
                 on_dataverse=position % 2 == 0,
             )
         )
-    return tuple(result)
+    return (*result, _NO_BASE_UNIT)
+
+
+# An item just entered in BC, without a base unit yet: ITEM-PRODUCT fails it with BC's message.
+_NO_BASE_UNIT = Item(
+    number="1999-S",
+    description="POZNAN Bookcase",
+    unit_price=Decimal("310.00"),
+    unit_cost=Decimal("205.00"),
+    base_unit="",
+    inventory=Decimal(0),
+    gross_weight=Decimal("22.50"),
+    unit_volume=Decimal("0.80"),
+    blocked=False,
+    on_dataverse=False,
+)
+NEGATIVE_STOCK_ITEM, NEGATIVE_STOCK = "1908-S", Decimal(-3)  # more shipped than received
 
 
 @dataclass(frozen=True)
@@ -306,7 +324,7 @@ class SalesPrice:
 def sales_prices(catalog_items: tuple[Item, ...]) -> tuple[SalesPrice, ...]:
     """One price per price group for each of the first 40 unblocked items."""
     prices = []
-    for item in [item for item in catalog_items if not item.blocked][:40]:
+    for item in [item for item in catalog_items if not item.blocked and item.base_unit][:40]:
         for group in PRICE_GROUPS:
             in_currency = item.unit_price * (1 - group.discount) / lcy_rate(group.currency)
             prices.append(

@@ -16,7 +16,7 @@ from sandbox.seed.customers import Chunk, Customer, CustomerFactory, Role
 from sandbox.seed.dataverse_rows import DATAVERSE_PRODUCTS, DataverseRows
 from sandbox.seed.determinism import SeedSource
 from sandbox.seed.summary import CouplingStory, SeedSummary
-from sandbox.seed.vendors import VendorChunk, VendorFactory, vendor_count
+from sandbox.seed.vendors import VendorChunk, VendorFactory, vendor_count, vendor_number
 from sandbox.settings import SandboxSettings
 
 Service = Literal["bc", "dataverse"]
@@ -98,7 +98,11 @@ class SeedGenerator:
                 Batch("bc", "currency", bc.currencies()),
                 Batch("bc", "salespersonPurchaser", bc.salespeople(self._salespeople)),
                 Batch("bc", "unitOfMeasure", bc.units()),
-                Batch("bc", "item", bc.items(self._items)),
+                Batch(
+                    "bc",
+                    "item",
+                    bc.items(self._items, [vendor_number(i) for i in range(min(3, self.vendors))]),
+                ),
                 Batch("bc", "resource", bc.resources()),
                 Batch("bc", "customerPriceGroup", bc.price_groups()),
                 Batch("bc", "salesPrice", bc.sales_prices(catalog.sales_prices(self._items))),

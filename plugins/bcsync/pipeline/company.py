@@ -33,6 +33,7 @@ SET_ON_WRITE: dict[str, tuple[str, ...]] = {
     "account": ("insert", "modify"),
     "contact": ("insert", "modify"),
     "invoice": ("insert",),
+    "product": ("insert", "modify"),
 }
 
 # Per Dataverse hook (one per task): the row is looked up once, not once per page or id chunk.

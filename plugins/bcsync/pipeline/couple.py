@@ -35,6 +35,7 @@ from bcsync.pipeline.specs import match_groups, passes
 from bcsync.pipeline.staging import read_frame, write_frame, write_frames
 from bcsync.registry.model import IntegrationTableMapping
 from bcsync.results import CoupleResult, ExtractResult, PassCouplings
+from bcsync.rules import RuleKind, find_uncoupled, rule_for
 from bcsync.store.schema import CoupledBy
 
 log = logging.getLogger(__name__)
@@ -193,9 +194,11 @@ def _match(
     candidates_source: pd.DataFrame,
     staged_destination: pd.DataFrame,
 ) -> pd.DataFrame:
-    """New pairs (bc_id, crm_id and, unless the mapping syncs after coupling, both synced-on stamps)."""
+    """New pairs (bc_id, crm_id and, unless the mapping syncs after coupling, both synced-on stamps):
+    by the match criteria first, then by the table's rule for uncoupled records, if it has one."""
     groups = match_groups(mapping, sync_pass)
-    if not groups:
+    finds = rule_for(mapping.bc_table, sync_pass, RuleKind.FIND_UNCOUPLED) is not None
+    if not groups and not finds:
         return pd.DataFrame()
     couplings = services.store.couplings(mapping.name)
     source_column = "bc_id" if sync_pass is SyncPass.TO_CRM else "crm_id"
@@ -211,13 +214,36 @@ def _match(
     candidates = as_destination(staged, mapping, sync_pass.destination) if len(staged) else staged
     if candidates.empty:
         return pd.DataFrame()
-    matches = match_records(uncoupled, candidates, groups, set(couplings[destination_column]))
-    pairs = matches.dropna(subset=[DESTINATION_ID])
-    if pairs.empty:
+    taken = set(couplings[destination_column])
+    matched = pd.DataFrame(columns=[SOURCE_ID, DESTINATION_ID])
+    if groups:
+        matched = match_records(uncoupled, candidates, groups, taken).dropna(subset=[DESTINATION_ID])
+    pairs = _pairs(mapping, sync_pass, uncoupled, candidates, matched, in_step=True)
+    if finds:
+        rest = uncoupled[~uncoupled[SOURCE_ID].isin(set(matched[SOURCE_ID]))]
+        free = candidates[~candidates[DESTINATION_ID].isin(taken | set(matched[DESTINATION_ID]))]
+        found = find_uncoupled(mapping, sync_pass, rest, free, services)
+        found = found.drop_duplicates(SOURCE_ID).drop_duplicates(DESTINATION_ID)
+        # BC couples what its rule finds and modifies it at once ("ForceModify"): no in-step stamps.
+        pairs = pd.concat([pairs, _pairs(mapping, sync_pass, rest, free, found, in_step=False)])
+    return pairs.reset_index(drop=True)
+
+
+def _pairs(
+    mapping: IntegrationTableMapping,
+    sync_pass: SyncPass,
+    uncoupled: pd.DataFrame,
+    candidates: pd.DataFrame,
+    matched: pd.DataFrame,
+    *,
+    in_step: bool,
+) -> pd.DataFrame:
+    """Store rows for matched (source_id, destination_id): in step (both synced-on stamps) unless the
+    mapping synchronizes after coupling or `in_step` is off."""
+    if matched.empty:
         return pd.DataFrame()
-    rows = pairs.merge(uncoupled[[SOURCE_ID, SOURCE_MODIFIED]], on=SOURCE_ID).merge(
-        candidates[[DESTINATION_ID, DESTINATION_MODIFIED]], on=DESTINATION_ID
-    )
+    rows = matched[[SOURCE_ID, DESTINATION_ID]].merge(uncoupled[[SOURCE_ID, SOURCE_MODIFIED]], on=SOURCE_ID)
+    rows = rows.merge(candidates[[DESTINATION_ID, DESTINATION_MODIFIED]], on=DESTINATION_ID)
     to_crm = sync_pass is SyncPass.TO_CRM
     frame = pd.DataFrame(
         {
@@ -225,6 +251,8 @@ def _match(
             "crm_id": rows[DESTINATION_ID] if to_crm else rows[SOURCE_ID],
         }
     )
+    if not in_step:
+        return frame  # found by a table rule: written at once (BC's ForceModify), so never synced yet
     stamps = {
         "bc_synced_on": rows[SOURCE_MODIFIED if to_crm else DESTINATION_MODIFIED],
         "crm_synced_on": rows[DESTINATION_MODIFIED if to_crm else SOURCE_MODIFIED],

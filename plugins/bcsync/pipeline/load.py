@@ -37,6 +37,7 @@ from bcsync.pipeline.write_bc import write_bc
 from bcsync.pipeline.write_crm import write_crm
 from bcsync.registry.model import IntegrationTableMapping
 from bcsync.results import LoadResult, PlanResult
+from bcsync.rules import apply_after_write_rules
 from bcsync.store.schema import CoupledBy
 
 log = logging.getLogger(__name__)
@@ -93,6 +94,8 @@ def _load(
                 else write_bc(mapping, sync_pass, writes, services, job_id)
             )
             outcome = _merge_writes(outcome, written)
+            outcome["created"] = _created(outcome)
+            outcome = apply_after_write_rules(mapping, sync_pass, outcome, services)
         _record(mapping, sync_pass, run, services, job_id, outcome)
     write_frame(folder, f"results_{sync_pass.value}_try{run.try_number}", outcome)
     # The job's counters cover the whole run: what earlier tries settled plus this try's outcomes.
@@ -226,6 +229,13 @@ def _read(
 # ---- recording --------------------------------------------------------------------------------------
 
 
+def _created(outcome: pd.DataFrame) -> pd.Series:
+    """The records this load created: coupled even when a rule after the write then fails them."""
+    if "created" in outcome.columns:
+        return outcome["created"].fillna(False).astype(bool)
+    return (outcome["action"] == "insert") & outcome[DESTINATION_ID].notna()
+
+
 def _merge_writes(outcome: pd.DataFrame, written: pd.DataFrame) -> pd.DataFrame:
     """Write outcomes onto the plan rows: the destination id and modified-on, or the failure."""
     if written.empty:
@@ -255,7 +265,7 @@ def _record(
     store = services.store
     bc_col, crm_col = (SOURCE_ID, DESTINATION_ID) if to_crm else (DESTINATION_ID, SOURCE_ID)
 
-    inserted = outcome[(outcome["action"] == "insert") & outcome[DESTINATION_ID].notna()]
+    inserted = outcome[_created(outcome)]
     if len(inserted):
         pairs = pd.DataFrame({"bc_id": inserted[bc_col], "crm_id": inserted[crm_col]})
         replacing = inserted["replaces_coupling"].astype(bool)

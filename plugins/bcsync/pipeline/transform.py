@@ -29,7 +29,10 @@ log = logging.getLogger(__name__)
 M = TypeVar("M", BusinessCentralMetadata, DataverseMetadata)
 
 # What users recognise a record by in logs and the error store, per side.
-LABEL_FIELDS = {Side.BC: ("number", "code", "displayName"), Side.CRM: ("name", "fullname", "currencyname")}
+LABEL_FIELDS = {
+    Side.BC: ("number", "no", "code", "displayName"),
+    Side.CRM: ("name", "fullname", "currencyname"),
+}
 
 
 def transform(

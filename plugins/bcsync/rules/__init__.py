@@ -2,9 +2,17 @@
 
 BC adds behaviour to the field mappings in event subscribers (codeunits 5341 "CRM Int. Table.
 Subscriber" and 7205, and the "CRM Synch. Helper" 5342). Here each BC table's module registers its
-rules with `@table_rule(<BC table>, <pass>)`; a rule takes the planned rows of one pass and completes
-or rejects their payloads. Modules are discovered in this package, so a new table's rules are a new
-module and nothing else; a table without a module (a mapping added as YAML alone) has no rules.
+rules with `@table_rule(<BC table>, <pass>, <kind>)`. Modules are discovered in this package, so a new
+table's rules are a new module and nothing else; a table without a module (a mapping added as YAML
+alone) has no rules. A rule is one of three kinds, each at the step where BC raises its event:
+
+* `PLAN` (transform step, BC's OnAfterTransferRecordFields / OnBeforeInsertRecord): takes the planned
+  rows of one pass and completes or rejects their payloads. It sees the records to insert or modify,
+  and with `unchanged_too` also those whose mapped fields are unchanged (it may still write them).
+* `FIND_UNCOUPLED` (couple step, BC's OnFindUncoupledDestinationRecord): finds an existing destination
+  record for source records that no match criterion coupled; a pair found is synchronized at once.
+* `AFTER_WRITE` (load step, BC's OnAfterInsertRecord / OnAfterModifyRecord): writes what depends on
+  the written records (another table's rows, a state change); it may fail a record.
 """
 
 from __future__ import annotations
@@ -12,7 +20,9 @@ from __future__ import annotations
 import importlib
 import pkgutil
 from collections.abc import Callable
+from enum import StrEnum
 from functools import cache
+from typing import Any
 
 import pandas as pd
 
@@ -20,20 +30,43 @@ from bcsync.engine.model import SyncPass
 from bcsync.pipeline.services import Services
 from bcsync.registry.model import IntegrationTableMapping
 
-Rule = Callable[[IntegrationTableMapping, pd.DataFrame, pd.DataFrame, Services], pd.DataFrame]
 WRITES = ("insert", "modify")
 
-_RULES: dict[tuple[str, SyncPass], Rule] = {}
+# PLAN: (mapping, plan, source, services) → plan
+PlanRule = Callable[[IntegrationTableMapping, pd.DataFrame, pd.DataFrame, Services], pd.DataFrame]
+# FIND_UNCOUPLED: (mapping, uncoupled source, destination candidates, services) → source_id, destination_id
+FindRule = Callable[[IntegrationTableMapping, pd.DataFrame, pd.DataFrame, Services], pd.DataFrame]
+# AFTER_WRITE: (mapping, written rows of the outcome, services) → those rows, some perhaps failed
+AfterWriteRule = Callable[[IntegrationTableMapping, pd.DataFrame, Services], pd.DataFrame]
+Rule = Callable[..., pd.DataFrame]
 
 
-def table_rule(bc_table: str, sync_pass: SyncPass) -> Callable[[Rule], Rule]:
+class RuleKind(StrEnum):
+    PLAN = "plan"
+    FIND_UNCOUPLED = "find_uncoupled"
+    AFTER_WRITE = "after_write"
+
+
+_RULES: dict[tuple[str, SyncPass, RuleKind], Rule] = {}
+_SEES_UNCHANGED: set[tuple[str, SyncPass, RuleKind]] = set()
+
+
+def table_rule(
+    bc_table: str, sync_pass: SyncPass, kind: RuleKind = RuleKind.PLAN, *, unchanged_too: bool = False
+) -> Callable[[Rule], Rule]:
     """Register `rule` for the mappings of `bc_table` (BC's table name, e.g. "Currency") in `sync_pass`."""
+    if unchanged_too and kind is not RuleKind.PLAN:
+        raise ValueError("unchanged_too applies to PLAN rules only")
 
     def register(rule: Rule) -> Rule:
-        key = (bc_table.casefold(), sync_pass)
+        key = (bc_table.casefold(), sync_pass, kind)
         if key in _RULES:
-            raise ValueError(f"two rules for BC table {bc_table} {sync_pass.value}: {_RULES[key]} and {rule}")
+            raise ValueError(
+                f"two {kind.value} rules for BC table {bc_table} {sync_pass.value}: {_RULES[key]} and {rule}"
+            )
         _RULES[key] = rule
+        if unchanged_too:
+            _SEES_UNCHANGED.add(key)
         return rule
 
     return register
@@ -45,9 +78,9 @@ def _discover() -> None:
         importlib.import_module(f"{__name__}.{module.name}")
 
 
-def rule_for(bc_table: str, sync_pass: SyncPass) -> Rule | None:
+def rule_for(bc_table: str, sync_pass: SyncPass, kind: RuleKind = RuleKind.PLAN) -> Rule | None:
     _discover()
-    return _RULES.get((bc_table.casefold(), sync_pass))
+    return _RULES.get((bc_table.casefold(), sync_pass, kind))
 
 
 def apply_table_rules(
@@ -57,8 +90,47 @@ def apply_table_rules(
     source: pd.DataFrame,
     services: Services,
 ) -> pd.DataFrame:
-    """The plan with the BC table's rule for this pass applied (when it has one and anything is written)."""
+    """The plan with the BC table's PLAN rule for this pass applied (when it has one and the plan has
+    rows it looks at: records to write, or unchanged ones for a rule that sees those too)."""
     rule = rule_for(mapping.bc_table, sync_pass)
-    if rule is None or plan.empty or not plan["action"].isin(WRITES).any():
+    if rule is None or plan.empty:
+        return plan
+    sees_unchanged = (mapping.bc_table.casefold(), sync_pass, RuleKind.PLAN) in _SEES_UNCHANGED
+    seen = WRITES + (("unchanged",) if sees_unchanged else ())
+    if not plan["action"].isin(seen).any():
         return plan
     return rule(mapping, plan, source, services)
+
+
+def find_uncoupled(
+    mapping: IntegrationTableMapping,
+    sync_pass: SyncPass,
+    uncoupled: pd.DataFrame,
+    candidates: pd.DataFrame,
+    services: Services,
+) -> pd.DataFrame:
+    """Pairs (`source_id`, `destination_id`) the table's FIND_UNCOUPLED rule finds; none without one."""
+    rule = rule_for(mapping.bc_table, sync_pass, RuleKind.FIND_UNCOUPLED)
+    if rule is None or uncoupled.empty or candidates.empty:
+        return pd.DataFrame(columns=["source_id", "destination_id"])
+    return rule(mapping, uncoupled, candidates, services)
+
+
+def apply_after_write_rules(
+    mapping: IntegrationTableMapping, sync_pass: SyncPass, outcome: pd.DataFrame, services: Services
+) -> pd.DataFrame:
+    """The load's outcome after the table's AFTER_WRITE rule ran on the records written."""
+    rule = rule_for(mapping.bc_table, sync_pass, RuleKind.AFTER_WRITE)
+    written = outcome["action"].isin(WRITES) if len(outcome) else None
+    if rule is None or written is None or not written.any():
+        return outcome
+    done = rule(mapping, outcome.loc[written].copy(), services)
+    outcome.loc[done.index, done.columns] = done
+    return outcome
+
+
+def lookup_of(frame: pd.DataFrame, key: str, value: str) -> dict[Any, Any]:
+    """`key` column → `value` column of a frame (empty when either is missing)."""
+    if key not in frame.columns or value not in frame.columns:
+        return {}
+    return dict(zip(frame[key], frame[value], strict=True))
