@@ -180,7 +180,9 @@ class RecordWriter:
     def create(self, schema: EntitySchema, values: dict[str, Any]) -> Row:
         self._complete(schema, values, current=None)
         try:
-            return self.work.insert(schema, values, actor=self.actor, as_system=True)
+            row = self.work.insert(schema, values, actor=self.actor, as_system=True)
+            self._created_with(schema, [row])
+            return row
         except StorageError as error:
             raise self._storage_error(schema, error) from None
 
@@ -188,9 +190,21 @@ class RecordWriter:
         for position, values in enumerate(rows):
             self._complete(schema, values, current=None, pending=rows[:position])
         try:
-            return self.work.insert_many(schema, rows, actor=self.actor, as_system=True)
+            created = self.work.insert_many(schema, rows, actor=self.actor, as_system=True)
+            self._created_with(schema, created)
+            return created
         except StorageError as error:
             raise self._storage_error(schema, error) from None
+
+    def _created_with(self, schema: EntitySchema, rows: list[Row]) -> None:
+        """What Dataverse creates along with a record: a unit group's base unit, named after the group's
+        base unit name, quantity 1."""
+        if schema.logical_name != "uomschedule":
+            return
+        unit = self.catalog.by_logical_name["uom"]
+        for row in rows:
+            base = {"name": row["baseuomname"], "uomscheduleid": row["uomscheduleid"], "quantity": 1}
+            self.work.insert(unit, {**base, "isschedulebaseuom": True}, actor=self.actor, as_system=True)
 
     def update(
         self, schema: EntitySchema, current: Row, values: dict[str, Any], expected_version: int | None = None

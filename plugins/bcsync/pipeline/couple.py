@@ -32,6 +32,7 @@ from bcsync.pipeline.specs import match_groups, passes
 from bcsync.pipeline.staging import read_frame, write_frame, write_frames
 from bcsync.registry.model import IntegrationTableMapping
 from bcsync.results import CoupleResult, ExtractResult, PassCouplings
+from bcsync.rules import find_uncoupled_destinations
 from bcsync.store.schema import CoupledBy
 
 log = logging.getLogger(__name__)
@@ -71,13 +72,23 @@ def _couple(
     for sync_pass in passes(mapping, run.direction):
         source = staged[sync_pass.source]
         candidates = as_source(source, mapping, sync_pass.source) if len(source) else None
-        proposed = pd.DataFrame()
+        proposed = found = pd.DataFrame()
         if candidates is not None and _may_match(mapping, run):
             proposed = _match(mapping, sync_pass, services, candidates, staged[sync_pass.destination])
+            found = _found(mapping, sync_pass, services, candidates, proposed)
         coupled = 0
         if len(proposed) and not run.dry_run:
             coupled = services.store.couple(mapping.name, proposed, coupled_by=CoupledBy.MATCH).coupled
             log.info("%s: coupled %d pair(s) by matching", mapping.name, coupled)
+        if len(found) and not run.dry_run:
+            # Not BC's "Coupled" counter: the plan writes these pairs, and counts them as it does.
+            found_pairs = services.store.couple(mapping.name, found, coupled_by=CoupledBy.MATCH).coupled
+            log.info(
+                "%s: coupled %d record(s) to the counterpart the table's rule found",
+                mapping.name,
+                found_pairs,
+            )
+        proposed = pd.concat([proposed, found], ignore_index=True) if len(found) else proposed
         source_ids = set(candidates[SOURCE_ID]) if candidates is not None else set()
         couplings = _couplings_of(mapping, sync_pass, services, source_ids)
         if len(proposed) and run.dry_run:
@@ -189,6 +200,34 @@ def _match(
         frame["bc_synced_on"] = rows[SOURCE_MODIFIED if to_crm else DESTINATION_MODIFIED]
         frame["crm_synced_on"] = rows[DESTINATION_MODIFIED if to_crm else SOURCE_MODIFIED]
     return frame
+
+
+def _found(
+    mapping: IntegrationTableMapping,
+    sync_pass: SyncPass,
+    services: Services,
+    candidates: pd.DataFrame,
+    matched: pd.DataFrame,
+) -> pd.DataFrame:
+    """Counterparts the BC table's finder found for records still uncoupled (BC's
+    OnFindUncoupledDestinationRecord), one-to-one; coupled with no synced-on stamps, so the plan
+    writes them (BC then forces the modify)."""
+    source_column, destination_column = (
+        ("bc_id", "crm_id") if sync_pass is SyncPass.TO_CRM else ("crm_id", "bc_id")
+    )
+    couplings = services.store.couplings(mapping.name)
+    coupled_sources = set(couplings[source_column]) | set(matched.get(source_column, ()))
+    uncoupled = candidates[~candidates[SOURCE_ID].isin(coupled_sources)]
+    found = find_uncoupled_destinations(mapping, sync_pass, uncoupled, services)
+    if found.empty:
+        return pd.DataFrame()
+    taken = set(couplings[destination_column]) | set(matched.get(destination_column, ()))
+    found = (
+        found[~found[DESTINATION_ID].isin(taken)].drop_duplicates(DESTINATION_ID).drop_duplicates(SOURCE_ID)
+    )
+    return pd.DataFrame(
+        {source_column: found[SOURCE_ID].tolist(), destination_column: found[DESTINATION_ID].tolist()}
+    )
 
 
 def _read(extract: ExtractResult | None) -> pd.DataFrame:
