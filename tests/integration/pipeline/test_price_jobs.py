@@ -2,7 +2,7 @@
 pricing): price groups become Sales price lists in their prices' currency, their sales prices price
 list items in the "NAV <unit>" group's unit.
 
-Products come from ITEM-PRODUCT, built elsewhere: `sales_products_for_items` plays it (and UNITOFMEASURE)
+Products come from ITEM-PRODUCT, built elsewhere: `tests.sales_products` plays it (and UNITOFMEASURE)
 through the Dataverse API and couples the items in the store, as those jobs would.
 """
 
@@ -16,58 +16,18 @@ import pytest
 
 from bcsync.pipeline.context import RunKind
 from sandbox.seed import catalog
+from tests.sales_products import rows, sales_products_for_items
 from tests.sandbox_data import bc_insert, bc_update
 
 TO_CRM = "ToIntegrationTable"
 GROUPS, PRICES = "CUSTPRCGRP-PRICE", "SALESPRC-PRODUCTPRICE"
 
 
-def rows(hook: Any, entity_set: str, select: list[str], **options: Any) -> list[dict[str, Any]]:
-    return [row for page in hook.iter_pages(entity_set, select=select, **options) for row in page]
-
-
-def sales_products_for_items(harness, *, without_unit_groups: tuple[str, ...] = ()) -> None:
-    """What UNITOFMEASURE and ITEM-PRODUCT do before the price jobs: a "NAV <code>" unit group per BC
-    unit (Dataverse creates its base unit), and a product per unblocked item in its base unit's group,
-    coupled to the item."""
-    crm = harness.crm
-    existing = {r["name"] for r in rows(crm, "uomschedules", ["name"])}
-    for unit in rows(harness.bc, "unitsOfMeasure", ["code"]):
-        name = f"NAV {unit['code']}"
-        if name not in existing and unit["code"] not in without_unit_groups:
-            crm.create("uomschedules", {"name": name, "baseuomname": unit["code"]})
-    groups = {r["name"]: r["uomscheduleid"] for r in rows(crm, "uomschedules", ["uomscheduleid", "name"])}
-    unit_of = {
-        r["_uomscheduleid_value"]: r["uomid"] for r in rows(crm, "uoms", ["uomid", "_uomscheduleid_value"])
-    }
-    products = {
-        r["productnumber"]: r["productid"] for r in rows(crm, "products", ["productid", "productnumber"])
-    }
-    pairs = []
-    items = rows(harness.bc, "items", ["id", "number", "displayName", "baseUnitOfMeasureCode", "blocked"])
-    for item in items:
-        schedule = groups.get(f"NAV {item['baseUnitOfMeasureCode']}")
-        if item["blocked"] or schedule is None:
-            continue
-        units = {
-            "defaultuomscheduleid@odata.bind": f"/uomschedules({schedule})",
-            "defaultuomid@odata.bind": f"/uoms({unit_of[schedule]})",
-        }
-        product = products.get(item["number"])
-        if product:
-            crm.update("products", product, units)
-        else:
-            body = {"name": item["displayName"], "productnumber": item["number"], "producttypecode": 1}
-            product = crm.create("products", {**body, **units})
-        pairs.append({"bc_id": item["id"], "crm_id": product})
-    harness.store.couple("ITEM-PRODUCT", pairs, coupled_by="manual")
-
-
 @pytest.fixture
 def prices_ready(harness):
     """Currencies coupled, products in Sales for the items: what the price jobs depend on."""
     harness.run("CURRENCY", RunKind.FULL)
-    sales_products_for_items(harness)
+    sales_products_for_items(harness.services)
     return harness
 
 
@@ -250,7 +210,7 @@ def test_a_price_list_whose_currency_was_changed_in_sales_fails_with_bcs_message
 
 def test_a_group_with_a_price_in_a_unit_sales_lacks_fails_with_bcs_message(harness):
     harness.run("CURRENCY", RunKind.FULL)
-    sales_products_for_items(harness, without_unit_groups=("SET",))
+    sales_products_for_items(harness.services, without_unit_groups=("SET",))
 
     summary = harness.run(GROUPS, RunKind.FULL)
 
