@@ -1,5 +1,6 @@
-"""Dataverse's price list item rules over HTTPS: one price per product and unit on a list, the list's
-currency, a unit of the product's unit group; with the platform's error codes."""
+"""Dataverse's product catalog rules over HTTPS: a unit group comes with its base unit; a price list item
+has one price per product and unit on a list, the list's currency, a unit of the product's unit group;
+with the platform's error codes."""
 
 from __future__ import annotations
 
@@ -130,3 +131,20 @@ def test_an_item_in_a_unit_outside_the_products_unit_group_is_refused(api: Api) 
         "code": "0x80043b14",
         "message": "The specified unit is not valid for this product.",
     }
+
+
+def test_a_new_unit_group_comes_with_its_base_unit(api: Api) -> None:
+    session, root = api
+    created = session.post(
+        root + "uomschedules?$select=uomscheduleid",
+        json={"name": "NAV CRATE", "baseuomname": "CRATE"},
+        headers={"Prefer": "return=representation"},
+    )
+    assert created.status_code == 201, created.text
+    group = created.json()["uomscheduleid"]
+    units = session.get(
+        root + f"uoms?$select=name,quantity,isschedulebaseuom&$filter=_uomscheduleid_value eq {group}"
+    ).json()["value"]
+    assert [(u["name"], float(u["quantity"]), u["isschedulebaseuom"]) for u in units] == [
+        ("CRATE", 1.0, True)
+    ]
