@@ -1,11 +1,11 @@
 """`make demo`: a real synchronization on the embedded default (local services + SQLite).
 
 1. starts the local Entra ID, Dataverse and Business Central services with seed data;
-2. runs SALESPEOPLE, CURRENCY, CUSTOMER and CONTACT (dependency order) as a full synchronization:
-   shared records are coupled by matching, the rest created on the other side;
-3. changes a record on each side, then runs the four jobs again as scheduled runs would (incremental);
-printing BC's job log (counters per job and direction) after each round. Everything it creates
-lives under var/demo/.
+2. runs every job the registry has a DAG for (dependency order) as a full synchronization: shared
+   records are coupled by matching, the rest created on the other side;
+3. changes a record on each side, then runs the jobs again as scheduled runs would (incremental);
+printing BC's job log (counters per job and direction, every job that ran) after each round.
+Everything it creates lives under var/demo/.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]  # include/bcsync_dev/… → the checkout
 WORK = ROOT / "var" / "demo"
-JOBS = ("SALESPEOPLE", "CURRENCY", "CUSTOMER", "CONTACT")
 COUNTERS = ("Inserted", "Modified", "Deleted", "Unchanged", "Skipped", "Failed", "Coupled")
 
 
@@ -42,20 +41,21 @@ def main() -> int:
 
         from bcsync.registry import load_registry
 
-        registry = load_registry()
-        dag_ids = [registry.get(name).dag_id for name in JOBS]
+        enabled = load_registry().enabled_jobs  # every job with a DAG, dependencies first
+        jobs, dag_ids = [m.name for m in enabled], [m.dag_id for m in enabled]
+        print(f"Jobs: {', '.join(jobs)}")
 
         started = datetime.now(UTC)
         _round(
             "1. Full synchronization (couple by matching, create the rest)", dag_ids, {"full_sync": True}, env
         )
-        _print_job_log(started)
+        _print_job_log(started, jobs)
 
         changes = _change_one_record_on_each_side(sandbox)
         print("\nChanges made:\n  " + "\n  ".join(changes))
         started = datetime.now(UTC)
         _round("2. Scheduled run (incremental, from the watermarks)", dag_ids, {}, env)
-        _print_job_log(started)
+        _print_job_log(started, jobs)
         print(f"\nTask logs: {WORK / 'logs'}   Coupling store: {WORK / 'store.db'}")
     finally:
         sandbox.stop()
@@ -73,21 +73,23 @@ def _round(title: str, dag_ids: list[str], conf: dict, env: dict[str, str]) -> N
     )
 
 
-def _print_job_log(since: datetime) -> None:
+def _print_job_log(since: datetime, order: list[str]) -> None:
+    """Every job row written since `since`, jobs in `order` (dependencies first), To before From."""
     from bcsync.store.store import CouplingStore
 
     store = CouplingStore(f"sqlite:///{WORK / 'store.db'}")
-    jobs = store.jobs(limit=100)
+    jobs = store.jobs(limit=1000)
     jobs = jobs[jobs["started_on"] >= since].copy()
     # BC's order: jobs in dependency order, and within a job To (BC → Sales) before From.
-    jobs["order"] = jobs["mapping"].map({name: i for i, name in enumerate(JOBS)})
+    jobs["order"] = jobs["mapping"].map({name: i for i, name in enumerate(order)}).fillna(len(order))
     jobs = jobs.sort_values(["order", "direction"], ascending=[True, False])
-    header = f"   {'job':<12} {'direction':<21}" + "".join(f"{c:>10}" for c in COUNTERS)
+    width = max([len("job"), *map(len, order)])
+    header = f"   {'job':<{width}} {'direction':<21}" + "".join(f"{c:>10}" for c in COUNTERS)
     print(header)
     print("   " + "-" * (len(header) - 3))
     for job in jobs.to_dict("records"):
         counts = "".join(f"{int(job.get(c.lower(), 0) or 0):>10}" for c in COUNTERS)
-        print(f"   {job['mapping']:<12} {job['direction']:<21}{counts}")
+        print(f"   {job['mapping']:<{width}} {job['direction']:<21}{counts}")
     errors = store.open_errors()
     if len(errors):
         print(f"   open record errors: {len(errors)}, e.g. {errors.iloc[-1]['message']}")

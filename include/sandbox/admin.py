@@ -15,7 +15,7 @@ from typing import Any
 
 from fastapi import Body, FastAPI
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sandbox.entra import EntraError, TokenIssuer
@@ -184,7 +184,26 @@ def _add_protection_routes(app: FastAPI, protection: ServiceProtection) -> None:
         return {"rules": []}
 
 
+class TokenLifetime(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    seconds: int = Field(ge=1)
+
+
 def _add_token_route(app: FastAPI, issuer: TokenIssuer) -> None:
+    @app.get("/_sandbox/token-lifetime")
+    async def get_token_lifetime() -> dict[str, int]:
+        return {"seconds": issuer.lifetime}
+
+    @app.put("/_sandbox/token-lifetime")
+    async def put_token_lifetime(body: dict[str, Any] = Body(...)) -> JSONResponse:
+        # Tokens issued from now on live this long (already issued ones keep their expiry).
+        try:
+            issuer.lifetime = TokenLifetime.model_validate(body).seconds
+        except ValidationError as error:
+            return _admin_error(400, "InvalidTokenLifetime", str(error))
+        return JSONResponse({"seconds": issuer.lifetime})
+
     @app.post("/_sandbox/token")
     async def issue_token(order: TokenOrder) -> JSONResponse:
         try:

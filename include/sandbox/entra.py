@@ -127,6 +127,9 @@ class TokenIssuer:
     def __init__(self, settings: SandboxSettings, signing_key: SigningKey) -> None:
         self.settings = settings
         self.signing_key = signing_key
+        # Seconds a new token lives: SANDBOX_TOKEN_LIFETIME at start, changed at run time through
+        # `PUT /_sandbox/token-lifetime` (a tenant's short-lived tokens), restored by a reset.
+        self.lifetime = settings.token_lifetime
 
     def resource_for_scope(self, scope: str) -> str:
         """The audience for a client-credentials scope, or an `EntraError` saying why there is none."""
@@ -174,7 +177,7 @@ class TokenIssuer:
     def issue(self, audience: str, lifetime: int | None = None) -> IssuedToken:
         """Sign a token for `audience`; a negative `lifetime` gives one that has already expired."""
         settings = self.settings
-        seconds = settings.token_lifetime if lifetime is None else lifetime
+        seconds = self.lifetime if lifetime is None else lifetime
         now = int(time.time())
         issued_at = min(now, now + seconds - 60)  # keep iat/nbf before exp for expired test tokens
         claims: dict[str, Any] = {

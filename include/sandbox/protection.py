@@ -98,7 +98,9 @@ class FaultRule(BaseModel):
 
     method: str | None = None  # None: any method
     path: str = ".*"  # regular expression searched in the request path
-    fault: Literal["status", "drop_after_commit", "timeout"]
+    # delay_after_commit: the request runs and commits, then its answer is held `seconds` (a client
+    # killed meanwhile never learns the outcome).
+    fault: Literal["status", "drop_after_commit", "timeout", "delay_after_commit"]
     status: int = Field(503, ge=400, le=599)
     count: int | None = Field(1, ge=1)  # None: until the rules are cleared
     retry_after: int | None = Field(1, ge=0)  # sent with 429/503 status faults
@@ -239,6 +241,9 @@ class ProtectionMiddleware:
     # -- scripted faults -------------------------------------------------------------------------------
 
     async def _scripted(self, rule: FaultRule, scope: Scope, receive: Receive, send: Send) -> None:
+        if rule.fault == "delay_after_commit":
+            await self._run_then_delay(scope, receive, send, rule.seconds or 0)
+            return
         self.protection.count_fault(f"scripted_{rule.fault}")
         if rule.fault == "drop_after_commit":
             await self._run_then_drop(scope, receive, send)
@@ -417,6 +422,20 @@ class ProtectionMiddleware:
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body[: len(body) // 2], "more_body": True})
         raise ConnectionDropped(f"{scope['method']} {scope['path']}: connection dropped after commit")
+
+    async def _run_then_delay(self, scope: Scope, receive: Receive, send: Send, seconds: float) -> None:
+        """Run the request to completion (its writes commit), count the fault (so a test sees the
+        commit), then hold the answer for `seconds` before sending it."""
+        messages: list[Message] = []
+
+        async def capture(message: Message) -> None:
+            messages.append(message)
+
+        await self.app(scope, receive, capture)
+        self.protection.count_fault("scripted_delay_after_commit")
+        await asyncio.sleep(seconds)
+        for message in messages:
+            await send(message)
 
     async def _reject(self, rejection: Rejection, scope: Scope, receive: Receive, send: Send) -> None:
         headers = {"Retry-After": str(rejection.retry_after)} if rejection.retry_after is not None else None

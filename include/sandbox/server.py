@@ -85,6 +85,7 @@ class Sandbox:
     ports: list[ServicePort]
     repository: Repository
     database: Database
+    issuer: TokenIssuer
     was_empty: bool = False
     # Each service module with the context its app was built from (reset builds them again).
     services: list[tuple[ServiceModule, ServiceContext]] = field(default_factory=list)
@@ -149,7 +150,7 @@ def build_sandbox(
     issuer = TokenIssuer(settings, SigningKey.load_or_create(settings.data_dir))
     schemas = tuple(dataverse.SCHEMAS) + tuple(bc.SCHEMAS)
     database, repository = open_storage(settings, schemas)
-    sandbox = Sandbox(settings, tls, [], repository, database, is_empty(repository, schemas))
+    sandbox = Sandbox(settings, tls, [], repository, database, issuer, is_empty(repository, schemas))
 
     async def reset() -> dict[str, Any]:
         return await reset_sandbox(sandbox)
@@ -212,6 +213,7 @@ async def reset_sandbox(sandbox: Sandbox) -> dict[str, Any]:
     # The database work blocks (seeding takes a while for big seeds): a worker thread, not the loop.
     await anyio.to_thread.run_sync(reset_data, sandbox)
     # Run-time state changes on the event loop, as the other admin routes do (no locks needed).
+    sandbox.issuer.lifetime = sandbox.settings.token_lifetime
     for port in sandbox.ports:
         port.stats.reset()
         if port.protection is not None:

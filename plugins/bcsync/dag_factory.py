@@ -160,7 +160,7 @@ def build_full_sync_dag(
 
 def build_dags() -> dict[str, DAG]:
     registry = load_registry()
-    jobs = [m for m in registry.jobs if m.enabled and m.dag_id]
+    jobs = list(registry.enabled_jobs)
     by_name = {m.name: m for m in jobs}
     dags = {m.dag_id: build_dag(m, by_name) for m in jobs}
     dags[FULL_SYNC_DAG_ID] = build_full_sync_dag(jobs, registry.dependency_waves())

@@ -80,6 +80,9 @@ def test_bidirectional_job_extracts_both_sides_and_loads_both_ways(dagbag):
         "job_status",
     }
     assert dag.get_task("load_crm").upstream_task_ids == {"transform"}
+    # BC's order: the From pass after the To pass, also when records of the To pass failed.
+    assert dag.get_task("load_bc").upstream_task_ids == {"transform", "load_crm"}
+    assert dag.get_task("load_bc").trigger_rule == "all_done_min_one_success"
     assert dag.get_task("record_job").upstream_task_ids >= {"load_crm", "load_bc"}
     assert dag.get_task("job_status").trigger_rule == "all_done"
 
@@ -111,7 +114,8 @@ def test_manual_runs_offer_bcs_actions_as_params(dagbag):
     assert params["full_sync"] is False and params["dry_run"] is False
     assert params["record_ids"] == []
     assert params["direction"] == "both"
-    assert "direction" not in dagbag.dags["bcsync_currency"].params
+    # A one-way job takes the other direction too, and answers it as BC does (a job row with its message).
+    assert dagbag.dags["bcsync_currency"].params["direction"] == "both"
 
 
 def test_default_schedule_is_bcs_every_30_minutes_with_data_intervals(dagbag):

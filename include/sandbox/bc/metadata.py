@@ -32,11 +32,14 @@ def _property(page: ApiPage, name: str) -> str:
         facets.append(f'MaxLength="{attribute.max_length}"')
     if attribute.type is AttributeType.DECIMAL:
         facets.append('Scale="Variable"')
-    read_only = attribute.read_only or not page.editable
-    if not read_only:
+    if name == "id" and page.takes_chosen_id:
+        term = "Immutable"  # given on insert, never changed
+    elif attribute.read_only or not page.editable:
+        term = "Computed"
+    else:
         return f"<Property {' '.join(facets)}/>"
     return (
-        f'<Property {" ".join(facets)}><Annotation Term="Org.OData.Core.V1.Computed" Bool="true"/></Property>'
+        f'<Property {" ".join(facets)}><Annotation Term="Org.OData.Core.V1.{term}" Bool="true"/></Property>'
     )
 
 

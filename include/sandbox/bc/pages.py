@@ -61,6 +61,14 @@ class ApiPage:
     parent: str | None = None  # entity set of the page this one nests under (salesInvoiceLines)
     parent_field: str | None = None  # the property holding the parent's id
 
+    @property
+    def takes_chosen_id(self) -> bool:
+        """Whether a POST may set `id` (the SystemId). The standard pages declare `id` with
+        `Editable = false`, so BC refuses it there; our extension's pages leave `id` editable and
+        insert with `Rec.Insert(true, true)`, and BC keeps a SystemId given in a POST (BC 2020 wave 2+).
+        """
+        return self.route is CUSTOM and self.editable
+
     @cached_property
     def by_name(self) -> dict[str, PageField]:
         return {f.name: f for f in self.fields}
@@ -360,6 +368,28 @@ PAGES: tuple[ApiPage, ...] = (
         _all(t.CONTACT_BUSINESS_RELATION),
         "Contact Business Relation",
         50110,
+    ),
+    # Configuration templates, read-only as BC's own configuration pages keep them (bcsync reads the
+    # mapping's "Table Config Template Code" here).
+    ApiPage(
+        CUSTOM,
+        "configTemplate",
+        "configTemplates",
+        t.CONFIG_TEMPLATE_HEADER,
+        _all(t.CONFIG_TEMPLATE_HEADER),
+        "Config. Template Header",
+        50112,
+        editable=False,
+    ),
+    ApiPage(
+        CUSTOM,
+        "configTemplateLine",
+        "configTemplateLines",
+        t.CONFIG_TEMPLATE_LINE,
+        _all(t.CONFIG_TEMPLATE_LINE),
+        "Config. Template Line",
+        50113,
+        editable=False,
     ),
     ApiPage(
         CUSTOM,

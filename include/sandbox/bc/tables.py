@@ -52,6 +52,9 @@ Tables (logical name ← BC table): fields beyond id and lastModifiedDateTime
   shippingAgent ← Shipping Agent: code, name, internetAddress
   contactBusinessRelation ← Contact Business Relation (5054): contactNo, businessRelationCode,
     linkToTable, no
+  configTemplateHeader ← Config. Template Header (8618): code, description, tableId, tableName
+  configTemplateLine ← Config. Template Line (8619): dataTemplateCode, lineNo, tableId, fieldId,
+    fieldName, defaultValue
 
 A customer written through the API keeps a Company contact (CONT series) and a CUST relation to it,
 as BC's CustCont-Update does (`sandbox.bc.customer_contacts`). Vendors get none: the company's
@@ -618,6 +621,32 @@ CONTACT_BUSINESS_RELATION = table(
     api_route="custom",
 )
 
+# Configuration templates (Config. Template Header 8618 / Line 8619): default field values BC applies to
+# a new record, e.g. the "Table Config Template Code" of an integration table mapping (BCICUST).
+CONFIG_TEMPLATE_HEADER = table(
+    "configTemplateHeader",
+    "configTemplates",
+    code("code", 10, "Code", required=True),
+    text("description", 100, "Description"),
+    integer("tableId", "Table ID"),
+    text("tableName", 30, "Table Name"),
+    alternate_keys={"code": ("code",)},
+    api_route="custom",
+)
+
+CONFIG_TEMPLATE_LINE = table(
+    "configTemplateLine",
+    "configTemplateLines",
+    code("dataTemplateCode", 10, "Data Template Code", required=True),
+    integer("lineNo", "Line No."),
+    integer("tableId", "Table ID"),
+    integer("fieldId", "Field ID"),
+    text("fieldName", 30, "Field Name"),
+    text("defaultValue", 2048, "Default Value"),
+    alternate_keys={"primaryKey": ("dataTemplateCode", "lineNo")},
+    api_route="custom",
+)
+
 # The BC primary key of each table: the order an API page lists records in without $orderby.
 PRIMARY_KEYS: dict[str, tuple[str, ...]] = {
     "company": ("name",),
@@ -639,6 +668,8 @@ PRIMARY_KEYS: dict[str, tuple[str, ...]] = {
     "shipmentMethod": ("code",),
     "shippingAgent": ("code",),
     "contactBusinessRelation": ("contactNo", "businessRelationCode"),
+    "configTemplateHeader": ("code",),
+    "configTemplateLine": ("dataTemplateCode", "lineNo"),
 }
 
 # BC's table captions, as error messages name the tables.
@@ -662,6 +693,8 @@ CAPTIONS: dict[str, str] = {
     "shipmentMethod": "Shipment Method",
     "shippingAgent": "Shipping Agent",
     "contactBusinessRelation": "Contact Business Relation",
+    "configTemplateHeader": "Config. Template Header",
+    "configTemplateLine": "Config. Template Line",
 }
 
 SCHEMAS: tuple[EntitySchema, ...] = (
@@ -684,4 +717,6 @@ SCHEMAS: tuple[EntitySchema, ...] = (
     SHIPMENT_METHOD,
     SHIPPING_AGENT,
     CONTACT_BUSINESS_RELATION,
+    CONFIG_TEMPLATE_HEADER,
+    CONFIG_TEMPLATE_LINE,
 )

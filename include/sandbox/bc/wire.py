@@ -15,7 +15,7 @@ from sandbox.odata.payload import unpaired_surrogate
 from sandbox.storage.database import VERSION_COLUMN
 from sandbox.storage.errors import ValidationFailed
 from sandbox.storage.schema import Attribute, AttributeType
-from sandbox.storage.values import coerce, to_wire
+from sandbox.storage.values import coerce, to_wire, utf16_length
 
 # Set by the service on every write; a client sending them back (as read from a GET) is not an error.
 SYSTEM_MANAGED = frozenset({"lastModifiedDateTime"})
@@ -85,8 +85,9 @@ def table_values(page: ApiPage, body: Mapping[str, Any], current: Mapping[str, A
     """Table attribute values for the properties a client wrote (`current` is None on create).
 
     Annotations (`@odata.etag`...) and system-managed fields are ignored; `id` may be chosen on
-    create; a read-only field is ignored when it repeats the stored value (a client sending back what
-    it read) and refused otherwise; Code fields are upper-cased.
+    create on the pages that take it (`ApiPage.takes_chosen_id`); a read-only field is ignored when
+    it repeats the stored value (a client sending back what it read) and refused otherwise; Code
+    fields are upper-cased.
     """
     values: dict[str, Any] = {}
     for name, value in body.items():
@@ -104,7 +105,7 @@ def table_values(page: ApiPage, body: Mapping[str, Any], current: Mapping[str, A
             )
         attribute = page.attribute(page_field)
         converted = _converted(page, attribute, value)
-        if name == "id" and current is None:
+        if name == "id" and current is None and page.takes_chosen_id:
             values["id"] = converted
         elif attribute.read_only or not page.editable:
             if current is None or current[attribute.column] != converted:
@@ -119,11 +120,15 @@ def _converted(page: ApiPage, attribute: Attribute, value: Any) -> Any:
         raise bad_request(
             f"Cannot convert the literal 'null' to the expected type '{edm_type(page, attribute)}'"
         )
-    if isinstance(value, str) and attribute.max_length is not None and len(value) > attribute.max_length:
+    if (
+        isinstance(value, str)
+        and attribute.max_length is not None
+        and (length := utf16_length(value)) > attribute.max_length
+    ):
         raise BCError(
             400,
             "Application_StringExceededLength",
-            f"The length of the string is {len(value)}, but it must be less than or equal to "
+            f"The length of the string is {length}, but it must be less than or equal to "
             f"{attribute.max_length} characters. Value: {value}",
         )
     try:

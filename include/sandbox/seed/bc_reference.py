@@ -50,6 +50,28 @@ SHIPPING_AGENTS: tuple[ShippingAgent, ...] = (
     ShippingAgent("UPS", "UPS Parcel Service", "wwwapps.ups.com/tracking/tracking.cgi?tracknum=%1"),
 )
 
+
+@dataclass(frozen=True)
+class ConfigTemplate:
+    code: str
+    description: str
+    table_id: int
+    table_name: str
+    lines: tuple[tuple[int, str, str], ...]  # field no., field name, default value
+
+
+# The CUSTOMER mapping's "Table Config Template Code": BC copies the first customer template whose
+# currency is blank (without its currency line) as BCICUST; customers created from Sales get its values.
+CONFIG_TEMPLATES: tuple[ConfigTemplate, ...] = (
+    ConfigTemplate(
+        "BCICUST",
+        "New customers from Dynamics 365 Sales",
+        18,
+        "Customer",
+        ((27, "Payment Terms Code", "30 DAYS"), (30, "Shipment Method Code", "EXW")),
+    ),
+)
+
 # Marketing Setup "Bus. Rel. Code for Customers": the relation a customer's company contact carries.
 CUSTOMER_BUSINESS_RELATION = "CUST"
 

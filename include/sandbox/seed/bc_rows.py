@@ -196,6 +196,35 @@ class BusinessCentralRows:
             for agent in bc_reference.SHIPPING_AGENTS
         ]
 
+    def config_templates(self) -> tuple[list[Row], list[Row]]:
+        """Config. Template Headers and their lines."""
+        headers, lines = [], []
+        for template in bc_reference.CONFIG_TEMPLATES:
+            headers.append(
+                {
+                    "id": self.id("configTemplateHeader", template.code),
+                    "code": template.code,
+                    "description": template.description,
+                    "tableId": template.table_id,
+                    "tableName": template.table_name,
+                    "lastModifiedDateTime": self._modified(),
+                }
+            )
+            for number, (field_id, field_name, value) in enumerate(template.lines, start=1):
+                lines.append(
+                    {
+                        "id": self.id("configTemplateLine", (template.code, number)),
+                        "dataTemplateCode": template.code,
+                        "lineNo": number * 10000,
+                        "tableId": template.table_id,
+                        "fieldId": field_id,
+                        "fieldName": field_name,
+                        "defaultValue": value,
+                        "lastModifiedDateTime": self._modified(),
+                    }
+                )
+        return headers, lines
+
     def number_series(self, last_used: dict[str, str]) -> list[Row]:
         """BC's series (`sandbox.bc.numbering`) for tables the seed numbered, left at its last number,
         so records the API creates later continue after the seed data."""

@@ -91,6 +91,7 @@ class SeedGenerator:
         bc, dataverse = self._bc, self._dataverse
         schedules, units = dataverse.unit_groups()
         products, price_entries = dataverse.products(self._items)
+        templates, template_lines = bc.config_templates()
         self._tell_reference_story()
         return self._counted(
             [
@@ -105,6 +106,8 @@ class SeedGenerator:
                 Batch("bc", "paymentTerm", bc.payment_terms()),
                 Batch("bc", "shipmentMethod", bc.shipment_methods()),
                 Batch("bc", "shippingAgent", bc.shipping_agents()),
+                Batch("bc", "configTemplateHeader", templates),
+                Batch("bc", "configTemplateLine", template_lines),
                 Batch("dataverse", "systemuser", dataverse.users(self._salespeople)),
                 Batch("dataverse", "transactioncurrency", dataverse.currencies()),
                 Batch("dataverse", "uomschedule", schedules),

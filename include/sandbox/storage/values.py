@@ -122,11 +122,16 @@ def json_type(value: Any) -> str:
 def _coerce_text(attribute: Attribute, value: Any) -> str:
     if not isinstance(value, str):
         raise ValueError(f"expected a string, got {json_type(value)}")
-    if attribute.max_length is not None and len(value) > attribute.max_length:
+    if attribute.max_length is not None and (length := utf16_length(value)) > attribute.max_length:
         raise ValueError(
-            f"the value is {len(value)} characters long; the maximum length is {attribute.max_length}"
+            f"the value is {length} characters long; the maximum length is {attribute.max_length}"
         )
     return value
+
+
+def utf16_length(text: str) -> int:
+    """Length as both services count it (.NET strings, SQL nvarchar): UTF-16 code units."""
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
 
 
 def _coerce_integer(attribute: Attribute, value: Any) -> int:

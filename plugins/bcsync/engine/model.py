@@ -86,7 +86,7 @@ class FieldRule:
     lookup: str | None = None  # name of the LookupTable translating this field
     option_map: Mapping[Any, Any] | None = None  # source value → destination value
     clear_on_failed_sync: bool = False
-    not_null: bool = False  # never write a blank lookup (BC "Not Null")
+    not_null: bool = False  # a null lookup result is left out of the write (BC "Not Null")
     max_length: int | None = None  # destination text length: longer text is truncated, as BC does
 
 

@@ -55,6 +55,8 @@ COUPLING_COLUMNS = [
     "destination_synced_on",
     "last_result",
     "skipped",
+    # optional: pairs to write whatever changed, as BC's follow-up job after match-based coupling does
+    "force_modify",
 ]
 
 _WINNER = {
@@ -105,7 +107,8 @@ def plan_pass(
         )
 
     present = rows.at_destination >= 0
-    changed = _changed(spec, rows, present)
+    forced = rows.forced | spec.force_modify  # written whatever changed, no conflict check (§1.3 ForceModify)
+    changed = _changed(spec, rows, present, forced)
     plan.action[present & ~changed] = RecordAction.UNCHANGED.value
 
     writes = (uncoupled & (not spec.only_coupled)) | restore | changed
@@ -119,18 +122,16 @@ def plan_pass(
     # Coupled and changed: compare with the destination, then look for an update conflict (§2.1).
     compare = changed[at] & ~failed
     differs = _differing(transferred, rows, at, compare)
-    conflict, resolved = _resolve_conflicts(plan, spec, at, _conflicts(spec, rows, at, compare, differs))
+    conflicts = _conflicts(spec, rows, at, compare & ~forced[at], differs)
+    conflict, resolved = _resolve_conflicts(plan, spec, at, conflicts)
     normal = compare & ~conflict
-    if spec.force_modify:
-        modify = normal
-    else:
-        modify = normal & np.logical_or.reduce([np.zeros(len(at), bool), *differs.values()])
-        plan.action[at[normal & ~modify]] = RecordAction.UNCHANGED.value  # nothing mapped changed (§1.6)
+    modify = normal & (forced[at] | np.logical_or.reduce([np.zeros(len(at), bool), *differs.values()]))
+    plan.action[at[normal & ~modify]] = RecordAction.UNCHANGED.value  # nothing mapped changed (§1.6)
     plan.action[at[modify]] = RecordAction.MODIFY.value
 
     # Payloads: every transferred field on insert and forced modify, the differing ones otherwise.
     inserts = ~failed & ~changed[at]
-    everything = inserts | (compare & spec.force_modify)
+    everything = inserts | (compare & forced[at])
     include = {name: transferred.written[name] & (everything | differs[name]) for name in transferred.fields}
     chosen = np.flatnonzero(inserts | modify | resolved)
     payloads = np.full(len(chosen), None, dtype=object)
@@ -151,6 +152,7 @@ class _Aligned:
     destination_id: np.ndarray  # the coupling's destination id (object)
     coupled: np.ndarray
     skipped: np.ndarray
+    forced: np.ndarray  # the coupling asks for a write whatever changed (`force_modify`)
 
     @classmethod
     def of(cls, source: pd.DataFrame, couplings: pd.DataFrame, destination: pd.DataFrame) -> _Aligned:
@@ -160,15 +162,26 @@ class _Aligned:
         linked = np.flatnonzero(coupled)
         destination_id = np.full(size, None, dtype=object)
         skipped = np.zeros(size, bool)
+        forced = np.zeros(size, bool)
         at_destination = np.full(size, -1)
         if len(linked):
             destination_id[linked] = python_values(couplings[DESTINATION_ID].take(at_coupling[linked]))
             if "skipped" in couplings.columns:
                 skipped[linked] = _truthy(couplings["skipped"].take(at_coupling[linked]))
+            if "force_modify" in couplings.columns:
+                forced[linked] = _truthy(couplings["force_modify"].take(at_coupling[linked]))
         live = np.flatnonzero(coupled & ~skipped)
         at_destination[live] = _positions(destination, DESTINATION_ID, destination_id[live])
         return cls(
-            source, couplings, destination, at_coupling, at_destination, destination_id, coupled, skipped
+            source,
+            couplings,
+            destination,
+            at_coupling,
+            at_destination,
+            destination_id,
+            coupled,
+            skipped,
+            forced,
         )
 
     @property
@@ -251,7 +264,7 @@ def _timestamps(column: pd.Series | None, size: int, rows: np.ndarray | None = N
     return out_values.tolist()
 
 
-def _changed(spec: PassSpec, rows: _Aligned, present: np.ndarray) -> np.ndarray:
+def _changed(spec: PassSpec, rows: _Aligned, present: np.ndarray, forced: np.ndarray) -> np.ndarray:
     """Present counterparts to process: forced, failed last time (§1.2), or modified since (§1.5)."""
     changed = present.copy()
     if spec.force_modify:
@@ -261,7 +274,7 @@ def _changed(spec: PassSpec, rows: _Aligned, present: np.ndarray) -> np.ndarray:
         failed = np.zeros(int(present.sum()), bool)
     else:
         failed = (python_values(last_result) == FAILURE).astype(bool)
-    check = present.copy()
+    check = present & ~forced
     check[np.flatnonzero(present)[failed]] = False
     changed[check] = modified_since_columns(
         rows.source_column(SOURCE_MODIFIED, check),

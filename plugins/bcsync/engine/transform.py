@@ -14,14 +14,15 @@ import numpy as np
 import pandas as pd
 
 from bcsync.engine.model import FieldRule, LookupTable
-from bcsync.engine.values import TEXT, Cells, is_blank, normalize, object_array, truncate
+from bcsync.engine.values import TEXT, Cells, is_blank, normalize, object_array, truncate, utf16_length
 
 
 class LookupNotCoupled(Exception):
     """A related record is not coupled and its field mapping may not be cleared."""
 
 
-# An option value with no row in the option mapping: the field is left out of the write.
+# A value the field leaves out of the write: an option value with no row in the option mapping, or
+# a null lookup result of a "Not Null" field.
 UNMAPPED = object()
 
 
@@ -59,7 +60,9 @@ def _field_value(
     if rule.option_map is not None:
         return _option_value(rule, value)
     if rule.lookup:
-        return _lookup_value(rule, value, lookups[rule.lookup], destination_label)
+        translated = _lookup_value(rule, value, lookups[rule.lookup], destination_label)
+        # BC's "Not Null": a null result is not transferred, the destination keeps its value (the owner).
+        return UNMAPPED if translated is None and rule.not_null else translated
     if is_blank(value):
         return None
     return truncate(normalize_text(value), rule.max_length)
@@ -86,13 +89,7 @@ def _option_value(rule: FieldRule, value: Any) -> Any:
 
 def _lookup_value(rule: FieldRule, value: Any, table: LookupTable, destination_label: str) -> Any:
     if is_blank(value):
-        if table.blank_means is not None:
-            return table.blank_means
-        if rule.not_null:
-            raise LookupNotCoupled(
-                f"{rule.caption} must have a value to be synchronized to {destination_label}."
-            )
-        return None
+        return table.blank_means
     if table.maps_to_blank is not None and normalize(value) == normalize(table.maps_to_blank):
         return None
     translated = table.values.get(_lookup_key(value))
@@ -225,10 +222,15 @@ def _rule_columns(
     if len(texts):
         trimmed = cells.text[texts]
         values[texts] = trimmed
-        if rule.max_length:  # `truncate`: Python's len and slicing, in code points
+        if rule.max_length:  # `truncate`, in UTF-16 code units; a code point is one or two of them
             lengths = np.fromiter(map(len, trimmed), dtype=np.int64, count=len(trimmed))
-            long = np.flatnonzero(lengths > rule.max_length)
-            values[texts[long]] = object_array((text[: rule.max_length] for text in trimmed[long]), len(long))
+            maybe = np.flatnonzero(lengths > rule.max_length // 2)
+            long = maybe[
+                np.fromiter((utf16_length(t) > rule.max_length for t in trimmed[maybe]), bool, len(maybe))
+            ]
+            values[texts[long]] = object_array(
+                (truncate(text, rule.max_length) for text in trimmed[long]), len(long)
+            )
     return values, np.ones(size, bool), None
 
 
@@ -239,11 +241,8 @@ def _lookup_columns(
     values = np.full(size, None, dtype=object)
     errors = np.full(size, None, dtype=object)
     blank = cells.is_blank
-    if blank.any():
-        if table.blank_means is not None:
-            values[blank] = _filled(table.blank_means, int(blank.sum()))
-        elif rule.not_null:
-            errors[blank] = f"{rule.caption} must have a value to be synchronized to {destination_label}."
+    if blank.any() and table.blank_means is not None:
+        values[blank] = _filled(table.blank_means, int(blank.sum()))
     present = np.flatnonzero(~blank)
     if len(present):
         raw = cells.values[present]
@@ -264,7 +263,9 @@ def _lookup_columns(
                 for value in raw[uncoupled]
             ]
     has_errors = any(error is not None for error in errors)
-    return values, np.ones(size, bool), errors if has_errors else None
+    # BC's "Not Null": a null result is not transferred, the destination keeps its value (the owner).
+    written = np.array([v is not None for v in values], dtype=bool) if rule.not_null else np.ones(size, bool)
+    return values, written, errors if has_errors else None
 
 
 def _same_rows(flags: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -60,11 +60,28 @@ def same_value(left: Any, right: Any) -> bool:
     return a == b
 
 
+def utf16_length(text: str) -> int:
+    """The length both services count: UTF-16 code units (.NET strings), so an emoji counts 2."""
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
+
+
 def truncate(value: Any, max_length: int | None) -> Any:
-    """BC truncates text to the destination field's length rather than failing the record."""
-    if max_length and isinstance(value, str) and len(value) > max_length:
-        return value[:max_length]
+    """BC truncates text to the destination field's length rather than failing the record.
+
+    The length is in UTF-16 code units, as both services count it; a character that would be cut in
+    half (an emoji at the boundary) is left out whole, since half a surrogate pair is refused."""
+    if max_length and isinstance(value, str) and utf16_length(value) > max_length:
+        return _cut_utf16(value, max_length)
     return value
+
+
+def _cut_utf16(text: str, max_length: int) -> str:
+    units = 0
+    for position, character in enumerate(text):
+        units += 2 if ord(character) > 0xFFFF else 1
+        if units > max_length:
+            return text[:position]
+    return text
 
 
 def _looks_like_guid(text: str) -> bool:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from enum import Enum
 from typing import Any
 
 from bcsync.hooks.odata_service import ODataServiceHook
@@ -150,8 +151,23 @@ class BusinessCentralHook(ODataServiceHook):
     def create(
         self, entity_set: str, record: Mapping[str, Any], *, api: str = STANDARD_API
     ) -> dict[str, Any]:
-        """Create an entity; returns it as BC stored it (with `id` and `@odata.etag`)."""
-        response = self.get_conn().request("POST", self._collection(entity_set, api), json=dict(record))
+        """Create an entity; returns it as BC stored it (with `id` and `@odata.etag`).
+
+        With an `id` of the caller's choosing (our API pages take one) a lost answer is settled by
+        reading that id: there → it was created; absent → it was not, and it is sent again."""
+        try:
+            response = self.get_conn().request("POST", self._collection(entity_set, api), json=dict(record))
+        except OutcomeUnknown:
+            if not record.get("id"):
+                raise  # no id to look for: the caller reconciles
+            found = self._get_or_none(self._entity(entity_set, str(record["id"]), api))
+            log.warning(
+                "%s %s: the answer to its create was lost; %s",
+                entity_set,
+                record["id"],
+                "it was created" if found else "it was not created, sending it again",
+            )
+            return found if found is not None else self.create(entity_set, record, api=api)
         return self.get_conn().decode(response)
 
     def update(
@@ -163,10 +179,24 @@ class BusinessCentralHook(ODataServiceHook):
         etag: str,
         api: str = STANDARD_API,
     ) -> dict[str, Any]:
-        """Change an entity; `etag` is the known `@odata.etag` (409 when stale) or `"*"` explicitly."""
-        response = self.get_conn().request(
-            "PATCH", self._entity(entity_set, id, api), json=dict(changes), headers={"If-Match": _etag(etag)}
-        )
+        """Change an entity; `etag` is the known `@odata.etag` (409 when stale) or `"*"` explicitly.
+
+        A conditional update whose answer was lost is not sent again as it was (it would fail with 409
+        after BC applied it): the record is read again and compared, as for a batch (`lost_update`)."""
+        url = self._entity(entity_set, id, api)
+        try:
+            response = self.get_conn().request(
+                "PATCH", url, json=dict(changes), headers={"If-Match": _etag(etag)}, resend_safe=etag == "*"
+            )
+        except OutcomeUnknown:
+            current = self._get_or_none(url)
+            verdict = lost_update(current, changes, etag)
+            log.warning("%s %s: the answer to its update was lost; %s", entity_set, id, verdict.value)
+            if verdict is LostUpdate.APPLIED:
+                return current or {}
+            if verdict is LostUpdate.NOT_APPLIED:
+                return self.update(entity_set, id, changes, etag=etag, api=api)
+            raise verdict.error() from None
         return self.get_conn().decode(response)
 
     def delete(self, entity_set: str, id: str, *, etag: str, api: str = STANDARD_API) -> None:
@@ -267,28 +297,18 @@ class BusinessCentralHook(ODataServiceHook):
         results: dict[int, WriteResult] = {}
         resend: dict[int, BatchOperation] = {}
         for index, op in operations.items():
-            record = records[index]
-            record_id = str(record["id"])
+            record_id = str(records[index]["id"])
             changes = op.body if isinstance(op.body, Mapping) else {}
             current = self._get_or_none(self._entity(entity_set, record_id, api))
-            sent_etag = op.headers.get("If-Match") if op.headers else None
-            if current is None:
-                error = RecordRejected(
-                    "the record no longer exists", status=404, code="Internal_RecordNotFound"
-                )
-                results[index] = WriteResult(index=index, id=record_id, error=error.for_record(record_id))
-            elif all(current.get(name) == value for name, value in changes.items()):
-                results[index] = WriteResult(index=index, id=record_id, etag=current.get("@odata.etag"))
-            elif sent_etag == "*" or current.get("@odata.etag") == sent_etag:
+            verdict = lost_update(current, changes, op.headers.get("If-Match") if op.headers else None)
+            if verdict is LostUpdate.APPLIED:
+                etag = (current or {}).get("@odata.etag")
+                results[index] = WriteResult(index=index, id=record_id, etag=etag)
+            elif verdict is LostUpdate.NOT_APPLIED:
                 resend[index] = op
             else:
-                error = RecordRejected(
-                    "Another user has already changed the record (the answer to our update was lost, "
-                    "and the record now differs from both what we read and what we sent).",
-                    status=409,
-                    code="Request_EntityChanged",
-                )
-                results[index] = WriteResult(index=index, id=record_id, error=error.for_record(record_id))
+                error = verdict.error().for_record(record_id)
+                results[index] = WriteResult(index=index, id=record_id, error=error)
         log.warning(
             "%s: the answer to an update batch of %d was lost; %d applied, %d sent again, %d failed",
             entity_set,
@@ -325,6 +345,37 @@ class BusinessCentralHook(ODataServiceHook):
 
     def _entity(self, entity_set: str, id: str, api: str) -> str:
         return f"{self._collection(entity_set, api)}{odata.key_segment(id)}"
+
+
+class LostUpdate(Enum):
+    """What became of an update whose answer was lost, told by the record as it is now."""
+
+    APPLIED = "it was applied"  # the record holds what was sent
+    NOT_APPLIED = "it was not applied; sending it again"  # nobody wrote since (or it was unconditional)
+    CHANGED = "someone changed the record since it was read"
+    GONE = "the record no longer exists"
+
+    def error(self) -> RecordRejected:
+        if self is LostUpdate.GONE:
+            return RecordRejected("the record no longer exists", status=404, code="Internal_RecordNotFound")
+        return RecordRejected(
+            "Another user has already changed the record (the answer to our update was lost, "
+            "and the record now differs from both what we read and what we sent).",
+            status=409,
+            code="Request_EntityChanged",
+        )
+
+
+def lost_update(
+    current: Mapping[str, Any] | None, changes: Mapping[str, Any], sent_etag: str | None
+) -> LostUpdate:
+    if current is None:
+        return LostUpdate.GONE
+    if all(current.get(name) == value for name, value in changes.items()):
+        return LostUpdate.APPLIED
+    if sent_etag == "*" or current.get("@odata.etag") == sent_etag:
+        return LostUpdate.NOT_APPLIED
+    return LostUpdate.CHANGED
 
 
 def _etag(etag: str) -> str:

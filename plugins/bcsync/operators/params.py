@@ -44,15 +44,18 @@ def sync_params(mapping: IntegrationTableMapping) -> dict[str, Param]:
         ),
     }
     if mapping.direction is SyncDirection.BIDIRECTIONAL:
-        params["direction"] = Param(
-            "both",
-            type="string",
-            enum=[
-                "both",
-                SyncDirection.TO_INTEGRATION_TABLE.value,
-                SyncDirection.FROM_INTEGRATION_TABLE.value,
-            ],
-            title="Direction",
-            description="Both (BC → Sales, then Sales → BC), or only one of them.",
+        description = "Both (BC → Sales, then Sales → BC), or only one of them."
+    else:
+        # As BC's job for a direction the mapping lacks: a job row with BC's message, nothing synced.
+        description = (
+            f"This job synchronizes {mapping.direction.value} only; the other direction records BC's "
+            "'not configured for … synchronization' job and changes nothing."
         )
+    params["direction"] = Param(
+        "both",
+        type="string",
+        enum=["both", SyncDirection.TO_INTEGRATION_TABLE.value, SyncDirection.FROM_INTEGRATION_TABLE.value],
+        title="Direction",
+        description=description,
+    )
     return params

@@ -1,8 +1,11 @@
 """IntegrationSyncTaskGroup: one integration table mapping's synchronization as a group of tasks.
 
-    extract_bc ─┐                       ┌ load_crm ┐
-                ├─ couple ─ transform ─┤          ├─ record_job ─ job_status
-    extract_crm ┘                       └ load_bc  ┘
+    extract_bc ─┐                       ┌───────────────────┐
+                ├─ couple ─ transform ─┤                   ├─ record_job ─ job_status
+    extract_crm ┘                       └ load_crm ─ load_bc ┘
+
+A bidirectional job loads Sales (the To pass) before BC (the From pass), as BC runs them: a record the
+To pass marks Skipped is Skipped in the From pass too.
 
 Every bcsync job's DAG is this group and nothing else; users put it in their own DAGs the same way.
 """
@@ -12,7 +15,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import TaskGroup
+from airflow.sdk import TaskGroup, TriggerRule
 
 from bcsync.operators.base import DEFAULT_STORE_CONN_ID
 from bcsync.operators.couple import CoupleOperator
@@ -89,7 +92,14 @@ class IntegrationSyncTaskGroup(TaskGroup):
                     LoadOperator(task_id="load_crm", destination="crm", planned=plan.output, **common)
                 )
             if mapping.direction.to_bc:
-                loads.append(LoadOperator(task_id="load_bc", destination="bc", planned=plan.output, **common))
+                # After the To pass, whether or not some of its records failed.
+                after_to_pass = {"trigger_rule": TriggerRule.ALL_DONE_MIN_ONE_SUCCESS} if loads else {}
+                load_bc = LoadOperator(
+                    task_id="load_bc", destination="bc", planned=plan.output, **after_to_pass, **common
+                )
+                if loads:
+                    loads[0] >> load_bc
+                loads.append(load_bc)
             record = RecordJobOperator(
                 task_id="record_job",
                 coupled=couple.output,

@@ -3,7 +3,8 @@
 Match-based coupling runs when this run may create records (a full synchronization, or a mapping
 that does not sync only coupled records) and the mapping has match criteria. Newly matched pairs
 are coupled as "in step as of now" — both sides' current modified-on are stored — so coupling alone
-moves no data, unless the mapping asks for "Synch. After Bulk Coupling".
+moves no data, unless the mapping asks for "Synch. After Bulk Coupling": then the pairs are written
+in this run, in the direction BC's follow-up job would take (`synchronized_after_coupling`).
 """
 
 from __future__ import annotations
@@ -22,8 +23,10 @@ from bcsync.engine.model import (
     SOURCE_MODIFIED,
     Side,
     SyncPass,
+    UpdateConflictResolution,
 )
 from bcsync.pipeline.context import RunContext, RunKind
+from bcsync.pipeline.extract import UnknownRecords, unknown_record_ids, unknown_records_message
 from bcsync.pipeline.frames import as_destination, as_source, oriented_couplings
 from bcsync.pipeline.reading import read_by_ids, read_pages
 from bcsync.pipeline.record import job_lease
@@ -67,36 +70,59 @@ def _couple(
     extracts: Mapping[Side, ExtractResult],
     folder: ObjectStoragePath,
 ) -> CoupleResult:
+    unknown = unknown_record_ids(mapping, run, extracts)
+    if unknown:
+        raise UnknownRecords(unknown_records_message(mapping, run, unknown))
     staged = {side: _read(extracts.get(side)) for side in Side}
-    result: dict[str, PassCouplings] = {}
-    for sync_pass in passes(mapping, run.direction):
-        source = staged[sync_pass.source]
-        candidates = as_source(source, mapping, sync_pass.source) if len(source) else None
-        proposed = found = pd.DataFrame()
-        if candidates is not None and _may_match(mapping, run):
-            proposed = _match(mapping, sync_pass, services, candidates, staged[sync_pass.destination])
-            found = _found(mapping, sync_pass, services, candidates, proposed)
-        coupled = 0
-        if len(proposed) and not run.dry_run:
-            coupled = services.store.couple(mapping.name, proposed, coupled_by=CoupledBy.MATCH).coupled
-            log.info("%s: coupled %d pair(s) by matching", mapping.name, coupled)
-        if len(found) and not run.dry_run:
-            # Not BC's "Coupled" counter: the plan writes these pairs, and counts them as it does.
-            found_pairs = services.store.couple(mapping.name, found, coupled_by=CoupledBy.MATCH).coupled
-            log.info(
-                "%s: coupled %d record(s) to the counterpart the table's rule found",
-                mapping.name,
-                found_pairs,
+    run_passes = passes(mapping, run.direction)
+    candidates = {
+        p: as_source(staged[p.source], mapping, p.source) for p in run_passes if len(staged[p.source])
+    }
+    # Every pass matches first (the From pass sees what the To pass coupled), then each reads couplings.
+    proposed: dict[SyncPass, pd.DataFrame] = {}
+    found: dict[SyncPass, pd.DataFrame] = {}  # by the table's destination finder, not by matching
+    coupled: dict[SyncPass, int] = {}
+    for sync_pass in run_passes:
+        proposed[sync_pass], found[sync_pass], coupled[sync_pass] = pd.DataFrame(), pd.DataFrame(), 0
+        if sync_pass in candidates and _may_match(mapping, run):
+            proposed[sync_pass] = _match(
+                mapping, sync_pass, services, candidates[sync_pass], staged[sync_pass.destination]
             )
-        proposed = pd.concat([proposed, found], ignore_index=True) if len(found) else proposed
-        source_ids = set(candidates[SOURCE_ID]) if candidates is not None else set()
+            found[sync_pass] = _found(
+                mapping, sync_pass, services, candidates[sync_pass], proposed[sync_pass]
+            )
+        if len(proposed[sync_pass]) and not run.dry_run:
+            outcome = services.store.couple(mapping.name, proposed[sync_pass], coupled_by=CoupledBy.MATCH)
+            coupled[sync_pass] = outcome.coupled
+            log.info("%s: coupled %d pair(s) by matching", mapping.name, outcome.coupled)
+        if len(found[sync_pass]) and not run.dry_run:
+            # Not BC's "Coupled" counter: the plan writes these pairs (forced) and counts them Modified.
+            outcome = services.store.couple(mapping.name, found[sync_pass], coupled_by=CoupledBy.MATCH)
+            log.info(
+                "%s: coupled %d record(s) to the counterpart its table's rule found",
+                mapping.name,
+                outcome.coupled,
+            )
+    matched = pd.concat([pd.DataFrame(columns=["bc_id", "crm_id"]), *proposed.values()], ignore_index=True)
+
+    result: dict[str, PassCouplings] = {}
+    for sync_pass in run_passes:
+        source_ids = set(candidates[sync_pass][SOURCE_ID]) if sync_pass in candidates else set()
         couplings = _couplings_of(mapping, sync_pass, services, source_ids)
-        if len(proposed) and run.dry_run:
+        new_pairs = pd.concat([proposed[sync_pass], found[sync_pass]], ignore_index=True)
+        if len(new_pairs) and run.dry_run:
             # Plan as if coupled, so the dry run shows what the real run would do with these pairs.
-            log.info("%s: dry run, %d pair(s) would be coupled by matching", mapping.name, len(proposed))
-            couplings = pd.concat([couplings, proposed.assign(skipped=False)], ignore_index=True)
+            log.info("%s: dry run, %d pair(s) would be coupled", mapping.name, len(new_pairs))
+            couplings = pd.concat([couplings, new_pairs.assign(skipped=False)], ignore_index=True)
         oriented = oriented_couplings(couplings, sync_pass)
         relevant = oriented[oriented[SOURCE_ID].isin(source_ids)]
+        # Written whatever changed: pairs coupled by matching under "Synch. After Bulk Coupling", and
+        # counterparts the table's rule found (BC forces the modify of both).
+        forced = [found[sync_pass]] if len(found[sync_pass]) else []
+        if mapping.coupling.synch_after_bulk_coupling and sync_pass is synchronized_after_coupling(mapping):
+            forced.append(matched)
+        if forced:
+            relevant = _force_new_pairs(relevant, pd.concat(forced, ignore_index=True), sync_pass)
         destination = write_frames(
             folder,
             f"destination_{sync_pass.value}",
@@ -107,7 +133,7 @@ def _couple(
         result[sync_pass.value] = PassCouplings(
             couplings=write_frame(folder, f"couplings_{sync_pass.value}", relevant),
             destination=destination,
-            coupled=coupled,
+            coupled=coupled[sync_pass],
         )
         log.info(
             "%s %s: %d candidate(s), %d coupled counterpart(s) read, %d newly coupled by matching",
@@ -115,9 +141,30 @@ def _couple(
             sync_pass.value,
             len(source_ids),
             destination.rows,
-            coupled,
+            coupled[sync_pass],
         )
     return CoupleResult(passes=result)
+
+
+def synchronized_after_coupling(mapping: IntegrationTableMapping) -> SyncPass:
+    """The pass that writes pairs coupled by matching under "Synch. After Bulk Coupling": the mapping's
+    direction, or for a bidirectional one its update-conflict resolution's winner (BC wins under None,
+    since BC's follow-up job runs the To pass first)."""
+    if not mapping.direction.to_bc:
+        return SyncPass.TO_CRM
+    if not mapping.direction.to_crm:
+        return SyncPass.FROM_CRM
+    wins_sales = mapping.update_conflict_resolution is UpdateConflictResolution.GET_UPDATE_FROM_INTEGRATION
+    return SyncPass.FROM_CRM if wins_sales else SyncPass.TO_CRM
+
+
+def _force_new_pairs(relevant: pd.DataFrame, matched: pd.DataFrame, sync_pass: SyncPass) -> pd.DataFrame:
+    """Mark this run's pairs coupled by matching to be written whatever changed (BC's follow-up job
+    uses ForceModify), so each counts Modified as in BC."""
+    bc, crm = (SOURCE_ID, DESTINATION_ID) if sync_pass is SyncPass.TO_CRM else (DESTINATION_ID, SOURCE_ID)
+    pairs = set(zip(matched["bc_id"].astype(str), matched["crm_id"].astype(str), strict=True))
+    new = [pair in pairs for pair in zip(relevant[bc], relevant[crm], strict=True)]
+    return relevant.assign(force_modify=pd.Series(new, index=relevant.index, dtype=bool))
 
 
 def _counterparts(
@@ -196,10 +243,16 @@ def _match(
             "crm_id": rows[DESTINATION_ID] if to_crm else rows[SOURCE_ID],
         }
     )
-    if not mapping.coupling.synch_after_bulk_coupling:
-        frame["bc_synced_on"] = rows[SOURCE_MODIFIED if to_crm else DESTINATION_MODIFIED]
-        frame["crm_synced_on"] = rows[DESTINATION_MODIFIED if to_crm else SOURCE_MODIFIED]
-    return frame
+    stamps = {
+        "bc_synced_on": rows[SOURCE_MODIFIED if to_crm else DESTINATION_MODIFIED],
+        "crm_synced_on": rows[DESTINATION_MODIFIED if to_crm else SOURCE_MODIFIED],
+    }
+    if mapping.coupling.synch_after_bulk_coupling:
+        # The writing pass's source stays "never synced", so a run that stops before writing leaves
+        # the pair to the next run; the other side is in step, so the other pass finds it unchanged.
+        writer = synchronized_after_coupling(mapping).source
+        stamps.pop("bc_synced_on" if writer is Side.BC else "crm_synced_on")
+    return frame.assign(**stamps)
 
 
 def _found(

@@ -11,18 +11,19 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 
 import pandas as pd
 from airflow.sdk import ObjectStoragePath
+from airflow.sdk.exceptions import AirflowFailException
 
 from bcsync.engine.model import Side, SyncPass
 from bcsync.pipeline.context import RunContext, RunKind
 from bcsync.pipeline.reading import modified_window, read_by_ids, read_pages
 from bcsync.pipeline.services import Services
 from bcsync.pipeline.specs import passes
-from bcsync.pipeline.staging import write_frames
+from bcsync.pipeline.staging import read_frame, write_frames
 from bcsync.registry.model import IntegrationTableMapping, SyncDirection
 from bcsync.results import ExtractResult
 from bcsync.wire import odata
@@ -30,6 +31,11 @@ from bcsync.wire import odata
 log = logging.getLogger(__name__)
 
 CRM_LOOK_BACK = timedelta(milliseconds=999)
+
+
+class UnknownRecords(AirflowFailException):
+    """Synchronize Now named ids that are no record of the job's tables: nothing is synchronized, and
+    no retry can change that."""
 
 
 def source_pass(side: Side) -> SyncPass:
@@ -46,8 +52,8 @@ def extract(
 ) -> ExtractResult:
     """Stage this side's candidates (a part per API page)."""
     started_at = datetime.now(UTC)
-    is_source = source_pass(side) in passes(mapping, run.direction)
-    if not is_source and run.kind is not RunKind.FULL:
+    run_passes = passes(mapping, run.direction)
+    if source_pass(side) not in run_passes and (run.kind is not RunKind.FULL or not run_passes):
         # Not a source in this run: the couple step reads the coupled counterparts it needs by id.
         return ExtractResult(side=side.value, staged=None, started_at=started_at.isoformat())
 
@@ -60,6 +66,38 @@ def extract(
         staged=staged,
         started_at=started_at.isoformat(),
         max_modified=max(max_seen).isoformat() if max_seen else None,
+    )
+
+
+def unknown_record_ids(
+    mapping: IntegrationTableMapping, run: RunContext, extracts: Mapping[Side, ExtractResult | None]
+) -> list[str]:
+    """Synchronize Now: the ids asked for that no source table of this run has (BC refuses records of
+    another table: "Source table … do not match integration table mapping …")."""
+    if run.kind is not RunKind.RECORDS:
+        return []
+    found: set[str] = set()
+    for sync_pass in passes(mapping, run.direction):
+        extract = extracts.get(sync_pass.source)
+        if extract is None or extract.staged is None:
+            continue
+        frame = read_frame(extract.staged)
+        key = mapping.bc_key if sync_pass.source is Side.BC else mapping.crm_key
+        if key in frame.columns:
+            found.update(frame[key].astype(str).str.lower())
+    return [record_id for record_id in run.record_ids if record_id.lower() not in found]
+
+
+def unknown_records_message(mapping: IntegrationTableMapping, run: RunContext, ids: list[str]) -> str:
+    tables = [
+        f"a {mapping.bc_table} in Business Central"
+        if sync_pass.source is Side.BC
+        else f"a {mapping.crm_entity} in Dynamics 365 Sales"
+        for sync_pass in passes(mapping, run.direction)
+    ]
+    return (
+        f"Synchronize Now: {', '.join(ids)} {'is' if len(ids) == 1 else 'are'} not the id of "
+        f"{' or '.join(tables)} (the tables of {mapping.name}); nothing was synchronized."
     )
 
 

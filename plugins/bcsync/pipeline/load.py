@@ -3,7 +3,8 @@
 Writes go in bulk (Dataverse bulk messages or `$batch`, BC JSON `$batch`); a record the service
 refuses fails alone. Creates are journalled first (pending writes), so a task retried after a crash
 never creates a second record: Dataverse creates reuse the journalled client-chosen id (an upsert
-by primary key), and BC creates — BC chooses its ids — are looked for before being sent again.
+by primary key), BC creates too where our API page takes one (else they are looked for by content
+before being sent again). A retry finishes as planned what an earlier, killed try wrote in part.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from bcsync.engine.model import (
     SyncPass,
 )
 from bcsync.engine.planner import count_actions
+from bcsync.engine.values import same_value
 from bcsync.pipeline.context import RunContext
 from bcsync.pipeline.frames import as_destination, as_source, oriented_couplings
 from bcsync.pipeline.reading import read_by_ids
@@ -77,7 +79,11 @@ def _load(
         mapping.name, sync_pass.value, job_type=job_type(run), run_id=run.run_id, job_id=job_id
     )
     settled = settled_outcomes(folder, sync_pass, before_try=run.try_number)
-    outcome = _plan_for_this_try(mapping, sync_pass, run, services, plan, settled)
+    outcome = _plan_for_this_try(
+        mapping, sync_pass, run, services, plan, settled, folder / f"destination_{sync_pass.value}"
+    )
+    if sync_pass is SyncPass.FROM_CRM and SyncPass.TO_CRM in passes(mapping, run.direction):
+        outcome = _skip_couplings_skipped_since_planned(mapping, services, outcome)
     if len(outcome):
         writes = outcome[outcome["action"].isin(WRITES)]
         if len(writes):
@@ -120,6 +126,7 @@ def _plan_for_this_try(
     services: Services,
     plan: pd.DataFrame,
     settled: pd.DataFrame,
+    staged_destination: ObjectStoragePath,
 ) -> pd.DataFrame:
     """The first try applies the staged plan. A retry — Airflow's, or a user clearing the task —
     leaves what earlier tries settled alone and plans everything else again from fresh reads: data
@@ -138,7 +145,74 @@ def _plan_for_this_try(
     destination = _read(
         services, mapping, sync_pass.destination, couplings[DESTINATION_ID].tolist(), as_destination
     )
-    return plan_records(mapping, sync_pass, run, services, source, couplings, destination)
+    replanned = plan_records(mapping, sync_pass, run, services, source, couplings, destination)
+    # The destination as the plan saw it (staged raw by the couple step) and as it is now.
+    before = as_destination(read_frame(str(staged_destination)), mapping, sync_pass.destination)
+    ours = _partly_written_by_us(plan[plan[SOURCE_ID].isin(ids)], before, destination)
+    if ours.empty:
+        return replanned
+    log.info(
+        "%s %s: %d record(s) an earlier try wrote in part are finished as planned",
+        mapping.name,
+        sync_pass.value,
+        len(ours),
+    )
+    return pd.concat([replanned[~replanned[SOURCE_ID].isin(set(ours[SOURCE_ID]))], ours], ignore_index=True)
+
+
+def _partly_written_by_us(plan: pd.DataFrame, before: pd.DataFrame, now: pd.DataFrame) -> pd.DataFrame:
+    """Planned modifies whose destination changed since the plan only by taking planned values: an
+    earlier try's write that committed without being recorded (a task killed mid-write), perhaps in
+    part (BC's second page not yet written). Planned again, our own write would look like a change
+    on the destination side too and fail as a bidirectional conflict; they are sent as planned.
+    Any other change of a mapped field (a user's) leaves the record to the fresh plan."""
+    modifies = plan[plan["action"] == "modify"]
+    if modifies.empty or before.empty or now.empty:
+        return modifies.iloc[0:0]
+    before_by_id = before.set_index(DESTINATION_ID)
+    now_by_id = now.set_index(DESTINATION_ID)
+    ours = []
+    for position, row in enumerate(modifies.itertuples(index=False)):
+        record = getattr(row, DESTINATION_ID)
+        if record not in before_by_id.index or record not in now_by_id.index:
+            continue
+        old, new = before_by_id.loc[record], now_by_id.loc[record]
+        if old.get(DESTINATION_MODIFIED) == new.get(DESTINATION_MODIFIED):
+            continue  # untouched since the plan: planning again gives the same write
+        payload = row.payload or {}
+        changed = [
+            f
+            for f in new.index
+            # Annotations (the ETag) and the modified-on change with any write: the fields decide.
+            if f in old.index
+            and f != DESTINATION_MODIFIED
+            and "@" not in f
+            and not same_value(old[f], new[f])
+        ]
+        if changed and all(f in payload and same_value(new[f], payload[f]) for f in changed):
+            ours.append(position)
+    return modifies.iloc[ours].assign(etag=None)  # our own change since: the ETag read then is stale
+
+
+def _skip_couplings_skipped_since_planned(
+    mapping: IntegrationTableMapping, services: Services, plan: pd.DataFrame
+) -> pd.DataFrame:
+    """BC runs the From pass after the To pass: a coupling the To pass has just marked Skipped (the same
+    error twice) counts as Skipped here too and is left alone (engine-semantics §1.3), whatever the
+    plan, made before the To pass loaded, said."""
+    open_rows = plan[plan[DESTINATION_ID].notna() & ~plan["action"].isin(["skip", "ignore"])]
+    if open_rows.empty:
+        return plan
+    couplings = services.store.couplings_for(mapping.name, crm_ids=open_rows[SOURCE_ID].tolist())
+    skipped = set(couplings.loc[couplings["skipped"].astype(bool), "crm_id"])
+    now_skipped = plan[SOURCE_ID].isin(skipped) & plan.index.isin(open_rows.index)
+    if now_skipped.any():
+        log.info(
+            "%s: %d record(s) skipped by the To pass are skipped here too", mapping.name, now_skipped.sum()
+        )
+        plan = plan.copy()
+        plan.loc[now_skipped, ["action", "payload", "error"]] = ["skip", None, None]
+    return plan
 
 
 def _read(

@@ -11,8 +11,9 @@ from datetime import datetime
 
 from bcsync.engine.model import Side, SyncPass
 from bcsync.pipeline.context import RunContext, RunKind
+from bcsync.pipeline.extract import unknown_record_ids, unknown_records_message
 from bcsync.pipeline.services import Services
-from bcsync.pipeline.specs import passes
+from bcsync.pipeline.specs import not_configured_message, passes, unconfigured_pass
 from bcsync.registry.model import IntegrationTableMapping
 from bcsync.results import LOAD_FAILED, CoupleResult, DirectionResult, ExtractResult, JobResult, LoadResult
 from bcsync.store.leases import Lease
@@ -98,7 +99,9 @@ def _record_job(
         if load is None:
             directions[sync_pass.value] = DirectionResult(status=LOAD_FAILED)
             if not run.dry_run:
-                _record_failed_load(mapping, sync_pass, run, services)
+                unknown = unknown_record_ids(mapping, run, extracts)
+                message = unknown_records_message(mapping, run, unknown) if unknown else LOAD_FAILED_MESSAGE
+                _record_message_only(mapping, sync_pass, run, services, message)
             continue
         # Pairs the couple step coupled by matching (BC's "Coupled" column of a coupling job).
         counters = replace(load.counters, coupled=coupled.coupled(sync_pass.value) if coupled else 0)
@@ -111,6 +114,14 @@ def _record_job(
         services.store.finish_job(load.job_id, counters.as_dict(), message=message)
         if run.moves_watermarks:
             _advance_watermark(mapping, sync_pass, services, extracts)
+    asked_for = unconfigured_pass(mapping, run.direction)
+    if asked_for is not None:
+        # BC creates and finishes the job with its message and zero counters, rather than nothing.
+        message = not_configured_message(mapping, asked_for)
+        log.warning("%s", message)
+        directions[asked_for.value] = DirectionResult(status=NOT_CONFIGURED)
+        if not run.dry_run:
+            _record_message_only(mapping, asked_for, run, services, message)
     result = JobResult(
         mapping=mapping.name, run_kind=run.kind.value, dry_run=run.dry_run, directions=directions
     )
@@ -118,10 +129,15 @@ def _record_job(
     return result
 
 
-def _record_failed_load(
-    mapping: IntegrationTableMapping, sync_pass: SyncPass, run: RunContext, services: Services
+LOAD_FAILED_MESSAGE = "The load task failed; see its log. Nothing was skipped: the watermark did not move."
+NOT_CONFIGURED = "not configured"
+
+
+def _record_message_only(
+    mapping: IntegrationTableMapping, sync_pass: SyncPass, run: RunContext, services: Services, message: str
 ) -> None:
-    """The job row of a pass whose load task failed: finished, with the reason, as BC logs a failed job."""
+    """The job row of a pass that wrote nothing, finished with zero counters and the reason, as BC logs
+    a job that failed or was refused (a load task that failed, a direction the mapping does not make)."""
     job_id = services.store.start_job(
         mapping.name,
         sync_pass.value,
@@ -129,11 +145,7 @@ def _record_failed_load(
         run_id=run.run_id,
         job_id=job_id_for(run, mapping, sync_pass),
     )
-    services.store.finish_job(
-        job_id,
-        {},
-        message="The load task failed; see its log. Nothing was skipped: the watermark did not move.",
-    )
+    services.store.finish_job(job_id, {}, message=message)
 
 
 def _advance_watermark(

@@ -60,6 +60,21 @@ def passes(mapping: IntegrationTableMapping, only: str | None = None) -> list[Sy
     return result
 
 
+def unconfigured_pass(mapping: IntegrationTableMapping, only: str | None) -> SyncPass | None:
+    """The pass a run asked for (`direction`) that the mapping does not make, e.g. To on SALESPEOPLE."""
+    if only and not passes(mapping, only):
+        return SyncPass(only)
+    return None
+
+
+def not_configured_message(mapping: IntegrationTableMapping, sync_pass: SyncPass) -> str:
+    """BC's job message for a direction the mapping does not allow (engine-semantics §1.8)."""
+    return (
+        f"The Integration Table Mapping {mapping.name} is not configured for {sync_pass.value} "
+        "synchronization."
+    )
+
+
 def side_columns(mapping: IntegrationTableMapping, side: Side) -> SideColumns:
     if side is Side.BC:
         by_endpoint: dict[str, list[str]] = {}

@@ -12,6 +12,7 @@ from airflow.sdk import ObjectStoragePath
 
 from bcsync.engine.model import SOURCE_ID, Side, SyncPass
 from bcsync.engine.planner import count_actions, plan_pass
+from bcsync.pipeline.config_templates import apply_config_templates
 from bcsync.pipeline.context import RunContext, RunKind
 from bcsync.pipeline.frames import as_destination, as_source
 from bcsync.pipeline.lookups import build_lookups
@@ -77,7 +78,7 @@ def plan_records(
     )
     lookups = build_lookups(mapping, sync_pass, services) if len(source) else {}
     plan = plan_pass(spec, source, couplings, destination, lookups)
-    plan = apply_config_template(mapping, sync_pass, plan)
+    plan = apply_config_templates(mapping, sync_pass, plan, services)
     plan = apply_table_rules(mapping, sync_pass, plan, source, services)
     plan["label"] = _labels(source, sync_pass.source, len(plan))
     plan["etag"] = _etags(plan, destination)
@@ -118,19 +119,6 @@ def _metadata(hook: Any, kind: type[M]) -> M:
     if hook not in _METADATA:
         _METADATA[hook] = kind(hook)
     return _METADATA[hook]
-
-
-def apply_config_template(
-    mapping: IntegrationTableMapping, sync_pass: SyncPass, plan: pd.DataFrame
-) -> pd.DataFrame:
-    """BC's integration table config template: its values on every Sales record created from BC (the
-    mapped fields win where both set a value)."""
-    template = mapping.int_table_config_template
-    inserts = plan["action"] == "insert" if len(plan) else None
-    if template is None or sync_pass is not SyncPass.TO_CRM or inserts is None or not inserts.any():
-        return plan
-    plan.loc[inserts, "payload"] = [{**template.values, **(p or {})} for p in plan.loc[inserts, "payload"]]
-    return plan
 
 
 def _labels(source: pd.DataFrame, side: Side, rows: int) -> list[str | None]:

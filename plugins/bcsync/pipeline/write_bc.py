@@ -1,15 +1,19 @@
 """Writing a pass's plan to Business Central: JSON `$batch` on the standard page and, for the fields
-only our API page has, on that page; creates are journalled and found again after a lost answer."""
+only our API page has, on that page; creates are journalled and found again after a lost answer:
+by the SystemId bcsync chose, where our API page over the table takes one, else by content."""
 
 from __future__ import annotations
 
 import logging
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pandas as pd
 
 from bcsync.engine.model import DESTINATION_ID, SOURCE_ID, Side, SyncPass
+from bcsync.pipeline.config_templates import table_template_values
+from bcsync.pipeline.reading import read_by_ids
 from bcsync.pipeline.services import Services
 from bcsync.pipeline.writing import results_of, with_new_modified_on
 from bcsync.registry.model import BcApi, BcEndpoint, IntegrationTableMapping
@@ -32,7 +36,13 @@ def write_bc(
     modifies = writes[writes["action"] == "modify"]
     results: list[dict[str, Any]] = []
 
-    if len(inserts):
+    if len(inserts) and (id_page := page_taking_ids(mapping)) is not None:
+        created = _create_with_chosen_ids(mapping, sync_pass, services, inserts, job_id, api_of, id_page)
+        results += created
+        if extension is not None:
+            # The mapping's table config template over the mapped values, as BC applies it after the transfer.
+            _apply_table_template(mapping, services, extension, inserts, created)
+    elif len(inserts):
         found = _reconcile_pending_bc(mapping, sync_pass, services, inserts)
         services.store.record_pending(
             mapping.name, sync_pass.value, pd.DataFrame({"source_id": inserts[SOURCE_ID]}), job_id=job_id
@@ -49,7 +59,9 @@ def write_bc(
         results += created
         if extension is not None:
             # A create found again after its lost answer never had its second request: send it now.
-            _write_extension(services, extension, inserts, created, api_of, primary.api)
+            # The mapping's table config template follows the create there, as BC applies it after.
+            template = table_template_values(mapping, services) or {}
+            _write_extension(services, extension, inserts, created, api_of, primary.api, template=template)
 
     if len(modifies):
         bodies = []
@@ -79,17 +91,22 @@ def _write_extension(
     outcomes: list[dict[str, Any]],
     api_of: dict[str, BcApi],
     primary: BcApi,
-) -> None:
-    """Fields only our custom API page has are written there, after the standard page's write."""
+    part: int = 1,
+    template: dict[str, Any] | None = None,
+) -> list[str]:
+    """Fields only our custom API page has are written there, after the standard page's write
+    (`part` 1); or, after a create on the custom page, the standard page's fields there (`part` 0);
+    with `template`'s values over them (a configuration template's). Returns the source ids whose
+    write failed (their outcome says why)."""
     ok = {o[SOURCE_ID]: o[DESTINATION_ID] for o in outcomes if o["ok"]}
     bodies, sources = [], []
     for row in rows.itertuples(index=False):
-        extra = _split(row.payload, api_of, primary)[1]
-        if extra and row.source_id in ok:
-            bodies.append({"id": ok[row.source_id], **extra})
+        fields = {**_split(row.payload, api_of, primary)[part], **(template or {})}
+        if fields and row.source_id in ok:
+            bodies.append({"id": ok[row.source_id], **fields})
             sources.append(row.source_id)
     if not bodies:
-        return
+        return []
     results = services.bc.write_many(
         extension.entity_set, bodies, "update", api=extension.api.value, if_match="*"
     )
@@ -97,6 +114,114 @@ def _write_extension(
     for outcome in outcomes:
         if outcome[SOURCE_ID] in failures:
             outcome["ok"], outcome["error"] = False, failures[outcome[SOURCE_ID]]
+    return list(failures)
+
+
+def _apply_table_template(
+    mapping: IntegrationTableMapping,
+    services: Services,
+    extension: BcEndpoint,
+    inserts: pd.DataFrame,
+    created: list[dict[str, Any]],
+) -> None:
+    """The table config template's values written on our page over the new records' mapped ones."""
+    template = table_template_values(mapping, services)
+    if template:
+        no_fields = inserts.assign(payload=[{}] * len(inserts))
+        _write_extension(services, extension, no_fields, created, {}, extension.api, template=template)
+
+
+def page_taking_ids(mapping: IntegrationTableMapping) -> BcEndpoint | None:
+    """Our API page over the mapping's table, which takes a client-chosen SystemId on insert (the
+    standard pages refuse one: docs/bc-custom-api.md); None when the table has no page of ours."""
+    for endpoint in (mapping.bc_endpoint, mapping.bc_extension_endpoint):
+        if endpoint is not None and endpoint.api is BcApi.CUSTOM:
+            return endpoint
+    return None
+
+
+def _create_with_chosen_ids(
+    mapping: IntegrationTableMapping,
+    sync_pass: SyncPass,
+    services: Services,
+    inserts: pd.DataFrame,
+    job_id: str,
+    api_of: dict[str, BcApi],
+    id_page: BcEndpoint,
+) -> list[dict[str, Any]]:
+    """Creates with a SystemId bcsync chooses and journals first, as for Dataverse: one POST on our
+    page (id and that page's fields), then the standard page's fields as an update.
+
+    A retry reuses the journalled id: if BC has it, the earlier create committed and only its answer
+    was lost, so it is not sent again, and the standard page's fields are (re)written, as its answer
+    would have led to. A record whose second write is refused is deleted again and fails alone with
+    that reason, so no half-written record is left for the other direction to copy.
+    """
+    primary = mapping.bc_endpoint
+    proposed = pd.DataFrame(
+        {"source_id": inserts[SOURCE_ID], "destination_id": [str(uuid.uuid4()) for _ in range(len(inserts))]}
+    )
+    journal = services.store.record_pending(mapping.name, sync_pass.value, proposed, job_id=job_id)
+    chosen = dict(zip(journal["source_id"], journal["destination_id"], strict=True))
+    # Ids an earlier try journalled (and perhaps created): the journal kept them, not ours.
+    earlier = [
+        chosen[s]
+        for s, new in zip(proposed["source_id"], proposed["destination_id"], strict=True)
+        if chosen[s] != new
+    ]
+    exists = {
+        str(i).lower()
+        for frame in read_by_ids(services, mapping, Side.BC, earlier, apply_filter=False)
+        for i in frame[mapping.bc_key]
+    }
+    found = inserts[SOURCE_ID].map(chosen).str.lower().isin(exists)
+    todo = inserts[~found]
+    part = 0 if id_page is primary else 1
+    bodies = [
+        {"id": chosen[s], **_split(p, api_of, primary.api)[part]}
+        for s, p in zip(todo[SOURCE_ID], todo["payload"], strict=True)
+    ]
+    outcomes = services.bc.write_many(id_page.entity_set, bodies, "create", api=id_page.api.value)
+    created = results_of(todo, outcomes, [chosen[s] for s in todo[SOURCE_ID]])
+    created += [
+        {SOURCE_ID: s, DESTINATION_ID: chosen[s].lower(), "ok": True, "error": None}
+        for s in inserts.loc[found, SOURCE_ID]
+    ]
+    log.info(
+        "%s: %d create(s) with chosen ids; %d found in BC from an earlier try",
+        mapping.name,
+        len(todo),
+        found.sum(),
+    )
+    if id_page is not primary:
+        refused = _write_extension(services, primary, inserts, created, api_of, primary.api, part=0)
+        _undo_creates(mapping, sync_pass, services, id_page, [chosen[s] for s in refused], refused)
+    return created
+
+
+def _undo_creates(
+    mapping: IntegrationTableMapping,
+    sync_pass: SyncPass,
+    services: Services,
+    page: BcEndpoint,
+    bc_ids: list[str],
+    source_ids: list[str],
+) -> None:
+    """Delete records whose create went through but whose standard fields BC refused; their journal
+    entries close, so the next run creates them afresh (a delete that fails leaves the entry open:
+    the next run finds the record by its id)."""
+    if not bc_ids:
+        return
+    results = services.bc.write_many(
+        page.entity_set, [{"id": i} for i in bc_ids], "delete", api=page.api.value, if_match="*"
+    )
+    gone = [source_ids[r.index] for r in results if r.ok]
+    for result in results:
+        if not result.ok:
+            log.warning(
+                "%s: could not delete half-created %s: %s", mapping.name, bc_ids[result.index], result.error
+            )
+    services.store.abandon(mapping.name, sync_pass.value, gone)
 
 
 def _reconcile_pending_bc(
@@ -104,9 +229,10 @@ def _reconcile_pending_bc(
 ) -> dict[str, str]:
     """Creates journalled by an earlier try that were never recorded: did BC commit them?
 
-    BC's API pages take no client-chosen ids (`id` is read-only), so a committed create is recognised
-    by content: an uncoupled record of this table, modified since the journal entry, whose fields on
-    the standard page equal the planned payload. Content need not be unique: pending creates with
+    For tables without a page of ours (`page_taking_ids`), whose standard pages take no client-chosen
+    ids (`id` is read-only there), a committed create is recognised by content: an uncoupled record
+    of this table, modified since the journal entry, whose fields on the standard page equal the
+    planned payload. Content need not be unique: pending creates with
     the same content are paired one to one, in journal order, with the records that have it, so two
     look-alike accounts whose creates both committed find one customer each. Found ones are coupled
     instead of created again; the others are abandoned and sent again.

@@ -44,6 +44,7 @@ __all__ = [
     "RuleLookup",
     "Schedule",
     "SyncDirection",
+    "TableConfigTemplate",
     "UpdateConflictResolution",
     "dag_id_for",
     "format_duration",
@@ -206,7 +207,7 @@ class IntegrationFieldMapping(_Frozen):
     lookup: Lookup | None = None
     option_mapping: Name | None = None  # BC's "CRM Option Mapping": code ↔ option-set value
     clear_on_failed_sync: bool = False
-    not_null: bool = False  # a blank result never overwrites the destination (owner)
+    not_null: bool = False  # BC's "Not Null": a null lookup result is not transferred (the owner)
     match: MatchCriterion | None = None
     ownership_model: OwnershipModel | None = None  # created only under this ownership model
     status: FieldStatus = FieldStatus.ENABLED
@@ -342,6 +343,13 @@ class ConfigTemplate(_Frozen):
     values: dict[Identifier, str | bool | int | float]
 
 
+class TableConfigTemplate(_Frozen):
+    """BC's "Table Config Template Code": the configuration template (kept in BC) whose values every BC
+    record created from Sales gets; a record fails when BC has no template of that code."""
+
+    code: Name  # e.g. BCICUST
+
+
 class Coupling(_Frozen):
     """Match-based coupling settings of the table mapping (criteria are on the fields)."""
 
@@ -378,6 +386,7 @@ class IntegrationTableMapping(_Frozen):
     crm_read_also: tuple[Identifier, ...] = ()
     crm_rule_lookups: dict[Identifier, RuleLookup] = {}
     int_table_config_template: ConfigTemplate | None = None
+    table_config_template: TableConfigTemplate | None = None
     # Whether bcsync builds this job's DAG; off for jobs whose BC table rules are not implemented yet.
     enabled: bool = True
     direction: SyncDirection

@@ -33,6 +33,11 @@ class Registry:
         """The mappings that have a job (a DAG) of their own; child mappings run with their parent."""
         return tuple(m for m in self.mappings if not m.is_child)
 
+    @property
+    def enabled_jobs(self) -> tuple[IntegrationTableMapping, ...]:
+        """The jobs bcsync builds a DAG for (not `enabled: false`), dependencies first."""
+        return tuple(m for m in self.jobs if m.enabled and m.dag_id)
+
     def get(self, name: str) -> IntegrationTableMapping:
         """A mapping by name or alias (BC's own name, e.g. SALESPRC-PRODPRICE)."""
         for mapping in self.mappings:

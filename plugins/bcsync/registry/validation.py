@@ -143,6 +143,10 @@ def _shape(mapping: IntegrationTableMapping) -> Iterator[tuple[None, str]]:
             yield None, "schedule: required key is missing (BC's default is every: 30m)"
         if mapping.bc_modified_field is None:
             yield None, "bc_modified_field is required (only a child mapping may go without it)"
+    if mapping.table_config_template and not mapping.direction.to_bc:
+        yield None, "table_config_template applies to BC records created from Sales: the direction has none"
+    if mapping.table_config_template and mapping.bc_extension_endpoint is None:
+        yield None, "table_config_template needs bc_extension_endpoint (its values are written there)"
     if mapping.coupling.synch_after_bulk_coupling and not mapping.match_groups():
         yield None, "match-based coupling settings need at least one field with 'match'"
     if mapping.name in mapping.dependencies:

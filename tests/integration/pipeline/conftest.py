@@ -27,6 +27,18 @@ from sandbox.storage.database import Database
 from sandbox.storage.repository import Repository
 
 
+def staged_plan(mapping, run: RunContext, staging: ObjectStoragePath) -> tuple[ObjectStoragePath, PlanResult]:
+    """The run's staging folder and its plan step's result, as the load task receives them."""
+    folder = run_folder(run.dag_id, run.run_id, mapping.name, staging)
+    planned = PlanResult(
+        passes={
+            sync_pass.value: PassPlan(plan=StagedFrame(url=str(folder / f"plan_{sync_pass.value}"), rows=0))
+            for sync_pass in passes(mapping, run.direction)
+        }
+    )
+    return folder, planned
+
+
 @dataclass
 class SyncHarness:
     """Runs bcsync jobs against one sandbox, and plays the users who edit records on either side."""
@@ -52,15 +64,7 @@ class SyncHarness:
         mapping = self.services.registry.get(job)
         run = replace(self.last_runs[job], try_number=self.last_runs[job].try_number + 1)
         self.last_runs[job] = run
-        folder = run_folder(run.dag_id, run.run_id, mapping.name, self.staging)
-        planned = PlanResult(
-            passes={
-                sync_pass.value: PassPlan(
-                    plan=StagedFrame(url=str(folder / f"plan_{sync_pass.value}"), rows=0)
-                )
-                for sync_pass in passes(mapping, run.direction)
-            }
-        )
+        folder, planned = staged_plan(mapping, run, self.staging)
         return load(mapping, destination, run, self.services, folder, planned)
 
     def counters(self, summary: dict[str, Any], direction: str) -> dict[str, int]:
@@ -137,18 +141,27 @@ def harness(
 ) -> Iterator[SyncHarness]:
     """The shared sandbox reset to its seed (data, protection, faults, stats), a fresh coupling store,
     staging area and Services per test: every test starts from the same data, as with its own sandbox."""
-    sandbox = pipeline_sandbox
-    sandbox.reset()
+    pipeline_sandbox.reset()
+    harness = harness_for(pipeline_sandbox, tmp_path, monkeypatch, edit_mappings)
+    yield harness
+    harness.services.store.dispose()
+
+
+def harness_for(
+    sandbox: RunningSandbox,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    edit_mappings: Callable[..., Path],
+) -> SyncHarness:
+    """A harness on `sandbox` with a fresh coupling store, staging area and Services (dispose its store)."""
     for name, value in sandbox_connections(sandbox).items():
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("AIRFLOW_CONN_BCSYNC_STORE", f"sqlite:///{tmp_path / 'store.db'}")
     monkeypatch.delenv("BCSYNC_MAPPINGS_DIR", raising=False)
-    services = Services()
-    yield SyncHarness(
+    return SyncHarness(
         sandbox,
-        services,
+        Services(),
         ObjectStoragePath(f"file://{tmp_path / 'staging'}"),
         monkeypatch=monkeypatch,
         edit_mappings=edit_mappings,
     )
-    services.store.dispose()

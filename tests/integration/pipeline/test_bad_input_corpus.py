@@ -17,6 +17,7 @@ from collections import Counter
 from typing import Any
 
 from bcsync.engine.model import SyncPass
+from bcsync.engine.values import truncate
 from bcsync.pipeline.context import RunKind
 from bcsync.pipeline.transform import destination_lengths
 
@@ -211,7 +212,8 @@ def drive(harness, direction: str, pairs: list[Any]) -> tuple[Counter, list[str]
     for index, ((label, value, kind), pair) in enumerate(zip(CORPUS, pairs, strict=True)):
         bc_field, crm_field = fields_for(index, kind)
         source_length = bc_lengths[bc_field] if to_sales else crm_lengths[crm_field]
-        value = value[:source_length]  # a user cannot enter more than the source field holds
+        # A user cannot enter more than the source field holds (UTF-16 code units, as the services count).
+        value = truncate(value, source_length)
         before = (
             harness.crm.get("accounts", pair.crm_id, select=[crm_field])[crm_field]
             if to_sales
@@ -239,7 +241,7 @@ def drive(harness, direction: str, pairs: list[Any]) -> tuple[Counter, list[str]
         else:
             now = harness.bc.get("customers", pair.bc_id, select=[bc_field])[bc_field]
             length, error = bc_lengths[bc_field], error_for(errors, "crm_id", pair.crm_id)
-        expected = stored[:length] if isinstance(stored, str) else stored
+        expected = truncate(stored, length)
         if error is not None:
             named = str(pair.bc_id) in str(error["bc_id"]) and str(pair.crm_id) in str(error["crm_id"])
             if error["message"] and named and same(now, before):
@@ -247,11 +249,11 @@ def drive(harness, direction: str, pairs: list[Any]) -> tuple[Counter, list[str]
             else:
                 wrong.append(f"{label}: error {error['message']!r} but destination {now!r} (was {before!r})")
         elif same(now, expected):
-            outcomes["truncated" if isinstance(stored, str) and len(stored) > length else "exact"] += 1
+            outcomes["exact" if expected == stored else "truncated"] += 1
         elif same(now, as_stored(expected, bc_field, not to_sales)):
             outcomes["upper-cased (BC Code field)"] += 1
         elif isinstance(stored, str) and same(
-            now, as_stored(stored.strip()[:length], bc_field, not to_sales)
+            now, as_stored(truncate(stored.strip(), length), bc_field, not to_sales)
         ):
             outcomes["trimmed"] += 1
         else:

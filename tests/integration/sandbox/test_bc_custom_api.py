@@ -151,3 +151,28 @@ def test_create_through_custom_page_assigns_the_series_number(
     assert response.headers["Location"].endswith(f"/customers({created['id']})")
     standard = session.get(f"{sandbox.bc_company_url}/customers({created['id']})").json()
     assert (standard["number"], standard["displayName"]) == (created["no"], "Series Co")
+
+
+# Configuration templates: read-only pages over Config. Template Header and Line, seeded with
+# CUSTOMER's "Table Config Template Code" BCICUST.
+
+
+def test_bcicust_template_and_its_lines_are_read_by_code(session: requests.Session, custom: str) -> None:
+    headers = session.get(f"{custom}/configTemplates", params={"$filter": "code eq 'BCICUST'"}).json()[
+        "value"
+    ]
+    lines = session.get(
+        f"{custom}/configTemplateLines",
+        params={"$filter": "dataTemplateCode eq 'BCICUST'", "$orderby": "lineNo"},
+    ).json()["value"]
+
+    assert [(h["code"], h["tableId"], h["tableName"]) for h in headers] == [("BCICUST", 18, "Customer")]
+    assert [(line["fieldName"], line["defaultValue"]) for line in lines] == [
+        ("Payment Terms Code", "30 DAYS"),
+        ("Shipment Method Code", "EXW"),
+    ]
+
+
+def test_templates_are_kept_in_bc_not_written_through_the_api(session: requests.Session, custom: str) -> None:
+    response = session.post(f"{custom}/configTemplates", json={"code": "MINE"})
+    assert response.status_code == 405, response.text

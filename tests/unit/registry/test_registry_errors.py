@@ -243,3 +243,17 @@ def test_match_based_coupling_settings_need_match_criteria(
     assert problem.endswith(
         "mapping CURRENCY: match-based coupling settings need at least one field with 'match'"
     )
+
+
+def test_a_table_config_template_needs_records_created_in_bc(
+    write_mappings: WriteMappings, small_mappings
+) -> None:
+    small_mappings["currency.yaml"]["mappings"][0]["table_config_template"] = {"code": "BCICURR"}
+    problems = problems_of(write_mappings(small_mappings))
+    assert any(
+        p.endswith(
+            "mapping CURRENCY: table_config_template applies to BC records created from Sales: "
+            "the direction has none"
+        )
+        for p in problems
+    ), problems
