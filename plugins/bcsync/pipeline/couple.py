@@ -263,8 +263,8 @@ def _found(
     matched: pd.DataFrame,
 ) -> pd.DataFrame:
     """Counterparts the BC table's finder found for records still uncoupled (BC's
-    OnFindUncoupledDestinationRecord), one-to-one; coupled with no synced-on stamps, so the plan
-    writes them (BC then forces the modify)."""
+    OnFindUncoupledDestinationRecord), one-to-one; the plan then writes them whatever changed, as BC
+    forces the modify."""
     source_column, destination_column = (
         ("bc_id", "crm_id") if sync_pass is SyncPass.TO_CRM else ("crm_id", "bc_id")
     )
