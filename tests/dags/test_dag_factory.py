@@ -64,7 +64,8 @@ def test_dag_files_import_without_errors(dagbag):
 def test_one_dag_per_implemented_job_named_after_the_job_code_and_the_full_sync_dag(dagbag):
     jobs = {"bcsync_salespeople", "bcsync_currency", "bcsync_customer", "bcsync_contact"}
     products = {"bcsync_unitofmeasure", "bcsync_item_product", "bcsync_resource_product"}
-    assert set(dagbag.dag_ids) >= jobs | products | {"bcsync_full_sync"}
+    prices = {"bcsync_custprcgrp_price", "bcsync_salesprc_productprice"}
+    assert set(dagbag.dag_ids) >= jobs | products | prices | {"bcsync_full_sync"}
 
 
 def test_bidirectional_job_extracts_both_sides_and_loads_both_ways(dagbag):
@@ -140,6 +141,13 @@ def test_full_sync_dag_runs_the_jobs_in_dependency_waves(dagbag):
     assert (
         customer.trigger_rule == "all_done"
     )  # a wave starts when its dependencies finished, failed records or not
+
+
+def test_price_jobs_wait_in_the_full_sync_for_the_jobs_they_depend_on_that_have_dags(dagbag):
+    dag = dagbag.dags["bcsync_full_sync"]
+    assert "full_sync_currency" in dag.get_task("full_sync_custprcgrp_price").upstream_task_ids
+    prices = dag.get_task("full_sync_salesprc_productprice")
+    assert "full_sync_custprcgrp_price" in prices.upstream_task_ids
 
 
 def test_the_doc_states_the_schedule(dagbag):

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import Table
 
+from sandbox.dataverse import price_list_items
 from sandbox.dataverse.catalog import Catalog
 from sandbox.dataverse.errors import (
     DataverseError,
@@ -187,8 +188,8 @@ class RecordWriter:
         return row
 
     def create_many(self, schema: EntitySchema, rows: list[dict[str, Any]]) -> list[Row]:
-        for values in rows:
-            self._complete(schema, values, current=None)
+        for position, values in enumerate(rows):
+            self._complete(schema, values, current=None, pending=rows[:position])
         try:
             created = self.work.insert_many(schema, rows, actor=self.actor, as_system=True)
         except StorageError as error:
@@ -279,8 +280,14 @@ class RecordWriter:
 
     # -- computed columns ---------------------------------------------------------------------
 
-    def _complete(self, schema: EntitySchema, values: dict[str, Any], current: Row | None) -> None:
-        """Fill the columns Dataverse computes on write."""
+    def _complete(
+        self,
+        schema: EntitySchema,
+        values: dict[str, Any],
+        current: Row | None,
+        pending: list[dict[str, Any]] | None = None,
+    ) -> None:
+        """Fill the columns Dataverse computes on write (and refuse what its platform rules refuse)."""
         if current is None and schema.attribute("ownerid") is not None and values.get("ownerid") is None:
             values["ownerid"] = self.actor
         if current is None and schema.logical_name == "product":
@@ -292,6 +299,8 @@ class RecordWriter:
             if current is None or any(part in values for part in parts):
                 merged = [values.get(p, current.get(p) if current else None) for p in parts]
                 values[target] = " ".join(str(p) for p in merged if p) or None
+        if schema.logical_name == price_list_items.LOGICAL_NAME:
+            price_list_items.check_price_list_item(schema, self.work, self._related, values, current, pending)
         self._exchange_rate(schema, values)
         if schema.logical_name == "productpricelevel" and values.get("productid"):
             product = self._related("product", values["productid"])

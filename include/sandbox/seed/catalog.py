@@ -294,17 +294,31 @@ RESOURCES: tuple[Resource, ...] = (
 class PriceGroup:
     code: str
     description: str
-    currency: str  # "" = LCY; all the group's prices use it
+    currency: str  # "" = LCY; the currency of the group's prices
     discount: Decimal  # price = unit price × (1 − discount)
     on_dataverse: bool  # a price list with this name exists
+    priced: bool = True  # the group has sales prices
+    # Every other price of the group is in this currency instead: BC refuses to send such a group.
+    other_currency: str | None = None
+    in_use: bool = True  # customers are assigned to the group
 
 
 PRICE_GROUPS: tuple[PriceGroup, ...] = (
     PriceGroup("RETAIL", "Retail customers", "", Decimal("0"), on_dataverse=True),
     PriceGroup("WHOLESALE", "Wholesale customers", "", Decimal("0.15"), on_dataverse=False),
-    PriceGroup("LARGE ACC", "Large accounts", "", Decimal("0.10"), on_dataverse=False),
+    PriceGroup("LARGE ACC", "Large accounts", "", Decimal("0.10"), on_dataverse=False, priced=False),
     PriceGroup("EXPORT", "Export customers (EUR)", "EUR", Decimal("0.05"), on_dataverse=False),
+    PriceGroup(
+        "MIXED",
+        "Trade fair (EUR and GBP prices)",
+        "EUR",
+        Decimal("0.08"),
+        on_dataverse=False,
+        other_currency="GBP",
+        in_use=False,
+    ),
 )
+GROUPS_IN_USE = tuple(group for group in PRICE_GROUPS if group.in_use)
 # Dataverse's own lists: the default list the product sync uses, and one the user made by hand.
 DATAVERSE_PRICE_LISTS: tuple[tuple[str, str], ...] = (
     ("Default Price List", "Created with the organization"),
@@ -321,15 +335,25 @@ class SalesPrice:
     unit_price: Decimal
 
 
+def priced_items(catalog_items: tuple[Item, ...]) -> list[Item]:
+    """The items that have group prices: the first 40 unblocked ones with a base unit."""
+    return [item for item in catalog_items if not item.blocked and item.base_unit][:40]
+
+
 def sales_prices(catalog_items: tuple[Item, ...]) -> tuple[SalesPrice, ...]:
-    """One price per price group for each of the first 40 unblocked items."""
+    """One price per priced group for each priced item; a mixed group alternates its two currencies.
+
+    RETAIL, WHOLESALE and EXPORT each have prices in one currency, LARGE ACC has none (its Sales
+    price list is in LCY) and MIXED has EUR and GBP prices (BC fails it).
+    """
     prices = []
-    for item in [item for item in catalog_items if not item.blocked and item.base_unit][:40]:
+    for position, item in enumerate(priced_items(catalog_items)):
         for group in PRICE_GROUPS:
-            in_currency = item.unit_price * (1 - group.discount) / lcy_rate(group.currency)
-            prices.append(
-                SalesPrice(group.code, item.number, item.base_unit, group.currency, money(in_currency))
-            )
+            if not group.priced:
+                continue
+            currency = group.other_currency if group.other_currency and position % 2 else group.currency
+            in_currency = item.unit_price * (1 - group.discount) / lcy_rate(currency)
+            prices.append(SalesPrice(group.code, item.number, item.base_unit, currency, money(in_currency)))
     return tuple(prices)
 
 

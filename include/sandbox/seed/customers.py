@@ -309,7 +309,7 @@ class CustomerFactory:
             contact_number=company_contact_number(index),
             salesperson=rng.choice(self._salespeople),
             currency=country.currency,
-            price_group=rng.choice(catalog.PRICE_GROUPS).code if rng.random() < 0.4 else "",
+            price_group=rng.choice(catalog.GROUPS_IN_USE).code if rng.random() < 0.4 else "",
             payment_terms=rng.choice(catalog.PAYMENT_TERMS)[0],
             shipment_method=rng.choice(catalog.SHIPMENT_METHODS)[0],
             credit_limit=Decimal(rng.choice((0, 0, 5_000, 10_000, 25_000, 50_000, 100_000))),

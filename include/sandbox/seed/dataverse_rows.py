@@ -145,7 +145,9 @@ class DataverseRows:
         ]
 
     def products(self, items: Iterable[catalog.Item]) -> tuple[list[Row], list[Row]]:
-        """Products that already exist in Sales, and their entries on the default price list."""
+        """Products that already exist in Sales, their entries on the default price list, and the
+        entries of the group price lists that exist in Sales."""
+        items = tuple(items)
         specs: list[tuple[str, str, int, Decimal, Decimal, Decimal, str]] = []
         for item in items:
             if item.on_dataverse:
@@ -206,7 +208,36 @@ class DataverseRows:
                     **audit,
                 }
             )
-        return products, entries
+        return products, entries + self._group_price_list_items(items)
+
+    def _group_price_list_items(self, items: Iterable[catalog.Item]) -> list[Row]:
+        """Items a Sales user put on the group price lists that already exist in Sales, at last year's
+        prices (3% below BC's): products that exist in Sales, in units whose "NAV <code>" group does."""
+        units_in_sales = {unit.code for unit in catalog.UNITS if unit.on_dataverse}
+        entries = []
+        for group in catalog.PRICE_GROUPS:
+            if not (group.on_dataverse and group.priced):
+                continue
+            price_list = self.id("pricelevel", group.code)
+            for item in catalog.priced_items(tuple(items)):
+                if not item.on_dataverse or item.base_unit not in units_in_sales:
+                    continue
+                schedule_id, unit_id = self._unit_of(item.base_unit)
+                entries.append(
+                    {
+                        "productpricelevelid": self.id("productpricelevel", f"{group.code}/{item.number}"),
+                        "pricelevelid": price_list,
+                        "productid": self.id("product", item.number),
+                        "productnumber": item.number,
+                        "uomid": unit_id,
+                        "uomscheduleid": schedule_id,
+                        "amount": money(item.unit_price * (1 - group.discount) * Decimal("0.97")),
+                        "pricingmethodcode": 1,
+                        "transactioncurrencyid": self.currency_id(catalog.LCY),
+                        **self._audit(self.admin_id),
+                    }
+                )
+        return entries
 
     # -- accounts ------------------------------------------------------------------------------
 

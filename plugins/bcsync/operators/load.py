@@ -56,6 +56,12 @@ class LoadOperator(IntegrationStepOperator):
         if planned is None:
             raise ValueError(f"{step.mapping.name}: no plan to load")
         result = load(step.mapping, Side(self.destination), step.run, step.services, step.folder, planned)
+        if result.ran:
+            # Records of another job a table rule asks for after this pass (BC's follow-up syncs).
+            from bcsync.engine.model import SyncPass
+            from bcsync.pipeline.runner import run_follow_up
+
+            run_follow_up(step.mapping, SyncPass(result.sync_pass), step.run, step.services, step.folder)
         if result.failed:
             # The result is the task's XCom even though the task fails: record_job counts it.
             step.context["ti"].xcom_push(key="return_value", value=result)

@@ -28,10 +28,12 @@ COMPANY_KEY = "bcbi_companyid"
 COMPANY_LOOKUP = "bcbi_companyid"
 COMPANY_VALUE = f"_{COMPANY_LOOKUP}_value"
 # Where BC sets the company before writing: cu 7205 "CDS Int. Table. Subscriber" on inserting and
-# modifying accounts and contacts, cu 5341 "CRM Int. Table. Subscriber" on inserting an invoice.
+# modifying accounts and contacts, cu 5341 "CRM Int. Table. Subscriber" on inserting an invoice and on
+# inserting and modifying a customer price group's price list.
 SET_ON_WRITE: dict[str, tuple[str, ...]] = {
     "account": ("insert", "modify"),
     "contact": ("insert", "modify"),
+    "pricelevel": ("insert", "modify"),
     "invoice": ("insert",),
     "product": ("insert", "modify"),
 }

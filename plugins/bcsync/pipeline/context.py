@@ -37,6 +37,14 @@ class RunContext:
     data_interval_start: datetime | None = None
     data_interval_end: datetime | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    # A records run that another job's rule started (BC's SynchRecordsToIntegrationTable from a
+    # subscriber): named after that job, and not forced, unlike "Synchronize Now".
+    triggered_by: str | None = None
+
+    @property
+    def force_modify(self) -> bool:
+        """BC's ForceModify: "Synchronize Now" rewrites its records whether they changed or not."""
+        return self.kind is RunKind.RECORDS and self.triggered_by is None
 
     @property
     def moves_watermarks(self) -> bool:

@@ -80,32 +80,54 @@ def _couple(
     }
     # Every pass matches first (the From pass sees what the To pass coupled), then each reads couplings.
     proposed: dict[SyncPass, pd.DataFrame] = {}
+    found: dict[SyncPass, pd.DataFrame] = {}  # by the table's destination finder, not by matching
     coupled: dict[SyncPass, int] = {}
     for sync_pass in run_passes:
-        proposed[sync_pass], coupled[sync_pass] = pd.DataFrame(), 0
+        proposed[sync_pass], found[sync_pass], coupled[sync_pass] = pd.DataFrame(), pd.DataFrame(), 0
         if sync_pass in candidates and _may_match(mapping, run):
             proposed[sync_pass] = _match(
                 mapping, sync_pass, services, candidates[sync_pass], staged[sync_pass.destination]
+            )
+            found[sync_pass] = _found(
+                mapping,
+                sync_pass,
+                services,
+                candidates[sync_pass],
+                proposed[sync_pass],
+                staged[sync_pass.destination],
             )
         if len(proposed[sync_pass]) and not run.dry_run:
             outcome = services.store.couple(mapping.name, proposed[sync_pass], coupled_by=CoupledBy.MATCH)
             coupled[sync_pass] = outcome.coupled
             log.info("%s: coupled %d pair(s) by matching", mapping.name, outcome.coupled)
+        if len(found[sync_pass]) and not run.dry_run:
+            # Not BC's "Coupled" counter: the plan writes these pairs (forced) and counts them Modified.
+            outcome = services.store.couple(mapping.name, found[sync_pass], coupled_by=CoupledBy.MATCH)
+            log.info(
+                "%s: coupled %d record(s) to the counterpart its table's rule found",
+                mapping.name,
+                outcome.coupled,
+            )
     matched = pd.concat([pd.DataFrame(columns=["bc_id", "crm_id"]), *proposed.values()], ignore_index=True)
 
     result: dict[str, PassCouplings] = {}
     for sync_pass in run_passes:
         source_ids = set(candidates[sync_pass][SOURCE_ID]) if sync_pass in candidates else set()
         couplings = _couplings_of(mapping, sync_pass, services, source_ids)
-        if len(proposed[sync_pass]) and run.dry_run:
+        new_pairs = pd.concat([proposed[sync_pass], found[sync_pass]], ignore_index=True)
+        if len(new_pairs) and run.dry_run:
             # Plan as if coupled, so the dry run shows what the real run would do with these pairs.
-            count = len(proposed[sync_pass])
-            log.info("%s: dry run, %d pair(s) would be coupled by matching", mapping.name, count)
-            couplings = pd.concat([couplings, proposed[sync_pass].assign(skipped=False)], ignore_index=True)
+            log.info("%s: dry run, %d pair(s) would be coupled", mapping.name, len(new_pairs))
+            couplings = pd.concat([couplings, new_pairs.assign(skipped=False)], ignore_index=True)
         oriented = oriented_couplings(couplings, sync_pass)
         relevant = oriented[oriented[SOURCE_ID].isin(source_ids)]
+        # Written whatever changed: pairs coupled by matching under "Synch. After Bulk Coupling", and
+        # counterparts the table's rule found (BC forces the modify of both).
+        forced = [found[sync_pass]] if len(found[sync_pass]) else []
         if mapping.coupling.synch_after_bulk_coupling and sync_pass is synchronized_after_coupling(mapping):
-            relevant = _force_new_pairs(relevant, matched, sync_pass)
+            forced.append(matched)
+        if forced:
+            relevant = _force_new_pairs(relevant, pd.concat(forced, ignore_index=True), sync_pass)
         destination = write_frames(
             folder,
             f"destination_{sync_pass.value}",
@@ -194,11 +216,9 @@ def _match(
     candidates_source: pd.DataFrame,
     staged_destination: pd.DataFrame,
 ) -> pd.DataFrame:
-    """New pairs (bc_id, crm_id and, unless the mapping syncs after coupling, both synced-on stamps):
-    by the match criteria first, then by the table's rule for uncoupled records, if it has one."""
+    """New pairs (bc_id, crm_id and, unless the mapping syncs after coupling, both synced-on stamps)."""
     groups = match_groups(mapping, sync_pass)
-    finds = rule_for(mapping.bc_table, sync_pass, RuleKind.FIND_UNCOUPLED) is not None
-    if not groups and not finds:
+    if not groups:
         return pd.DataFrame()
     couplings = services.store.couplings(mapping.name)
     source_column = "bc_id" if sync_pass is SyncPass.TO_CRM else "crm_id"
@@ -206,44 +226,16 @@ def _match(
     uncoupled = candidates_source[~candidates_source[SOURCE_ID].isin(set(couplings[source_column]))]
     if uncoupled.empty:
         return pd.DataFrame()
-    staged = staged_destination
-    if staged.empty:  # the destination side was not read in full: read it now (small tables)
-        staged = pd.concat(
-            list(read_pages(services, mapping, sync_pass.destination, None)) or [pd.DataFrame()]
-        )
-    candidates = as_destination(staged, mapping, sync_pass.destination) if len(staged) else staged
+    candidates = _destination_candidates(mapping, sync_pass, services, staged_destination)
     if candidates.empty:
         return pd.DataFrame()
-    taken = set(couplings[destination_column])
-    matched = pd.DataFrame(columns=[SOURCE_ID, DESTINATION_ID])
-    if groups:
-        matched = match_records(uncoupled, candidates, groups, taken).dropna(subset=[DESTINATION_ID])
-    pairs = _pairs(mapping, sync_pass, uncoupled, candidates, matched, in_step=True)
-    if finds:
-        rest = uncoupled[~uncoupled[SOURCE_ID].isin(set(matched[SOURCE_ID]))]
-        free = candidates[~candidates[DESTINATION_ID].isin(taken | set(matched[DESTINATION_ID]))]
-        found = find_uncoupled(mapping, sync_pass, rest, free, services)
-        found = found.drop_duplicates(SOURCE_ID).drop_duplicates(DESTINATION_ID)
-        # BC couples what its rule finds and modifies it at once ("ForceModify"): no in-step stamps.
-        pairs = pd.concat([pairs, _pairs(mapping, sync_pass, rest, free, found, in_step=False)])
-    return pairs.reset_index(drop=True)
-
-
-def _pairs(
-    mapping: IntegrationTableMapping,
-    sync_pass: SyncPass,
-    uncoupled: pd.DataFrame,
-    candidates: pd.DataFrame,
-    matched: pd.DataFrame,
-    *,
-    in_step: bool,
-) -> pd.DataFrame:
-    """Store rows for matched (source_id, destination_id): in step (both synced-on stamps) unless the
-    mapping synchronizes after coupling or `in_step` is off."""
-    if matched.empty:
+    matches = match_records(uncoupled, candidates, groups, set(couplings[destination_column]))
+    pairs = matches.dropna(subset=[DESTINATION_ID])
+    if pairs.empty:
         return pd.DataFrame()
-    rows = matched[[SOURCE_ID, DESTINATION_ID]].merge(uncoupled[[SOURCE_ID, SOURCE_MODIFIED]], on=SOURCE_ID)
-    rows = rows.merge(candidates[[DESTINATION_ID, DESTINATION_MODIFIED]], on=DESTINATION_ID)
+    rows = pairs.merge(uncoupled[[SOURCE_ID, SOURCE_MODIFIED]], on=SOURCE_ID).merge(
+        candidates[[DESTINATION_ID, DESTINATION_MODIFIED]], on=DESTINATION_ID
+    )
     to_crm = sync_pass is SyncPass.TO_CRM
     frame = pd.DataFrame(
         {
@@ -251,8 +243,6 @@ def _pairs(
             "crm_id": rows[DESTINATION_ID] if to_crm else rows[SOURCE_ID],
         }
     )
-    if not in_step:
-        return frame  # found by a table rule: written at once (BC's ForceModify), so never synced yet
     stamps = {
         "bc_synced_on": rows[SOURCE_MODIFIED if to_crm else DESTINATION_MODIFIED],
         "crm_synced_on": rows[DESTINATION_MODIFIED if to_crm else SOURCE_MODIFIED],
@@ -263,6 +253,53 @@ def _pairs(
         writer = synchronized_after_coupling(mapping).source
         stamps.pop("bc_synced_on" if writer is Side.BC else "crm_synced_on")
     return frame.assign(**stamps)
+
+
+def _found(
+    mapping: IntegrationTableMapping,
+    sync_pass: SyncPass,
+    services: Services,
+    candidates: pd.DataFrame,
+    matched: pd.DataFrame,
+    staged_destination: pd.DataFrame,
+) -> pd.DataFrame:
+    """Counterparts the BC table's FIND_UNCOUPLED rule found for records still uncoupled (BC's
+    OnFindUncoupledDestinationRecord), one-to-one; the plan then writes them whatever changed, as BC
+    forces the modify."""
+    if rule_for(mapping.bc_table, sync_pass, RuleKind.FIND_UNCOUPLED) is None:
+        return pd.DataFrame()
+    source_column, destination_column = (
+        ("bc_id", "crm_id") if sync_pass is SyncPass.TO_CRM else ("crm_id", "bc_id")
+    )
+    couplings = services.store.couplings(mapping.name)
+    coupled_sources = set(couplings[source_column]) | set(matched.get(source_column, ()))
+    uncoupled = candidates[~candidates[SOURCE_ID].isin(coupled_sources)]
+    if uncoupled.empty:
+        return pd.DataFrame()
+    taken = set(couplings[destination_column]) | set(matched.get(destination_column, ()))
+    destination = _destination_candidates(mapping, sync_pass, services, staged_destination)
+    free = destination[~destination[DESTINATION_ID].isin(taken)] if len(destination) else destination
+    found = find_uncoupled(mapping, sync_pass, uncoupled, free, services)
+    if found.empty:
+        return pd.DataFrame()
+    found = (
+        found[~found[DESTINATION_ID].isin(taken)].drop_duplicates(DESTINATION_ID).drop_duplicates(SOURCE_ID)
+    )
+    return pd.DataFrame(
+        {source_column: found[SOURCE_ID].tolist(), destination_column: found[DESTINATION_ID].tolist()}
+    )
+
+
+def _destination_candidates(
+    mapping: IntegrationTableMapping, sync_pass: SyncPass, services: Services, staged: pd.DataFrame
+) -> pd.DataFrame:
+    """The destination records to match against, as the extract staged them or, when that side was
+    not read in full, read now (small tables)."""
+    if staged.empty:
+        staged = pd.concat(
+            list(read_pages(services, mapping, sync_pass.destination, None)) or [pd.DataFrame()]
+        )
+    return as_destination(staged, mapping, sync_pass.destination) if len(staged) else staged
 
 
 def _read(extract: ExtractResult | None) -> pd.DataFrame:

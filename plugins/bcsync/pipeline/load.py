@@ -79,7 +79,7 @@ def _load(
     services.store.start_job(
         mapping.name, sync_pass.value, job_type=job_type(run), run_id=run.run_id, job_id=job_id
     )
-    settled = _settled_by_earlier_tries(folder, sync_pass, run.try_number)
+    settled = settled_outcomes(folder, sync_pass, before_try=run.try_number)
     outcome = _plan_for_this_try(
         mapping, sync_pass, run, services, plan, settled, folder / f"destination_{sync_pass.value}"
     )
@@ -107,12 +107,11 @@ def _load(
 # ---- retries -----------------------------------------------------------------------------------------
 
 
-def _settled_by_earlier_tries(
-    folder: ObjectStoragePath, sync_pass: SyncPass, try_number: int
-) -> pd.DataFrame:
-    """Outcomes earlier tries of this task recorded, other than failures (source id and action)."""
+def settled_outcomes(folder: ObjectStoragePath, sync_pass: SyncPass, *, before_try: int) -> pd.DataFrame:
+    """Outcomes the tries of this task before `before_try` recorded, other than failures (source id and
+    action)."""
     frames = []
-    for earlier in range(1, try_number):
+    for earlier in range(1, before_try):
         path = folder / f"results_{sync_pass.value}_try{earlier}"
         if path.exists():
             frames.append(read_frame(str(path)))

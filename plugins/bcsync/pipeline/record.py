@@ -30,9 +30,13 @@ JOB_TYPE = {
 
 
 def job_id_for(run: RunContext, mapping: IntegrationTableMapping, sync_pass: SyncPass) -> str:
-    """One job row per mapping, pass and DAG run; stable across task retries."""
+    """One job row per mapping, pass and DAG run (and job whose rule started it); stable across task
+    retries."""
+    after = f":after:{run.triggered_by}" if run.triggered_by else ""
     return str(
-        uuid.uuid5(uuid.NAMESPACE_URL, f"bcsync:{run.dag_id}:{run.run_id}:{mapping.name}:{sync_pass.value}")
+        uuid.uuid5(
+            uuid.NAMESPACE_URL, f"bcsync:{run.dag_id}:{run.run_id}:{mapping.name}:{sync_pass.value}{after}"
+        )
     )
 
 
@@ -41,8 +45,10 @@ def job_type(run: RunContext) -> JobType:
 
 
 def lease_holder(run: RunContext) -> str:
-    """Who holds the job's lease: the DAG run, so its tasks, retries and cleared tasks re-enter it."""
-    return f"{run.dag_id} run {run.run_id}"
+    """Who holds the job's lease: the DAG run, so its tasks, retries and cleared tasks re-enter it (a
+    run another job's rule started is told apart: the same DAG run may run this job itself)."""
+    after = f" after {run.triggered_by}" if run.triggered_by else ""
+    return f"{run.dag_id} run {run.run_id}{after}"
 
 
 def job_lease(

@@ -76,7 +76,7 @@ def plan_records(
         sync_pass,
         services.registry,
         full_sync=run.kind is RunKind.FULL,
-        force_modify=run.kind is RunKind.RECORDS,
+        force_modify=run.force_modify,
         max_lengths=destination_lengths(mapping, sync_pass, services) if len(source) else None,
     )
     lookups = build_lookups(mapping, sync_pass, services) if len(source) else {}

@@ -13,6 +13,9 @@ alone) has no rules. A rule is one of three kinds, each at the step where BC rai
   record for source records that no match criterion coupled; a pair found is synchronized at once.
 * `AFTER_WRITE` (load step, BC's OnAfterInsertRecord / OnAfterModifyRecord): writes what depends on
   the written records (another table's rows, a state change); it may fail a record.
+* `FOLLOW_UP` (after the load, BC's subscribers calling SynchRecordsToIntegrationTable): names records
+  of another BC table to synchronize now (`FollowUp`), e.g. a price group's prices after the group;
+  `pipeline/follow_up.py` runs that table's job for them, not forced, with its own job rows.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 from collections.abc import Callable
+from dataclasses import dataclass
 from enum import StrEnum
 from functools import cache
 from typing import Any
@@ -38,13 +42,27 @@ PlanRule = Callable[[IntegrationTableMapping, pd.DataFrame, pd.DataFrame, Servic
 FindRule = Callable[[IntegrationTableMapping, pd.DataFrame, pd.DataFrame, Services], pd.DataFrame]
 # AFTER_WRITE: (mapping, written rows of the outcome, services) → those rows, some perhaps failed
 AfterWriteRule = Callable[[IntegrationTableMapping, pd.DataFrame, Services], pd.DataFrame]
-Rule = Callable[..., pd.DataFrame]
+Rule = Callable[..., Any]
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    """Records of another job (by its BC table) to synchronize now, not forced: BC's
+    SynchRecordsToIntegrationTable(records, IgnoreChanges = false) from a subscriber."""
+
+    bc_table: str
+    bc_ids: tuple[str, ...]
+
+
+# FOLLOW_UP: (mapping, the pass's settled rows (source_id, action), services) → FollowUp or None
+FollowUpRule = Callable[[IntegrationTableMapping, pd.DataFrame, Services], FollowUp | None]
 
 
 class RuleKind(StrEnum):
     PLAN = "plan"
     FIND_UNCOUPLED = "find_uncoupled"
     AFTER_WRITE = "after_write"
+    FOLLOW_UP = "follow_up"
 
 
 _RULES: dict[tuple[str, SyncPass, RuleKind], Rule] = {}
@@ -134,3 +152,13 @@ def lookup_of(frame: pd.DataFrame, key: str, value: str) -> dict[Any, Any]:
     if key not in frame.columns or value not in frame.columns:
         return {}
     return dict(zip(frame[key], frame[value], strict=True))
+
+
+def follow_up_after(
+    mapping: IntegrationTableMapping, sync_pass: SyncPass, settled: pd.DataFrame, services: Services
+) -> FollowUp | None:
+    """What the BC table's FOLLOW_UP rule asks to synchronize after this pass settled these records."""
+    rule = rule_for(mapping.bc_table, sync_pass, RuleKind.FOLLOW_UP)
+    if rule is None or settled.empty:
+        return None
+    return rule(mapping, settled, services)
