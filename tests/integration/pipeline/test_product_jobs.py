@@ -76,12 +76,15 @@ def test_full_sync_creates_nav_unit_groups_and_takes_and_corrects_existing_ones(
 
     assert harness.counters(summary, TO_CRM) == {
         "Inserted": 4,  # SET, PACK, DAY, KG
-        "Modified": 1,  # BOX: its unit is named BOX again
+        # PCS and BOX, the existing "NAV <code>" groups the table's rule found: coupled and written
+        # forced (BC's ForceModify counts Modified, not Coupled, engine-semantics §1.4); BOX's unit is
+        # named BOX again. HOUR, found too, fails.
+        "Modified": 2,
         "Deleted": 0,
-        "Unchanged": 1,  # PCS
+        "Unchanged": 0,
         "Skipped": 0,
-        "Failed": 1,  # HOUR
-        "Coupled": 3,  # PCS, BOX, HOUR: the existing "NAV <code>" groups
+        "Failed": 1,
+        "Coupled": 0,
     }
     groups = unit_groups(harness)
     for code in ("PCS", "BOX", "SET", "PACK", "DAY", "KG"):
