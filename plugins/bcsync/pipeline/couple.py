@@ -79,35 +79,7 @@ def _couple(
         p: as_source(staged[p.source], mapping, p.source) for p in run_passes if len(staged[p.source])
     }
     # Every pass matches first (the From pass sees what the To pass coupled), then each reads couplings.
-    proposed: dict[SyncPass, pd.DataFrame] = {}
-    found: dict[SyncPass, pd.DataFrame] = {}  # by the table's destination finder, not by matching
-    coupled: dict[SyncPass, int] = {}
-    for sync_pass in run_passes:
-        proposed[sync_pass], found[sync_pass], coupled[sync_pass] = pd.DataFrame(), pd.DataFrame(), 0
-        if sync_pass in candidates and _may_match(mapping, run):
-            proposed[sync_pass] = _match(
-                mapping, sync_pass, services, candidates[sync_pass], staged[sync_pass.destination]
-            )
-            found[sync_pass] = _found(
-                mapping,
-                sync_pass,
-                services,
-                candidates[sync_pass],
-                proposed[sync_pass],
-                staged[sync_pass.destination],
-            )
-        if len(proposed[sync_pass]) and not run.dry_run:
-            outcome = services.store.couple(mapping.name, proposed[sync_pass], coupled_by=CoupledBy.MATCH)
-            coupled[sync_pass] = outcome.coupled
-            log.info("%s: coupled %d pair(s) by matching", mapping.name, outcome.coupled)
-        if len(found[sync_pass]) and not run.dry_run:
-            # Not BC's "Coupled" counter: the plan writes these pairs (forced) and counts them Modified.
-            outcome = services.store.couple(mapping.name, found[sync_pass], coupled_by=CoupledBy.MATCH)
-            log.info(
-                "%s: coupled %d record(s) to the counterpart its table's rule found",
-                mapping.name,
-                outcome.coupled,
-            )
+    proposed, found, coupled = _couple_by_matching(mapping, run, services, candidates, staged)
     matched = pd.concat([pd.DataFrame(columns=["bc_id", "crm_id"]), *proposed.values()], ignore_index=True)
 
     result: dict[str, PassCouplings] = {}
@@ -149,6 +121,38 @@ def _couple(
             coupled[sync_pass],
         )
     return CoupleResult(passes=result)
+
+
+def _couple_by_matching(
+    mapping: IntegrationTableMapping,
+    run: RunContext,
+    services: Services,
+    candidates: Mapping[SyncPass, pd.DataFrame],
+    staged: Mapping[Side, pd.DataFrame],
+) -> tuple[dict[SyncPass, pd.DataFrame], dict[SyncPass, pd.DataFrame], dict[SyncPass, int]]:
+    """Per pass, the pairs matching proposes, those the table's FIND_UNCOUPLED rule found, and how many
+    matched pairs were coupled (none coupled in a dry run)."""
+    proposed: dict[SyncPass, pd.DataFrame] = {}
+    found: dict[SyncPass, pd.DataFrame] = {}
+    coupled: dict[SyncPass, int] = {}
+    for sync_pass in passes(mapping, run.direction):
+        proposed[sync_pass], found[sync_pass], coupled[sync_pass] = pd.DataFrame(), pd.DataFrame(), 0
+        if sync_pass in candidates and _may_match(mapping, run):
+            destination = staged[sync_pass.destination]
+            proposed[sync_pass] = _match(mapping, sync_pass, services, candidates[sync_pass], destination)
+            found[sync_pass] = _found(
+                mapping, sync_pass, services, candidates[sync_pass], proposed[sync_pass], destination
+            )
+        if len(proposed[sync_pass]) and not run.dry_run:
+            outcome = services.store.couple(mapping.name, proposed[sync_pass], coupled_by=CoupledBy.MATCH)
+            coupled[sync_pass] = outcome.coupled
+            log.info("%s: coupled %d pair(s) by matching", mapping.name, outcome.coupled)
+        if len(found[sync_pass]) and not run.dry_run:
+            # Not BC's "Coupled" counter: the plan writes these pairs (forced) and counts them Modified.
+            outcome = services.store.couple(mapping.name, found[sync_pass], coupled_by=CoupledBy.MATCH)
+            what = "%s: coupled %d record(s) to the counterpart its table's rule found"
+            log.info(what, mapping.name, outcome.coupled)
+    return proposed, found, coupled
 
 
 def synchronized_after_coupling(mapping: IntegrationTableMapping) -> SyncPass:

@@ -21,6 +21,9 @@ from bcsync.store.schema import JobType
 
 log = logging.getLogger(__name__)
 
+LOAD_FAILED_MESSAGE = "The load task failed; see its log. Nothing was skipped: the watermark did not move."
+NOT_CONFIGURED = "not configured"  # the status of a direction the mapping does not make
+
 JOB_TYPE = {
     RunKind.SCHEDULED: JobType.SCHEDULED,
     RunKind.FULL: JobType.FULL,
@@ -114,14 +117,7 @@ def _record_job(
         services.store.finish_job(load.job_id, counters.as_dict(), message=message)
         if run.moves_watermarks:
             _advance_watermark(mapping, sync_pass, services, extracts)
-    asked_for = unconfigured_pass(mapping, run.direction)
-    if asked_for is not None:
-        # BC creates and finishes the job with its message and zero counters, rather than nothing.
-        message = not_configured_message(mapping, asked_for)
-        log.warning("%s", message)
-        directions[asked_for.value] = DirectionResult(status=NOT_CONFIGURED)
-        if not run.dry_run:
-            _record_message_only(mapping, asked_for, run, services, message)
+    directions.update(_record_unconfigured_pass(mapping, run, services))
     result = JobResult(
         mapping=mapping.name, run_kind=run.kind.value, dry_run=run.dry_run, directions=directions
     )
@@ -129,8 +125,19 @@ def _record_job(
     return result
 
 
-LOAD_FAILED_MESSAGE = "The load task failed; see its log. Nothing was skipped: the watermark did not move."
-NOT_CONFIGURED = "not configured"
+def _record_unconfigured_pass(
+    mapping: IntegrationTableMapping, run: RunContext, services: Services
+) -> dict[str, DirectionResult]:
+    """The direction the run asked for that the mapping does not make: BC creates and finishes its job
+    with "…is not configured for … synchronization" and zero counters, rather than nothing."""
+    asked_for = unconfigured_pass(mapping, run.direction)
+    if asked_for is None:
+        return {}
+    message = not_configured_message(mapping, asked_for)
+    log.warning("%s", message)
+    if not run.dry_run:
+        _record_message_only(mapping, asked_for, run, services, message)
+    return {asked_for.value: DirectionResult(status=NOT_CONFIGURED)}
 
 
 def _record_message_only(

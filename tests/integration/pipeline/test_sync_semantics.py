@@ -45,6 +45,17 @@ def accounts(harness) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def sales_currency_id(harness, iso_code: str) -> str:
+    return next(
+        row["transactioncurrencyid"]
+        for page in harness.crm.iter_pages(
+            "transactioncurrencies", select=["transactioncurrencyid", "isocurrencycode"]
+        )
+        for row in page
+        if row["isocurrencycode"] == iso_code
+    )
+
+
 def coupled_pair(harness, job: str = "CUSTOMER") -> pd.Series:
     """A pair created BC → Sales: its lookups (salesperson, currency) are known to resolve."""
     couplings = harness.store.couplings(job)
@@ -216,14 +227,7 @@ def test_customer_with_uncoupled_salesperson_fails_with_must_be_coupled(harness)
 def test_blank_currency_code_is_the_base_currency_in_sales(harness):
     full_sync_dependencies(harness)
     harness.run("CUSTOMER", RunKind.FULL, direction=TO_CRM)
-    usd = next(
-        r["transactioncurrencyid"]
-        for page in harness.crm.iter_pages(
-            "transactioncurrencies", select=["transactioncurrencyid", "isocurrencycode"]
-        )
-        for r in page
-        if r["isocurrencycode"] == "USD"
-    )
+    usd = sales_currency_id(harness, "USD")
     couplings = harness.store.couplings("CUSTOMER")
     created = couplings[couplings["coupled_by"] == "create"]
     blank = [
@@ -484,34 +488,3 @@ def test_backfill_resyncs_what_changed_inside_its_interval_and_leaves_the_waterm
         "CUSTOMER", RunKind.BACKFILL, data_interval_start=before_change, data_interval_end=after_change
     )
     assert harness.counters(again, TO_CRM)["Modified"] == 0
-
-
-def test_pairs_coupled_by_matching_are_synchronized_at_once_when_the_mapping_says_so(harness):
-    # CURRENCY sets "Synch. After Bulk Coupling": a Sales currency matched on its ISO code takes BC's
-    # values in the same full synchronization, although a Sales user renamed it.
-    bc_cad = next(
-        row
-        for page in harness.bc.iter_pages("currencies", select=["code", "displayName"])
-        for row in page
-        if row["code"] == "CAD"
-    )
-    sales_cad = next(
-        row
-        for page in harness.crm.iter_pages(
-            "transactioncurrencies", select=["transactioncurrencyid", "isocurrencycode"]
-        )
-        for row in page
-        if row["isocurrencycode"] == "CAD"
-    )
-    harness.sales_user_edit(
-        "transactioncurrency", sales_cad["transactioncurrencyid"], {"currencyname": "Loonie (renamed)"}
-    )
-
-    summary = harness.run("CURRENCY", RunKind.FULL)
-
-    assert harness.counters(summary, TO_CRM)["Coupled"] >= 1
-    assert harness.counters(summary, TO_CRM)["Modified"] >= 1
-    name = harness.crm.get(
-        "transactioncurrencies", sales_cad["transactioncurrencyid"], select=["currencyname"]
-    )["currencyname"]
-    assert name == bc_cad["displayName"]

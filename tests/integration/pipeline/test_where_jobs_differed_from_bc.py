@@ -5,7 +5,13 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from test_sync_semantics import FROM_CRM, TO_CRM, full_sync_dependencies, fully_synced_pair
+from test_sync_semantics import (
+    FROM_CRM,
+    TO_CRM,
+    full_sync_dependencies,
+    fully_synced_pair,
+    sales_currency_id,
+)
 
 from bcsync.engine.model import COUNTER_NAMES, JOB_LOG_COUNTERS
 from bcsync.pipeline.context import RunKind
@@ -108,14 +114,7 @@ def rename_sales_cad(harness) -> tuple[str, str]:
         for row in page
         if row["code"] == "CAD"
     )
-    sales_cad = next(
-        row["transactioncurrencyid"]
-        for page in harness.crm.iter_pages(
-            "transactioncurrencies", select=["transactioncurrencyid", "isocurrencycode"]
-        )
-        for row in page
-        if row["isocurrencycode"] == "CAD"
-    )
+    sales_cad = sales_currency_id(harness, "CAD")
     harness.sales_user_edit("transactioncurrency", sales_cad, {"currencyname": "Loonie (renamed)"})
     return sales_cad, bc_name
 
