@@ -19,6 +19,7 @@ from bcsync.engine.model import (
     DESTINATION_MODIFIED,
     SOURCE_ID,
     SOURCE_MODIFIED,
+    JobCounters,
     Side,
     SyncPass,
 )
@@ -40,6 +41,8 @@ from bcsync.store.schema import CoupledBy
 log = logging.getLogger(__name__)
 
 WRITES = ("insert", "modify")
+# A plan column: the record was created, then failed by what followed (its children, a follow-up).
+CREATED_THEN_FAILED = "created_then_failed"
 
 
 def load(
@@ -70,29 +73,57 @@ def _load(
     folder: ObjectStoragePath,
     plan: pd.DataFrame,
 ) -> LoadResult:
-    destination = sync_pass.destination
-
     job_id = job_id_for(run, mapping, sync_pass)
     services.store.start_job(
         mapping.name, sync_pass.value, job_type=job_type(run), run_id=run.run_id, job_id=job_id
     )
     settled = _settled_by_earlier_tries(folder, sync_pass, run.try_number)
     outcome = _plan_for_this_try(mapping, sync_pass, run, services, plan, settled)
+    child_counters: dict[str, JobCounters] = {}
     if len(outcome):
-        writes = outcome[outcome["action"].isin(WRITES)]
-        if len(writes):
-            written = (
-                write_crm(mapping, sync_pass, writes, services, job_id)
-                if destination is Side.CRM
-                else write_bc(mapping, sync_pass, writes, services, job_id)
-            )
-            outcome = _merge_writes(outcome, written)
-        _record(mapping, sync_pass, run, services, job_id, outcome)
+        outcome = write_plan(mapping, sync_pass, services, job_id, outcome)
+        if services.registry.children(mapping.name):
+            # Lazy import: children plans with this module's helpers.
+            from bcsync.pipeline.children import load_children
+
+            outcome, child_counters = load_children(mapping, sync_pass, run, services, job_id, outcome)
+        record_outcome(mapping, sync_pass, run, services, job_id, outcome)
     write_frame(folder, f"results_{sync_pass.value}_try{run.try_number}", outcome)
     # The job's counters cover the whole run: what earlier tries settled plus this try's outcomes.
     counters = count_actions(pd.concat([settled["action"], outcome["action"]], ignore_index=True))
+    counters.extra = children_counters(child_counters)
     failed = int((outcome["action"] == "fail").sum()) if len(outcome) else 0
     return LoadResult(sync_pass=sync_pass.value, job_id=job_id, counters=counters, failed=failed)
+
+
+def write_plan(
+    mapping: IntegrationTableMapping,
+    sync_pass: SyncPass,
+    services: Services,
+    job_id: str,
+    plan: pd.DataFrame,
+) -> pd.DataFrame:
+    """Send the plan's inserts and modifies to the pass's destination; the plan with their outcomes."""
+    outcome = plan.copy()
+    writes = outcome[outcome["action"].isin(WRITES)]
+    if writes.empty:
+        return outcome
+    written = (
+        write_crm(mapping, sync_pass, writes, services, job_id)
+        if sync_pass.destination is Side.CRM
+        else write_bc(mapping, sync_pass, writes, services, job_id)
+    )
+    return _merge_writes(outcome, written)
+
+
+def children_counters(counters: dict[str, JobCounters]) -> dict[str, int]:
+    """Child mappings' counters as the parent job's extra counters: "<CHILD> Inserted" → count."""
+    return {
+        f"{child} {name}": count
+        for child, counted in counters.items()
+        for name, count in counted.as_dict().items()
+        if name != "Coupled"
+    }
 
 
 # ---- retries -----------------------------------------------------------------------------------------
@@ -133,18 +164,19 @@ def _plan_for_this_try(
     )
     if not ids:
         return plan.iloc[0:0].copy()
-    source = _read(services, mapping, sync_pass.source, ids, as_source)
+    source = read_records(services, mapping, sync_pass.source, ids, as_source)
     side_ids = {"bc_ids" if sync_pass is SyncPass.TO_CRM else "crm_ids": ids}
     couplings = oriented_couplings(services.store.couplings_for(mapping.name, **side_ids), sync_pass)
-    destination = _read(
+    destination = read_records(
         services, mapping, sync_pass.destination, couplings[DESTINATION_ID].tolist(), as_destination
     )
     return plan_records(mapping, sync_pass, run, services, source, couplings, destination)
 
 
-def _read(
+def read_records(
     services: Services, mapping: IntegrationTableMapping, side: Side, ids: list[str], shape
 ) -> pd.DataFrame:
+    """These records of one side (read by id, no filter), shaped by `as_source` or `as_destination`."""
     frames = [f for f in read_by_ids(services, mapping, side, ids, apply_filter=False) if len(f)]
     return shape(pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(), mapping, side)
 
@@ -169,7 +201,7 @@ def _merge_writes(outcome: pd.DataFrame, written: pd.DataFrame) -> pd.DataFrame:
     return outcome
 
 
-def _record(
+def record_outcome(
     mapping: IntegrationTableMapping,
     sync_pass: SyncPass,
     run: RunContext,
@@ -177,11 +209,20 @@ def _record(
     job_id: str,
     outcome: pd.DataFrame,
 ) -> None:
+    """Couplings, per-record results and errors of a pass's outcome.
+
+    A record created and then failed by what followed its creation (a parent whose children failed:
+    `created` is True) is coupled all the same, so its retry updates it rather than creating another.
+    A child mapping's failures are logged but not marked on its couplings: BC marks the parent only.
+    """
     to_crm = sync_pass is SyncPass.TO_CRM
     store = services.store
     bc_col, crm_col = (SOURCE_ID, DESTINATION_ID) if to_crm else (DESTINATION_ID, SOURCE_ID)
 
-    inserted = outcome[(outcome["action"] == "insert") & outcome[DESTINATION_ID].notna()]
+    created = outcome["action"] == "insert"
+    if CREATED_THEN_FAILED in outcome.columns:
+        created |= outcome[CREATED_THEN_FAILED].fillna(False).astype(bool)
+    inserted = outcome[created & outcome[DESTINATION_ID].notna()]
     if len(inserted):
         pairs = pd.DataFrame({"bc_id": inserted[bc_col], "crm_id": inserted[crm_col]})
         replacing = inserted["replaces_coupling"].astype(bool)
@@ -197,7 +238,8 @@ def _record(
     if len(removed):
         store.uncouple(mapping.name, **{("bc_ids" if to_crm else "crm_ids"): removed[SOURCE_ID].tolist()})
 
-    settled = outcome[outcome["action"].isin(["insert", "modify", "unchanged", "fail"])]
+    results = ["insert", "modify", "unchanged"] + ([] if mapping.is_child else ["fail"])
+    settled = outcome[outcome["action"].isin(results)]
     if len(settled):
         success = settled["action"] != "fail"
         source_modified = pd.to_datetime(settled[SOURCE_MODIFIED], utc=True)

@@ -34,7 +34,7 @@ def build_lookups(
             if to_crm
             else dict(zip(pairs["crm_id"], pairs["natural_key"], strict=True))
         )
-        base = _base_currency_id(services) if field.lookup.blank_means_lcy else None
+        base = base_currency_id(services) if field.lookup.blank_means_lcy else None
         tables[field.lookup.mapping] = lookup_table(
             related.name,
             oriented,
@@ -63,7 +63,7 @@ def _coupled_pairs(related: IntegrationTableMapping, services: Services) -> pd.D
     return merged.rename(columns={natural_key: "natural_key"})[["natural_key", "crm_id"]]
 
 
-def _base_currency_id(services: Services) -> str | None:
+def base_currency_id(services: Services) -> str | None:
     """Sales' base currency: the transaction currency whose ISO code is BC's local currency (LCY)."""
     lcy = str(services.bc.settings.extra.get("lcy_code") or DEFAULT_LCY)
     for page in services.crm.iter_pages(

@@ -1,0 +1,50 @@
+"""Synchronize records of another mapping first, the way BC's table code does before it needs their
+coupling (CRM Synch. Helper's SynchRecordIfMappingExists: an invoice's customer, its lines' items).
+
+BC runs a one-off job of the related mapping for those records, on a temporary copy of the mapping
+that creates uncoupled records; its job row is the related mapping's own (a manual job). Here the same
+job runs in-process through `bcsync.pipeline.runner.run_job`, for the To-Sales pass only.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Collection
+
+from bcsync.engine.model import SyncPass
+from bcsync.pipeline.context import RunContext, RunKind
+from bcsync.pipeline.services import Services
+
+log = logging.getLogger(__name__)
+
+
+def synchronize_first(mapping_name: str, bc_ids: Collection[str], services: Services) -> bool:
+    """Create or update these BC records of `mapping_name` in Sales now; False when the mapping does not
+    run (missing or not enabled) or its job could not run — the caller then fails as BC does when the
+    related record stays uncoupled."""
+    if not bc_ids:
+        return True
+    try:
+        mapping = services.registry.get(mapping_name)
+    except KeyError:
+        return False
+    if not mapping.enabled or mapping.dag_id is None or not mapping.direction.to_crm:
+        return False
+    from bcsync.pipeline.runner import run_job  # the runner imports every step: only when needed
+
+    run = RunContext(
+        dag_id=mapping.dag_id,
+        run_id=f"synchronize_first__{uuid.uuid4()}",
+        kind=RunKind.RECORDS,
+        record_ids=tuple(sorted(bc_ids)),
+        direction=SyncPass.TO_CRM.value,
+        creates_uncoupled=True,
+    )
+    try:
+        result = run_job(mapping.name, run, services)
+    except Exception as error:  # another run holds the job, a service refused: the record stays uncoupled
+        log.warning("%s: could not synchronize %d record(s) first: %s", mapping.name, len(bc_ids), error)
+        return False
+    log.info("%s: synchronized %d record(s) first: %s", mapping.name, len(bc_ids), result.summary())
+    return True
