@@ -3,8 +3,9 @@
 A mapping with `parent:` (POSTEDSALESLINE-INV under POSTEDSALESINV-INV) has no job of its own. When the
 parent's load has written its records, this module, for each child mapping of the pass:
 
-1. reads the child records of the parents it settled (inserted, modified or unchanged) by the child's
-   `parent_link` field — by parent id chunks, or the whole child table when many parents were written;
+1. reads the child records of the parents due — created in this run, or settled now after their last
+   run failed — by the child's `parent_link` field: by parent id chunks, or the whole child table when
+   many parents are due (BC sends an invoice's lines once, after creating the invoice);
 2. plans them like any pass (couplings, coupled counterparts, the child table's rules), each carrying
    its parent's source and destination ids (`PARENT_SOURCE_ID`, `PARENT_DESTINATION_ID`), and sets the
    link to the parent's destination record on the children it creates;
@@ -57,15 +58,31 @@ def load_children(
 ) -> tuple[pd.DataFrame, dict[str, JobCounters]]:
     """The parent's outcome once its children and follow-ups are written, and each child's counters."""
     counters: dict[str, JobCounters] = {}
+    due = _parents_due(parent, sync_pass, services, outcome)
     for child in services.registry.children(parent.name):
         if sync_pass not in passes(child):
             continue
-        settled = outcome[outcome["action"].isin(SETTLED) & outcome[DESTINATION_ID].notna()]
-        written = _sync_children(child, sync_pass, run, services, job_id, settled)
+        parents = outcome[outcome[SOURCE_ID].isin(due) & outcome["action"].isin(SETTLED)]
+        written = _sync_children(child, sync_pass, run, services, job_id, parents)
         counters[child.name] = count_actions(written["action"]) if len(written) else JobCounters()
         log.info("%s %s: %s", child.name, sync_pass.value, counters[child.name].as_dict())
         outcome = _fail_parents_of_failed_children(outcome, child, written)
-    return _follow_up(parent, sync_pass, services, job_id, outcome), counters
+    return _follow_up(parent, sync_pass, services, job_id, outcome, due), counters
+
+
+def _parents_due(
+    parent: IntegrationTableMapping, sync_pass: SyncPass, services: Services, outcome: pd.DataFrame
+) -> set[str]:
+    """The parents whose children (and follow-up) are written in this run: those created now, and
+    those whose last run failed (on a child, say) and that are settled now. As in BC, whose code sends
+    an invoice's lines once, right after the invoice is created: a later change of the parent alone
+    does not send its children again."""
+    failed_before = services.store.failed_last_time(parent.name, sync_pass.value)
+    source_column = "bc_id" if sync_pass is SyncPass.TO_CRM else "crm_id"
+    retried = set(failed_before[source_column]) if len(failed_before) else set()
+    again = outcome["action"].isin(SETTLED) & outcome[SOURCE_ID].isin(retried)
+    due = outcome[outcome[DESTINATION_ID].notna() & ((outcome["action"] == "insert") | again)]
+    return set(due[SOURCE_ID])
 
 
 # ---- the children ----------------------------------------------------------------------------------
@@ -195,20 +212,17 @@ def _follow_up(
     services: Services,
     job_id: str,
     outcome: pd.DataFrame,
+    due: set[str],
 ) -> pd.DataFrame:
-    """BC's after-insert code of the parent table: for parents created now, or whose earlier run
-    failed before it was done, the follow-up updates the table's after-children rule asks for."""
+    """BC's after-insert code of the parent table: the follow-up updates its after-children rule asks
+    for, for the parents due whose children all went through."""
     rule = rule_for(parent.bc_table, sync_pass, RuleStage.AFTER_CHILDREN)
-    if rule is None or outcome.empty:
+    if rule is None or not due:
         return outcome
-    failed_before = services.store.failed_last_time(parent.name, sync_pass.value)
-    source_column = "bc_id" if sync_pass is SyncPass.TO_CRM else "crm_id"
-    retried = set(failed_before[source_column]) if len(failed_before) else set()
-    again = outcome["action"].isin(SETTLED) & outcome[SOURCE_ID].isin(retried)
-    due = outcome[outcome[DESTINATION_ID].notna() & ((outcome["action"] == "insert") | again)]
-    if due.empty:
+    rows = outcome[outcome[SOURCE_ID].isin(due) & outcome["action"].isin(SETTLED)]
+    if rows.empty:
         return outcome
-    written = due[[SOURCE_ID, DESTINATION_ID, "action"]].assign(payload=None, error=None)
+    written = rows[[SOURCE_ID, DESTINATION_ID, "action"]].assign(payload=None, error=None)
     written = written.reset_index(drop=True)
     source = read_records(services, parent, sync_pass.source, written[SOURCE_ID].tolist(), as_source)
     follow = rule(parent, written, source, services)

@@ -79,14 +79,16 @@ def _load(
     )
     settled = _settled_by_earlier_tries(folder, sync_pass, run.try_number)
     outcome = _plan_for_this_try(mapping, sync_pass, run, services, plan, settled)
-    child_counters: dict[str, JobCounters] = {}
+    # A child mapping's counters are part of its parent's job, zero when it had nothing to do.
+    child_counters = {c.name: JobCounters() for c in services.registry.children(mapping.name)}
     if len(outcome):
         outcome = write_plan(mapping, sync_pass, services, job_id, outcome)
         if services.registry.children(mapping.name):
             # Lazy import: children plans with this module's helpers.
             from bcsync.pipeline.children import load_children
 
-            outcome, child_counters = load_children(mapping, sync_pass, run, services, job_id, outcome)
+            outcome, counted = load_children(mapping, sync_pass, run, services, job_id, outcome)
+            child_counters.update(counted)
         record_outcome(mapping, sync_pass, run, services, job_id, outcome)
     write_frame(folder, f"results_{sync_pass.value}_try{run.try_number}", outcome)
     # The job's counters cover the whole run: what earlier tries settled plus this try's outcomes.

@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from bcsync.pipeline.lookups import base_currency_id
 from bcsync.pipeline.services import Services
 from bcsync.wire import odata
+from bcsync.wire.errors import RecordRejected
 
 log = logging.getLogger(__name__)
 
@@ -107,13 +108,22 @@ def ensure_product_prices(services: Services, prices: Iterable[tuple[str, str, s
     for (price_list, product, unit), amount in wanted.items():
         if (price_list, product, unit) in existing:
             continue
-        services.crm.create(
-            "productpricelevels",
-            {
-                "pricelevelid@odata.bind": f"/pricelevels({price_list})",
-                "productid@odata.bind": f"/products({product})",
-                "uomid@odata.bind": f"/uoms({unit})",
-                "amount": amount,
-                "pricingmethodcode": CURRENCY_AMOUNT,
-            },
-        )
+        try:
+            _create_price(services, price_list, product, unit, amount)
+        except RecordRejected as refused:  # the line itself then fails, with Sales' reason
+            log.warning(
+                "no price list item for product %s in price list %s: %s", product, price_list, refused
+            )
+
+
+def _create_price(services: Services, price_list: str, product: str, unit: str, amount: float) -> None:
+    services.crm.create(
+        "productpricelevels",
+        {
+            "pricelevelid@odata.bind": f"/pricelevels({price_list})",
+            "productid@odata.bind": f"/products({product})",
+            "uomid@odata.bind": f"/uoms({unit})",
+            "amount": amount,
+            "pricingmethodcode": CURRENCY_AMOUNT,
+        },
+    )
