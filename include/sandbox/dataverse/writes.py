@@ -25,6 +25,7 @@ from sandbox.dataverse.errors import (
 )
 from sandbox.dataverse.records import VERSION_NUMBER, parse_etag
 from sandbox.dataverse.resources import KeyPredicate, key_values, locate, parse_segments, relative_reference
+from sandbox.dataverse.sales_documents import SalesDocuments
 from sandbox.storage.database import VERSION_COLUMN
 from sandbox.storage.errors import StorageError, ValidationFailed
 from sandbox.storage.repository import Row, UnitOfWork
@@ -63,6 +64,7 @@ class RecordWriter:
         self.table_of = table_of
         self.references = references or {}
         self._lookups: dict[tuple[str, str], Row | None] = {}  # rows read for computed columns
+        self.sales_documents = SalesDocuments(work, lambda name: catalog.by_logical_name[name])
 
     # -- body ---------------------------------------------------------------------------------
 
@@ -179,17 +181,22 @@ class RecordWriter:
     def create(self, schema: EntitySchema, values: dict[str, Any]) -> Row:
         self._complete(schema, values, current=None)
         try:
-            return self.work.insert(schema, values, actor=self.actor, as_system=True)
+            row = self.work.insert(schema, values, actor=self.actor, as_system=True)
         except StorageError as error:
             raise self._storage_error(schema, error) from None
+        self.sales_documents.after(schema, row)
+        return row
 
     def create_many(self, schema: EntitySchema, rows: list[dict[str, Any]]) -> list[Row]:
         for values in rows:
             self._complete(schema, values, current=None)
         try:
-            return self.work.insert_many(schema, rows, actor=self.actor, as_system=True)
+            created = self.work.insert_many(schema, rows, actor=self.actor, as_system=True)
         except StorageError as error:
             raise self._storage_error(schema, error) from None
+        for row in created:
+            self.sales_documents.after(schema, row)
+        return created
 
     def update(
         self, schema: EntitySchema, current: Row, values: dict[str, Any], expected_version: int | None = None
@@ -198,7 +205,7 @@ class RecordWriter:
             del values[schema.key]  # repeating the record's own key in the body is harmless
         self._complete(schema, values, current=current)
         try:
-            return self.work.update(
+            row = self.work.update(
                 schema,
                 current[schema.key],
                 values,
@@ -208,12 +215,15 @@ class RecordWriter:
             )
         except StorageError as error:
             raise self._storage_error(schema, error) from None
+        self.sales_documents.after(schema, row)
+        return row
 
     def delete(self, schema: EntitySchema, row: Row, expected_version: int | None = None) -> None:
         try:
             self.work.delete(schema, row[schema.key], expected_version=expected_version)
         except StorageError as error:
             raise self._storage_error(schema, error) from None
+        self.sales_documents.after(schema, row)
 
     def upsert(
         self,
@@ -251,7 +261,8 @@ class RecordWriter:
     # -- computed columns ---------------------------------------------------------------------
 
     def _complete(self, schema: EntitySchema, values: dict[str, Any], current: Row | None) -> None:
-        """Fill the columns Dataverse computes on write."""
+        """Refuse what the table's logic refuses, then fill the columns Dataverse computes on write."""
+        self.sales_documents.check(schema, values, current)
         if current is None and schema.attribute("ownerid") is not None and values.get("ownerid") is None:
             values["ownerid"] = self.actor
         facts = self.catalog.facts(schema)

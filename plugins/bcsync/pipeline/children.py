@@ -29,9 +29,9 @@ import pandas as pd
 
 from bcsync.engine.model import DESTINATION_ID, DESTINATION_MODIFIED, SOURCE_ID, JobCounters, Side, SyncPass
 from bcsync.engine.planner import count_actions
+from bcsync.pipeline.apply import CREATED_THEN_FAILED, read_records, record_outcome, write_plan
 from bcsync.pipeline.context import RunContext
 from bcsync.pipeline.frames import as_destination, as_source, oriented_couplings
-from bcsync.pipeline.load import CREATED_THEN_FAILED, read_records, record_outcome, write_plan
 from bcsync.pipeline.reading import ID_CHUNK, read_pages
 from bcsync.pipeline.services import Services
 from bcsync.pipeline.specs import SideColumns, passes, side_columns
