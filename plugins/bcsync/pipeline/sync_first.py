@@ -48,3 +48,23 @@ def synchronize_first(mapping_name: str, bc_ids: Collection[str], services: Serv
         return False
     log.info("%s: synchronized %d record(s) first: %s", mapping.name, len(bc_ids), result.summary())
     return True
+
+
+def coupled_or_synchronized_first(
+    mapping_name: str, bc_ids: Collection[str], services: Services, *, synchronize: bool = True
+) -> dict[str, str]:
+    """BC id → coupled Sales id of these records of `mapping_name`; with `synchronize`, the uncoupled
+    ones are synchronized first (`synchronize_first`). Those still uncoupled are left out."""
+    wanted = sorted({str(i).lower() for i in bc_ids})
+
+    def coupled() -> dict[str, str]:
+        couplings = services.store.couplings_for(mapping_name, bc_ids=wanted) if wanted else None
+        return (
+            dict(zip(couplings["bc_id"], couplings["crm_id"], strict=True)) if couplings is not None else {}
+        )
+
+    found = coupled()
+    missing = set(wanted) - set(found)
+    if synchronize and missing and synchronize_first(mapping_name, missing, services):
+        found = coupled()
+    return found

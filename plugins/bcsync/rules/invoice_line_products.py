@@ -16,7 +16,7 @@ import pandas as pd
 from bcsync.engine.model import SOURCE_ID
 from bcsync.pipeline.reading import rows_by_key
 from bcsync.pipeline.services import Services
-from bcsync.pipeline.sync_first import synchronize_first
+from bcsync.pipeline.sync_first import coupled_or_synchronized_first
 
 ITEM, RESOURCE = "Item", "Resource"
 ITEM_MAPPING, RESOURCE_MAPPING = "ITEM-PRODUCT", "RESOURCE-PRODUCT"
@@ -72,18 +72,8 @@ def _coupled(
     """Line id → product coupled to its BC record; uncoupled records synchronized first if asked."""
     if not bc_of_line:
         return {}
-    wanted = set(bc_of_line.values())
-    crm_of = _couplings(mapping, wanted, services)
-    missing = wanted - set(crm_of)
-    if first_sync and missing and synchronize_first(mapping, missing, services):
-        crm_of = _couplings(mapping, wanted, services)
+    crm_of = coupled_or_synchronized_first(mapping, bc_of_line.values(), services, synchronize=first_sync)
     return {line: crm_of[bc] for line, bc in bc_of_line.items() if bc in crm_of}
-
-
-def _couplings(mapping: str, bc_ids: set[str], services: Services) -> dict[str, str]:
-    couplings = services.store.couplings_for(mapping, bc_ids=sorted(bc_ids))
-    live = couplings[~couplings["skipped"].astype(bool)] if len(couplings) else couplings
-    return dict(zip(live["bc_id"], live["crm_id"], strict=True)) if len(live) else {}
 
 
 def _blocked(table: str, number: object) -> str:

@@ -20,7 +20,7 @@ from bcsync.engine.model import DESTINATION_ID, SOURCE_ID, Side, SyncPass
 from bcsync.pipeline.children import child_records
 from bcsync.pipeline.reading import rows_by_key
 from bcsync.pipeline.services import Services
-from bcsync.pipeline.sync_first import synchronize_first
+from bcsync.pipeline.sync_first import coupled_or_synchronized_first
 from bcsync.registry.model import IntegrationTableMapping
 from bcsync.rules import WRITES, RuleStage, table_rule
 from bcsync.rules.invoice_line_products import SALES, line_products
@@ -48,7 +48,7 @@ def invoice_before_write(
     new_ids = plan.loc[inserts, SOURCE_ID].tolist()
     problems = _line_problems(mapping, new_ids, services)
     sendable = [i for i in new_ids if i not in problems]
-    accounts = _customer_accounts(headers.loc[sendable, "customerId"], services)
+    accounts = coupled_or_synchronized_first(CUSTOMER_MAPPING, headers.loc[sendable, "customerId"], services)
     price_lists = PriceLists(services)
     for index in inserts:
         header = headers.loc[plan.at[index, SOURCE_ID]]
@@ -132,21 +132,6 @@ def _dates_as_date_times(plan: pd.DataFrame) -> pd.DataFrame:
             payload[name] = None if not day or day == BLANK_DATE else f"{day}T00:00:00Z"
         plan.at[index, "payload"] = payload
     return plan
-
-
-def _customer_accounts(customer_ids: pd.Series, services: Services) -> dict[str, str]:
-    """Sell-to customer id → coupled account; uncoupled customers are synchronized first (CUSTOMER)."""
-    wanted = {str(i).lower() for i in customer_ids}
-
-    def coupled() -> dict[str, str]:
-        couplings = services.store.couplings_for(CUSTOMER_MAPPING, bc_ids=sorted(wanted))
-        return dict(zip(couplings["bc_id"], couplings["crm_id"], strict=True)) if len(couplings) else {}
-
-    accounts = coupled()
-    missing = wanted - set(accounts)
-    if missing and synchronize_first(CUSTOMER_MAPPING, missing, services):
-        accounts = coupled()
-    return accounts
 
 
 def _line_problems(
