@@ -9,8 +9,11 @@ job runs in-process through `bcsync.pipeline.runner.run_job`, for the To-Sales p
 from __future__ import annotations
 
 import logging
+import tempfile
 import uuid
 from collections.abc import Collection
+
+from airflow.sdk import ObjectStoragePath
 
 from bcsync.engine.model import SyncPass
 from bcsync.pipeline.context import RunContext, RunKind
@@ -42,7 +45,9 @@ def synchronize_first(mapping_name: str, bc_ids: Collection[str], services: Serv
         creates_uncoupled=True,
     )
     try:
-        result = run_job(mapping.name, run, services)
+        # Its frames are needed only while it runs, here: a temporary folder, whatever the deployment.
+        with tempfile.TemporaryDirectory(prefix="bcsync-first-") as folder:
+            result = run_job(mapping.name, run, services, ObjectStoragePath(f"file://{folder}"))
     except Exception as error:  # another run holds the job, a service refused: the record stays uncoupled
         log.warning("%s: could not synchronize %d record(s) first: %s", mapping.name, len(bc_ids), error)
         return False
