@@ -391,3 +391,28 @@ def test_invoice_lines_are_never_synchronized_on_their_own(harness):
     assert len(plan) == len(source) > 0
     assert set(plan["action"]) == {"fail"}
     assert set(plan["error"]) == {"Cannot synchronize invoice lines separately."}
+
+
+def test_an_invoice_whose_customer_cannot_be_synchronized_first_fails_with_bcs_message(harness):
+    sync_dependencies(harness)
+    invoice = post_invoice(harness, "TEST-CUSTOMER", item_numbers=items_without_products(harness)[:1])
+    uncoupled = next(
+        row["code"]
+        for row in bc_rows(harness.sandbox, "salespersonPurchaser")
+        if row["code"] not in coupled_salespeople(harness)
+    )
+    # The customer's own salesperson has no Sales user: CUSTOMER cannot create its account.
+    bc_update(harness.sandbox, "customer", invoice["customerId"], {"salespersonCode": uncoupled})
+
+    harness.run(JOB, RunKind.FULL)
+
+    assert invoice["customerId"] not in set(harness.store.couplings("CUSTOMER")["bc_id"])
+    customer_errors = harness.store.open_errors("CUSTOMER")
+    assert (customer_errors["bc_id"] == invoice["customerId"]).any()  # CUSTOMER's own job says why
+    errors = harness.store.open_errors(JOB).set_index("bc_id")
+    assert errors.at[invoice["id"], "message"] == (
+        f"Customer {invoice['customerNumber']} must be coupled to a record in Dynamics 365 Sales."
+    )
+    assert not [
+        r for r in dataverse_rows(harness.sandbox, "invoice") if r["invoicenumber"] == "TEST-CUSTOMER"
+    ]
