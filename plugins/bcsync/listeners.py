@@ -47,6 +47,10 @@ def format_direction(direction: str, result: Mapping[str, Any]) -> str:
         # No counters: the load task failed as a whole, so nothing per record is known.
         return f"{direction}: load failed (see the load task log; the watermark did not move)"
     counters = " · ".join(f"{name} {int(result.get(name) or 0)}" for name in JOB_LOG_COUNTERS)
+    # A child mapping's counters ("POSTEDSALESLINE-INV Inserted") after the job's own, when it has any.
+    children = [f"{name} {int(value or 0)}" for name, value in result.items() if " " in str(name)]
+    if children:
+        counters += " · " + " · ".join(children)
     suffix = "" if status == "done" else f" ({status})"
     return f"{direction}: {counters}{suffix}"
 

@@ -214,14 +214,17 @@ class JobResult(XComResult):
 
     def summary(self) -> dict[str, Any]:
         """Plain, flat JSON for people and other DAGs (the asset event's extra, the run note):
-        `{"mapping", "run_kind", "dry_run", "failed", "directions": {pass: {"status", "Inserted", ...}}}`."""
+        `{"mapping", "run_kind", "dry_run", "failed", "directions": {pass: {"status", "Inserted", ...}}}`,
+        a child mapping's counters after its parent's ("<CHILD> Inserted", ...)."""
         return {
             "mapping": self.mapping,
             "run_kind": self.run_kind,
             "dry_run": self.dry_run,
             "failed": self.failed,
             "directions": {
-                name: {"status": d.status, **d.counters.as_dict()} for name, d in self.directions.items()
+                # A child mapping's counters follow its parent's: "POSTEDSALESLINE-INV Inserted", ...
+                name: {"status": d.status, **d.counters.as_dict(), **d.counters.extra}
+                for name, d in self.directions.items()
             },
         }
 

@@ -156,6 +156,7 @@ _INVOICE_EXTRAS = (
     "shipmentMethodCode",
     "paymentTermsCode",
     "workDescription",
+    "currencyFactor",
 )
 _SYSTEM = ("id", "lastModifiedDateTime")
 _NO = ("no", "number")  # caption rule: "No." → no

@@ -34,7 +34,8 @@ Tables (logical name ← BC table): fields beyond id and lastModifiedDateTime
   salespersonPurchaser ← Salesperson/Purchaser: code, displayName, email, email2, phoneNo, jobTitle,
     commisionPercent, privacyBlocked, blocked
   salesInvoice ← Sales Invoice Entity Aggregate (drafts and posted): the B.3 salesInvoices fields,
-    plus shipmentDate, shippingAgentCode, shipmentMethodCode, paymentTermsCode, workDescription
+    plus shipmentDate, shippingAgentCode, shipmentMethodCode, paymentTermsCode, workDescription,
+    currencyFactor
   salesInvoiceLine ← Sales Invoice Line Aggregate: the B.3 fields (documentId = salesInvoice.id)
   customerPriceGroup ← Customer Price Group: code, description, priceIncludesVAT, allowInvoiceDisc,
     allowLineDisc
@@ -429,6 +430,8 @@ SALES_INVOICE = table(
     *_address("shipTo", caption="Ship-to "),
     guid("currencyId", "Currency Id"),
     code("currencyCode", 10, "Currency Code"),
+    # Units of the invoice currency per unit of LCY when posted; 0 for an LCY invoice.
+    decimal("currencyFactor", "Currency Factor", read_only=True),
     code("shortcutDimension1Code", 20, "Shortcut Dimension 1 Code"),
     code("shortcutDimension2Code", 20, "Shortcut Dimension 2 Code"),
     guid("orderId", "Order Id", read_only=True),

@@ -448,7 +448,8 @@ INVOICE = _table(
             {"customerid_account": "account", "customerid_contact": "contact"},
             required=True,
         ),
-        _lookup("pricelevelid", "pricelevel"),
+        # Required on a sales document: its products are priced from it (the form and the API agree).
+        _lookup("pricelevelid", "pricelevel", required=True),
         Attribute("duedate", T.DATETIME),
         Attribute("datedelivered", T.DATETIME),
         _text("shipto_name", 200),

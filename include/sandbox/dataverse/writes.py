@@ -26,6 +26,7 @@ from sandbox.dataverse.errors import (
 )
 from sandbox.dataverse.records import VERSION_NUMBER, parse_etag
 from sandbox.dataverse.resources import KeyPredicate, key_values, locate, parse_segments, relative_reference
+from sandbox.dataverse.sales_documents import SalesDocuments
 from sandbox.storage.database import VERSION_COLUMN
 from sandbox.storage.errors import StorageError, ValidationFailed
 from sandbox.storage.repository import Row, UnitOfWork
@@ -65,6 +66,7 @@ class RecordWriter:
         self.table_of = table_of
         self.references = references or {}
         self._lookups: dict[tuple[str, str], Row | None] = {}  # rows read for computed columns
+        self.sales_documents = SalesDocuments(work, lambda name: catalog.by_logical_name[name])
 
     # -- body ---------------------------------------------------------------------------------
 
@@ -185,6 +187,7 @@ class RecordWriter:
         except StorageError as error:
             raise self._storage_error(schema, error) from None
         self._after_create(schema, [row])
+        self.sales_documents.after(schema, row)
         return row
 
     def create_many(self, schema: EntitySchema, rows: list[dict[str, Any]]) -> list[Row]:
@@ -195,6 +198,8 @@ class RecordWriter:
         except StorageError as error:
             raise self._storage_error(schema, error) from None
         self._after_create(schema, created)
+        for row in created:
+            self.sales_documents.after(schema, row)
         return created
 
     def _after_create(self, schema: EntitySchema, rows: list[Row]) -> None:
@@ -228,7 +233,7 @@ class RecordWriter:
             del values[schema.key]  # repeating the record's own key in the body is harmless
         self._complete(schema, values, current=current)
         try:
-            return self.work.update(
+            row = self.work.update(
                 schema,
                 current[schema.key],
                 values,
@@ -238,12 +243,15 @@ class RecordWriter:
             )
         except StorageError as error:
             raise self._storage_error(schema, error) from None
+        self.sales_documents.after(schema, row)
+        return row
 
     def delete(self, schema: EntitySchema, row: Row, expected_version: int | None = None) -> None:
         try:
             self.work.delete(schema, row[schema.key], expected_version=expected_version)
         except StorageError as error:
             raise self._storage_error(schema, error) from None
+        self.sales_documents.after(schema, row)
 
     def upsert(
         self,
@@ -288,6 +296,7 @@ class RecordWriter:
         pending: list[dict[str, Any]] | None = None,
     ) -> None:
         """Fill the columns Dataverse computes on write (and refuse what its platform rules refuse)."""
+        self.sales_documents.check(schema, values, current)
         if current is None and schema.attribute("ownerid") is not None and values.get("ownerid") is None:
             values["ownerid"] = self.actor
         if current is None and schema.logical_name == "product":

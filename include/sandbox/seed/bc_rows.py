@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 from sandbox.bc import numbering
@@ -422,6 +423,7 @@ class BusinessCentralRows:
             "shipToName": company.name,
             "currencyId": self.id("currency", invoice.currency) if invoice.currency else EMPTY_GUID,
             "currencyCode": invoice.currency,
+            "currencyFactor": currency_factor(invoice.currency),
             "salesperson": customer.salesperson.code,
             "remainingAmount": invoice.remaining,
             "totalAmountExcludingTax": invoice.amount,
@@ -475,3 +477,10 @@ class BusinessCentralRows:
             "shipmentDate": invoice.invoice_date - timedelta(days=1),
             "lastModifiedDateTime": invoice.modified,
         }
+
+
+def currency_factor(currency: str) -> Decimal:
+    """BC's "Currency Factor" of a posted document: units of its currency per unit of LCY (0 for LCY)."""
+    if not currency:
+        return Decimal(0)
+    return (Decimal(1) / catalog.lcy_rate(currency)).quantize(Decimal("0.000001"))

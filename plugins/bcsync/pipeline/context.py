@@ -36,6 +36,9 @@ class RunContext:
     direction: str | None = None  # restrict a bidirectional job to one pass
     data_interval_start: datetime | None = None
     data_interval_end: datetime | None = None
+    # BC's one-off job on a temporary copy of the mapping with "Synch. Only Coupled Records" off: the
+    # given records are created when uncoupled (SynchRecordIfMappingExists, `bcsync.pipeline.sync_first`).
+    creates_uncoupled: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
     # A records run that another job's rule started (BC's SynchRecordsToIntegrationTable from a
     # subscriber): named after that job, and not forced, unlike "Synchronize Now".

@@ -1,4 +1,4 @@
-"""Load: apply one pass's plan to its destination, then record couplings, results and errors.
+"""Load: apply one pass's plan to its destination (`bcsync.pipeline.apply`), with its child mappings.
 
 Writes go in bulk (Dataverse bulk messages or `$batch`, BC JSON `$batch`); a record the service
 refuses fails alone. Creates are journalled first (pending writes), so a task retried after a crash
@@ -10,7 +10,6 @@ before being sent again). A retry finishes as planned what an earlier, killed tr
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
 
 import pandas as pd
 from airflow.sdk import ObjectStoragePath
@@ -19,30 +18,25 @@ from bcsync.engine.model import (
     DESTINATION_ID,
     DESTINATION_MODIFIED,
     SOURCE_ID,
-    SOURCE_MODIFIED,
+    JobCounters,
     Side,
     SyncPass,
 )
 from bcsync.engine.planner import count_actions
 from bcsync.engine.values import same_value
+from bcsync.pipeline.apply import read_records, record_outcome, write_plan
+from bcsync.pipeline.children import load_children
 from bcsync.pipeline.context import RunContext
 from bcsync.pipeline.frames import as_destination, as_source, oriented_couplings
-from bcsync.pipeline.reading import read_by_ids
 from bcsync.pipeline.record import job_id_for, job_lease, job_type
 from bcsync.pipeline.services import Services
 from bcsync.pipeline.specs import passes
 from bcsync.pipeline.staging import read_frame, write_frame
 from bcsync.pipeline.transform import plan_records
-from bcsync.pipeline.write_bc import write_bc
-from bcsync.pipeline.write_crm import write_crm
 from bcsync.registry.model import IntegrationTableMapping
 from bcsync.results import LoadResult, PlanResult
-from bcsync.rules import apply_after_write_rules
-from bcsync.store.schema import CoupledBy
 
 log = logging.getLogger(__name__)
-
-WRITES = ("insert", "modify")
 
 
 def load(
@@ -73,8 +67,6 @@ def _load(
     folder: ObjectStoragePath,
     plan: pd.DataFrame,
 ) -> LoadResult:
-    destination = sync_pass.destination
-
     job_id = job_id_for(run, mapping, sync_pass)
     services.store.start_job(
         mapping.name, sync_pass.value, job_type=job_type(run), run_id=run.run_id, job_id=job_id
@@ -85,23 +77,30 @@ def _load(
     )
     if sync_pass is SyncPass.FROM_CRM and SyncPass.TO_CRM in passes(mapping, run.direction):
         outcome = _skip_couplings_skipped_since_planned(mapping, services, outcome)
+    # A child mapping's counters are part of its parent's job, zero when it had nothing to do.
+    child_counters = {c.name: JobCounters() for c in services.registry.children(mapping.name)}
     if len(outcome):
-        writes = outcome[outcome["action"].isin(WRITES)]
-        if len(writes):
-            written = (
-                write_crm(mapping, sync_pass, writes, services, job_id)
-                if destination is Side.CRM
-                else write_bc(mapping, sync_pass, writes, services, job_id)
-            )
-            outcome = _merge_writes(outcome, written)
-            outcome["created"] = _created(outcome)
-            outcome = apply_after_write_rules(mapping, sync_pass, outcome, services)
-        _record(mapping, sync_pass, run, services, job_id, outcome)
+        outcome = write_plan(mapping, sync_pass, services, job_id, outcome)
+        if services.registry.children(mapping.name):
+            outcome, counted = load_children(mapping, sync_pass, run, services, job_id, outcome)
+            child_counters.update(counted)
+        record_outcome(mapping, sync_pass, run, services, job_id, outcome)
     write_frame(folder, f"results_{sync_pass.value}_try{run.try_number}", outcome)
     # The job's counters cover the whole run: what earlier tries settled plus this try's outcomes.
     counters = count_actions(pd.concat([settled["action"], outcome["action"]], ignore_index=True))
+    counters.extra = children_counters(child_counters)
     failed = int((outcome["action"] == "fail").sum()) if len(outcome) else 0
     return LoadResult(sync_pass=sync_pass.value, job_id=job_id, counters=counters, failed=failed)
+
+
+def children_counters(counters: dict[str, JobCounters]) -> dict[str, int]:
+    """Child mappings' counters as the parent job's extra counters: "<CHILD> Inserted" → count."""
+    return {
+        f"{child} {name}": count
+        for child, counted in counters.items()
+        for name, count in counted.as_dict().items()
+        if name != "Coupled"
+    }
 
 
 # ---- retries -----------------------------------------------------------------------------------------
@@ -142,10 +141,10 @@ def _plan_for_this_try(
     )
     if not ids:
         return plan.iloc[0:0].copy()
-    source = _read(services, mapping, sync_pass.source, ids, as_source)
+    source = read_records(services, mapping, sync_pass.source, ids, as_source)
     side_ids = {"bc_ids" if sync_pass is SyncPass.TO_CRM else "crm_ids": ids}
     couplings = oriented_couplings(services.store.couplings_for(mapping.name, **side_ids), sync_pass)
-    destination = _read(
+    destination = read_records(
         services, mapping, sync_pass.destination, couplings[DESTINATION_ID].tolist(), as_destination
     )
     replanned = plan_records(mapping, sync_pass, run, services, source, couplings, destination)
@@ -216,128 +215,3 @@ def _skip_couplings_skipped_since_planned(
         plan = plan.copy()
         plan.loc[now_skipped, ["action", "payload", "error"]] = ["skip", None, None]
     return plan
-
-
-def _read(
-    services: Services, mapping: IntegrationTableMapping, side: Side, ids: list[str], shape
-) -> pd.DataFrame:
-    frames = [f for f in read_by_ids(services, mapping, side, ids, apply_filter=False) if len(f)]
-    return shape(pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(), mapping, side)
-
-
-# ---- recording --------------------------------------------------------------------------------------
-
-
-def _created(outcome: pd.DataFrame) -> pd.Series:
-    """The records this load created: coupled even when a rule after the write then fails them."""
-    if "created" in outcome.columns:
-        return outcome["created"].fillna(False).astype(bool)
-    return (outcome["action"] == "insert") & outcome[DESTINATION_ID].notna()
-
-
-def _merge_writes(outcome: pd.DataFrame, written: pd.DataFrame) -> pd.DataFrame:
-    """Write outcomes onto the plan rows: the destination id and modified-on, or the failure."""
-    if written.empty:
-        return outcome
-    results = written.drop_duplicates(SOURCE_ID, keep="last").set_index(SOURCE_ID)
-    is_write = outcome["action"].isin(WRITES) & outcome[SOURCE_ID].isin(results.index)
-    ok = outcome[SOURCE_ID].map(results["ok"]).fillna(False).astype(bool) & is_write
-    failed = is_write & ~ok
-    outcome.loc[ok, DESTINATION_ID] = outcome.loc[ok, SOURCE_ID].map(results[DESTINATION_ID])
-    outcome.loc[ok, DESTINATION_MODIFIED] = outcome.loc[ok, SOURCE_ID].map(
-        results["new_destination_modified"]
-    )
-    outcome.loc[failed, "action"] = "fail"
-    outcome.loc[failed, "error"] = outcome.loc[failed, SOURCE_ID].map(results["error"])
-    return outcome
-
-
-def _record(
-    mapping: IntegrationTableMapping,
-    sync_pass: SyncPass,
-    run: RunContext,
-    services: Services,
-    job_id: str,
-    outcome: pd.DataFrame,
-) -> None:
-    to_crm = sync_pass is SyncPass.TO_CRM
-    store = services.store
-    bc_col, crm_col = (SOURCE_ID, DESTINATION_ID) if to_crm else (DESTINATION_ID, SOURCE_ID)
-
-    inserted = outcome[_created(outcome)]
-    if len(inserted):
-        pairs = pd.DataFrame({"bc_id": inserted[bc_col], "crm_id": inserted[crm_col]})
-        replacing = inserted["replaces_coupling"].astype(bool)
-        if replacing.any():
-            store.uncouple(
-                mapping.name,
-                **{("bc_ids" if to_crm else "crm_ids"): inserted.loc[replacing, SOURCE_ID].tolist()},
-            )
-        store.couple(mapping.name, pairs, coupled_by=CoupledBy.CREATE)
-        store.confirm(mapping.name, sync_pass.value, inserted[SOURCE_ID].tolist())
-
-    removed = outcome[outcome["action"] == "remove_coupling"]
-    if len(removed):
-        store.uncouple(mapping.name, **{("bc_ids" if to_crm else "crm_ids"): removed[SOURCE_ID].tolist()})
-
-    settled = outcome[outcome["action"].isin(["insert", "modify", "unchanged", "fail"])]
-    if len(settled):
-        success = settled["action"] != "fail"
-        source_modified = pd.to_datetime(settled[SOURCE_MODIFIED], utc=True)
-        destination_modified = pd.to_datetime(settled[DESTINATION_MODIFIED], utc=True)
-        frame = pd.DataFrame(
-            {
-                "bc_id" if to_crm else "crm_id": settled[SOURCE_ID],
-                "result": success.map({True: "Success", False: "Failure"}),
-                "bc_modified_on": (source_modified if to_crm else destination_modified).where(success),
-                "crm_modified_on": (destination_modified if to_crm else source_modified).where(success),
-                "message": settled["error"].where(~success),
-            }
-        )
-        recorded = store.record_sync_results(mapping.name, sync_pass.value, frame, job_id=job_id)
-        if len(recorded.newly_skipped):
-            skipped = set(recorded.newly_skipped["bc_id" if to_crm else "crm_id"])
-            outcome.loc[outcome[SOURCE_ID].isin(skipped) & (outcome["action"] == "fail"), "action"] = "skip"
-
-    failed = outcome[outcome["action"] == "fail"]
-    if len(failed):
-        _log_failures(mapping, sync_pass, run, services, job_id, failed)
-
-
-def _log_failures(
-    mapping: IntegrationTableMapping,
-    sync_pass: SyncPass,
-    run: RunContext,
-    services: Services,
-    job_id: str,
-    failed: pd.DataFrame,
-) -> None:
-    to_crm = sync_pass is SyncPass.TO_CRM
-    for row in failed.itertuples(index=False):
-        bc_id, crm_id = (row.source_id, row.destination_id) if to_crm else (row.destination_id, row.source_id)
-        log.error(
-            "SYNC ERROR job=%s direction=%s bc_id=%s bc_record=%s crm_id=%s reason=%s",
-            mapping.name,
-            sync_pass.value,
-            bc_id,
-            row.label if to_crm else "",
-            crm_id,
-            row.error,
-        )
-    services.store.add_record_errors(
-        pd.DataFrame(
-            {
-                "mapping": mapping.name,
-                "direction": sync_pass.value,
-                "bc_id": failed[SOURCE_ID if to_crm else DESTINATION_ID],
-                "crm_id": failed[DESTINATION_ID if to_crm else SOURCE_ID],
-                "bc_number": failed["label"] if to_crm else None,
-                "message": failed["error"].fillna("unknown error"),
-                "job_id": job_id,
-                "run_id": run.run_id,
-                "task_id": run.task_id,
-                "try_number": run.try_number,
-                "logged_on": datetime.now(UTC),
-            }
-        )
-    )

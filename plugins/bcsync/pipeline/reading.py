@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
+from typing import Any
 
 import pandas as pd
 
@@ -128,3 +129,26 @@ def _extension_fields(
 def _chunks(items: Sequence[str], size: int) -> Iterator[Sequence[str]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+def rows_by_key(
+    hook: Any, entity_set: str, key: str, values: Iterable[Any], select: Sequence[str], **options: Any
+) -> dict[str, dict[str, Any]]:
+    """Rows of any entity set of either hook whose `key` is one of `values` (GUIDs or codes), in id
+    chunks; keyed by the key's value in lower case. `options`: the hook's (e.g. BC's `api`)."""
+    wanted = sorted({str(v) for v in values if v is not None and not pd.isna(v) and str(v)})
+    out: dict[str, dict[str, Any]] = {}
+    for chunk in _chunks(wanted, ID_CHUNK):
+        literal = [uuid.UUID(v) for v in chunk] if _all_guids(chunk) else chunk
+        for page in hook.iter_pages(
+            entity_set, select=list(select), filter=odata.in_(key, literal), **options
+        ):
+            out.update({str(row[key]).lower(): row for row in page})
+    return out
+
+
+def _all_guids(values: Sequence[str]) -> bool:
+    try:
+        return all(uuid.UUID(v) for v in values)
+    except ValueError:
+        return False

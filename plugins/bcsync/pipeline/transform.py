@@ -10,8 +10,9 @@ from weakref import WeakKeyDictionary
 import pandas as pd
 from airflow.sdk import ObjectStoragePath
 
-from bcsync.engine.model import SOURCE_ID, Side, SyncPass
+from bcsync.engine.model import DESTINATION_ID, SOURCE_ID, Side, SyncPass
 from bcsync.engine.planner import count_actions, plan_pass
+from bcsync.engine.values import same_value
 from bcsync.pipeline.config_templates import apply_config_templates
 from bcsync.pipeline.context import RunContext, RunKind
 from bcsync.pipeline.frames import as_destination, as_source
@@ -75,7 +76,7 @@ def plan_records(
         mapping,
         sync_pass,
         services.registry,
-        full_sync=run.kind is RunKind.FULL,
+        full_sync=run.kind is RunKind.FULL or run.creates_uncoupled,
         force_modify=run.force_modify,
         max_lengths=destination_lengths(mapping, sync_pass, services) if len(source) else None,
     )
@@ -83,8 +84,34 @@ def plan_records(
     plan = plan_pass(spec, source, couplings, destination, lookups)
     plan = apply_config_templates(mapping, sync_pass, plan, services)
     plan = apply_table_rules(mapping, sync_pass, plan, source, services)
+    if not spec.force_modify:
+        plan = without_unchanged_values(plan, destination)
     plan["label"] = _labels(source, sync_pass.source, len(plan))
     plan["etag"] = _etags(plan, destination)
+    return plan
+
+
+def without_unchanged_values(plan: pd.DataFrame, destination: pd.DataFrame) -> pd.DataFrame:
+    """Modifies whose rule-set values the destination already holds: those values left out, and a
+    modify left with nothing to write is Unchanged (BC §1.6: a field counts as modified only if the
+    destination value actually changes, whoever set it — a mapping or a table's code)."""
+    modifies = plan.index[plan["action"] == "modify"] if len(plan) else []
+    if not len(modifies) or destination.empty:
+        return plan
+    current = destination.drop_duplicates(DESTINATION_ID).set_index(DESTINATION_ID)
+    for index in modifies:
+        destination_id = plan.at[index, DESTINATION_ID]
+        if destination_id not in current.index:
+            continue
+        record = current.loc[destination_id]
+        payload = {
+            name: value
+            for name, value in (plan.at[index, "payload"] or {}).items()
+            if name not in current.columns or not same_value(value, record[name])
+        }
+        plan.at[index, "payload"] = payload or None
+        if not payload:
+            plan.at[index, "action"] = "unchanged"
     return plan
 
 

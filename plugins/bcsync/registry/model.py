@@ -336,6 +336,14 @@ class RuleLookup(_Frozen):
     navigation: Identifier | None = None  # the navigation property to bind through, if not the attribute
 
 
+class ParentLink(_Frozen):
+    """How a child mapping's records point at their parent's (an invoice line at its invoice): the
+    field holding the parent's id on each side."""
+
+    bc_field: Identifier  # e.g. documentId: the BC parent's id
+    crm_field: Identifier  # e.g. invoiceid: the lookup to the Dataverse parent, set from its coupling
+
+
 class ConfigTemplate(_Frozen):
     """BC's "Int. Tbl. Config Template Code": values given to every Dataverse record created from BC."""
 
@@ -396,6 +404,7 @@ class IntegrationTableMapping(_Frozen):
     company_filter: bool = False  # Dataverse rows of this company or of none (BC's CompanyId filter)
     dependencies: tuple[Name, ...] = ()  # BC's "Dependency Filter"
     parent: Name | None = None
+    parent_link: ParentLink | None = None  # a child mapping: how its records point at the parent's
     update_conflict_resolution: UpdateConflictResolution = UpdateConflictResolution.NONE
     deletion_conflict_resolution: DeletionConflictResolution = DeletionConflictResolution.NONE
     coupling: Coupling = Coupling()

@@ -138,7 +138,11 @@ def _shape(mapping: IntegrationTableMapping) -> Iterator[tuple[None, str]]:
             yield None, "a child mapping runs with its parent and has no schedule"
         if mapping.job_code is not None:
             yield None, "a child mapping runs with its parent and has no job_code"
-    else:
+        if mapping.parent_link is None:
+            yield None, "parent_link: required for a child mapping (the parent's id field on each side)"
+    elif mapping.parent_link is not None:
+        yield None, "parent_link: only a child mapping (one with a parent) points at a parent"
+    if not mapping.is_child:
         if mapping.schedule is None:
             yield None, "schedule: required key is missing (BC's default is every: 30m)"
         if mapping.bc_modified_field is None:

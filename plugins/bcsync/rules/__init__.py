@@ -13,6 +13,9 @@ alone) has no rules. A rule is one of three kinds, each at the step where BC rai
   record for source records that no match criterion coupled; a pair found is synchronized at once.
 * `AFTER_WRITE` (load step, BC's OnAfterInsertRecord / OnAfterModifyRecord): writes what depends on
   the written records (another table's rows, a state change); it may fail a record.
+* `AFTER_CHILDREN` (load step, for a parent mapping: once the written records' child records, such
+  as invoice lines, are written too, as BC's after-insert code does): returns the follow-up updates to
+  make (rows with action "modify" and their payloads).
 * `FOLLOW_UP` (after the load, BC's subscribers calling SynchRecordsToIntegrationTable): names records
   of another BC table to synchronize now (`FollowUp`), e.g. a price group's prices after the group;
   `pipeline/follow_up.py` runs that table's job for them, not forced, with its own job rows.
@@ -62,6 +65,7 @@ class RuleKind(StrEnum):
     PLAN = "plan"
     FIND_UNCOUPLED = "find_uncoupled"
     AFTER_WRITE = "after_write"
+    AFTER_CHILDREN = "after_children"
     FOLLOW_UP = "follow_up"
 
 

@@ -127,3 +127,21 @@ def test_airflows_plugin_loader_finds_only_the_plugin_file_in_both_ignore_syntax
     found = json.loads(result.stdout.strip().splitlines()[-1])
     expected = {"plugins": ["bcsync"], "listeners": ["bcsync.listeners"], "errors": {}}
     assert found == {"glob": expected, "regexp": expected, "heavy": []}
+
+
+def test_a_child_mappings_counters_follow_the_jobs_own():
+    direction = {**CURRENCY_SUMMARY["directions"]["ToIntegrationTable"], "POSTEDSALESLINE-INV Inserted": 27}
+    summary = {
+        **CURRENCY_SUMMARY,
+        "mapping": "POSTEDSALESINV-INV",
+        "directions": {"ToIntegrationTable": direction},
+    }
+    assert format_summary(summary).endswith("Failed 1 · POSTEDSALESLINE-INV Inserted 27")
+
+
+def test_the_job_result_summary_carries_the_child_counters():
+    result = JobResult.coerce(
+        {**CURRENCY_SUMMARY, "directions": {"ToIntegrationTable": {"status": "done", "Inserted": 2}}}
+    )
+    result.directions["ToIntegrationTable"].counters.extra["POSTEDSALESLINE-INV Inserted"] = 5
+    assert result.summary()["directions"]["ToIntegrationTable"]["POSTEDSALESLINE-INV Inserted"] == 5

@@ -128,7 +128,12 @@ def test_after_a_child_mapping_is_refused_with_its_parent_named(
     write_mappings: WriteMappings, small_mappings
 ) -> None:
     child = copy.deepcopy(small_mappings["customer.yaml"]["mappings"][0])
-    child.update(name="CUSTOMER-NOTES", parent="CUSTOMER", dependencies=["CUSTOMER"])
+    child.update(
+        name="CUSTOMER-NOTES",
+        parent="CUSTOMER",
+        dependencies=["CUSTOMER"],
+        parent_link={"bc_field": "id", "crm_field": "parentcustomerid"},
+    )
     del child["schedule"]
     child["fields"] = child["fields"][:2]
     small_mappings["customer.yaml"]["mappings"].append(child)

@@ -1,0 +1,186 @@
+"""Applying a plan to its destination: send its writes, then record couplings, results and errors.
+
+Used by the load step for a mapping's plan, and by `bcsync.pipeline.children` for the plans of child
+mappings and the follow-ups of their parents, so every write is recorded the same way.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+import pandas as pd
+
+from bcsync.engine.model import (
+    DESTINATION_ID,
+    DESTINATION_MODIFIED,
+    SOURCE_ID,
+    SOURCE_MODIFIED,
+    Side,
+    SyncPass,
+)
+from bcsync.pipeline.context import RunContext
+from bcsync.pipeline.reading import read_by_ids
+from bcsync.pipeline.services import Services
+from bcsync.pipeline.write_bc import write_bc
+from bcsync.pipeline.write_crm import write_crm
+from bcsync.registry.model import IntegrationTableMapping
+from bcsync.rules import apply_after_write_rules
+from bcsync.store.schema import CoupledBy
+
+log = logging.getLogger(__name__)
+
+WRITES = ("insert", "modify")
+# A plan column: the record was created by this write, even if what followed (an AFTER_WRITE rule,
+# its children) then failed it: it is coupled all the same, so its retry updates it.
+CREATED = "created"
+
+
+def write_plan(
+    mapping: IntegrationTableMapping,
+    sync_pass: SyncPass,
+    services: Services,
+    job_id: str,
+    plan: pd.DataFrame,
+) -> pd.DataFrame:
+    """Send the plan's inserts and modifies to the pass's destination; the plan with their outcomes."""
+    outcome = plan.copy()
+    writes = outcome[outcome["action"].isin(WRITES)]
+    if writes.empty:
+        return outcome
+    written = (
+        write_crm(mapping, sync_pass, writes, services, job_id)
+        if sync_pass.destination is Side.CRM
+        else write_bc(mapping, sync_pass, writes, services, job_id)
+    )
+    outcome = _merge_writes(outcome, written)
+    outcome[CREATED] = (outcome["action"] == "insert") & outcome[DESTINATION_ID].notna()
+    return apply_after_write_rules(mapping, sync_pass, outcome, services)
+
+
+def read_records(
+    services: Services, mapping: IntegrationTableMapping, side: Side, ids: list[str], shape
+) -> pd.DataFrame:
+    """These records of one side (read by id, no filter), shaped by `as_source` or `as_destination`."""
+    frames = [f for f in read_by_ids(services, mapping, side, ids, apply_filter=False) if len(f)]
+    return shape(pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(), mapping, side)
+
+
+def _merge_writes(outcome: pd.DataFrame, written: pd.DataFrame) -> pd.DataFrame:
+    """Write outcomes onto the plan rows: the destination id and modified-on, or the failure."""
+    if written.empty:
+        return outcome
+    results = written.drop_duplicates(SOURCE_ID, keep="last").set_index(SOURCE_ID)
+    is_write = outcome["action"].isin(WRITES) & outcome[SOURCE_ID].isin(results.index)
+    ok = outcome[SOURCE_ID].map(results["ok"]).fillna(False).astype(bool) & is_write
+    failed = is_write & ~ok
+    outcome.loc[ok, DESTINATION_ID] = outcome.loc[ok, SOURCE_ID].map(results[DESTINATION_ID])
+    outcome.loc[ok, DESTINATION_MODIFIED] = outcome.loc[ok, SOURCE_ID].map(
+        results["new_destination_modified"]
+    )
+    outcome.loc[failed, "action"] = "fail"
+    outcome.loc[failed, "error"] = outcome.loc[failed, SOURCE_ID].map(results["error"])
+    return outcome
+
+
+def record_outcome(
+    mapping: IntegrationTableMapping,
+    sync_pass: SyncPass,
+    run: RunContext,
+    services: Services,
+    job_id: str,
+    outcome: pd.DataFrame,
+) -> None:
+    """Couplings, per-record results and errors of a pass's outcome.
+
+    A record created and then failed by what followed its creation (an AFTER_WRITE rule, a parent
+    whose children failed: `created` is True) is coupled all the same, so its retry updates it
+    rather than creating another.
+    A child mapping's failures are logged but not marked on its couplings: BC marks the parent only.
+    """
+    to_crm = sync_pass is SyncPass.TO_CRM
+    store = services.store
+    bc_col, crm_col = (SOURCE_ID, DESTINATION_ID) if to_crm else (DESTINATION_ID, SOURCE_ID)
+
+    if CREATED in outcome.columns:
+        created = outcome[CREATED].fillna(False).astype(bool)
+    else:
+        created = outcome["action"] == "insert"
+    inserted = outcome[created & outcome[DESTINATION_ID].notna()]
+    if len(inserted):
+        pairs = pd.DataFrame({"bc_id": inserted[bc_col], "crm_id": inserted[crm_col]})
+        replacing = inserted["replaces_coupling"].astype(bool)
+        if replacing.any():
+            store.uncouple(
+                mapping.name,
+                **{("bc_ids" if to_crm else "crm_ids"): inserted.loc[replacing, SOURCE_ID].tolist()},
+            )
+        store.couple(mapping.name, pairs, coupled_by=CoupledBy.CREATE)
+        store.confirm(mapping.name, sync_pass.value, inserted[SOURCE_ID].tolist())
+
+    removed = outcome[outcome["action"] == "remove_coupling"]
+    if len(removed):
+        store.uncouple(mapping.name, **{("bc_ids" if to_crm else "crm_ids"): removed[SOURCE_ID].tolist()})
+
+    results = ["insert", "modify", "unchanged"] + ([] if mapping.is_child else ["fail"])
+    settled = outcome[outcome["action"].isin(results)]
+    if len(settled):
+        success = settled["action"] != "fail"
+        source_modified = pd.to_datetime(settled[SOURCE_MODIFIED], utc=True)
+        destination_modified = pd.to_datetime(settled[DESTINATION_MODIFIED], utc=True)
+        frame = pd.DataFrame(
+            {
+                "bc_id" if to_crm else "crm_id": settled[SOURCE_ID],
+                "result": success.map({True: "Success", False: "Failure"}),
+                "bc_modified_on": (source_modified if to_crm else destination_modified).where(success),
+                "crm_modified_on": (destination_modified if to_crm else source_modified).where(success),
+                "message": settled["error"].where(~success),
+            }
+        )
+        recorded = store.record_sync_results(mapping.name, sync_pass.value, frame, job_id=job_id)
+        if len(recorded.newly_skipped):
+            skipped = set(recorded.newly_skipped["bc_id" if to_crm else "crm_id"])
+            outcome.loc[outcome[SOURCE_ID].isin(skipped) & (outcome["action"] == "fail"), "action"] = "skip"
+
+    failed = outcome[outcome["action"] == "fail"]
+    if len(failed):
+        _log_failures(mapping, sync_pass, run, services, job_id, failed)
+
+
+def _log_failures(
+    mapping: IntegrationTableMapping,
+    sync_pass: SyncPass,
+    run: RunContext,
+    services: Services,
+    job_id: str,
+    failed: pd.DataFrame,
+) -> None:
+    to_crm = sync_pass is SyncPass.TO_CRM
+    for row in failed.itertuples(index=False):
+        bc_id, crm_id = (row.source_id, row.destination_id) if to_crm else (row.destination_id, row.source_id)
+        log.error(
+            "SYNC ERROR job=%s direction=%s bc_id=%s bc_record=%s crm_id=%s reason=%s",
+            mapping.name,
+            sync_pass.value,
+            bc_id,
+            row.label if to_crm else "",
+            crm_id,
+            row.error,
+        )
+    services.store.add_record_errors(
+        pd.DataFrame(
+            {
+                "mapping": mapping.name,
+                "direction": sync_pass.value,
+                "bc_id": failed[SOURCE_ID if to_crm else DESTINATION_ID],
+                "crm_id": failed[DESTINATION_ID if to_crm else SOURCE_ID],
+                "bc_number": failed["label"] if to_crm else None,
+                "message": failed["error"].fillna("unknown error"),
+                "job_id": job_id,
+                "run_id": run.run_id,
+                "task_id": run.task_id,
+                "try_number": run.try_number,
+                "logged_on": datetime.now(UTC),
+            }
+        )
+    )
