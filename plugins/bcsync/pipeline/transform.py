@@ -85,17 +85,20 @@ def plan_records(
     plan = apply_config_templates(mapping, sync_pass, plan, services)
     plan = apply_table_rules(mapping, sync_pass, plan, source, services)
     if not spec.force_modify:
-        plan = without_unchanged_values(plan, destination)
+        plan = without_unchanged_values(plan, destination, forced=_forced_sources(couplings))
     plan["label"] = _labels(source, sync_pass.source, len(plan))
     plan["etag"] = _etags(plan, destination)
     return plan
 
 
-def without_unchanged_values(plan: pd.DataFrame, destination: pd.DataFrame) -> pd.DataFrame:
+def without_unchanged_values(
+    plan: pd.DataFrame, destination: pd.DataFrame, forced: frozenset[str] = frozenset()
+) -> pd.DataFrame:
     """Modifies whose rule-set values the destination already holds: those values left out, and a
     modify left with nothing to write is Unchanged (BC §1.6: a field counts as modified only if the
-    destination value actually changes, whoever set it — a mapping or a table's code)."""
-    modifies = plan.index[plan["action"] == "modify"] if len(plan) else []
+    destination value actually changes, whoever set it — a mapping or a table's code). Records whose
+    coupling asks for a forced write (`forced` source ids: BC's ForceModify) are written as planned."""
+    modifies = plan.index[(plan["action"] == "modify") & ~plan[SOURCE_ID].isin(forced)] if len(plan) else []
     if not len(modifies) or destination.empty:
         return plan
     current = destination.drop_duplicates(DESTINATION_ID).set_index(DESTINATION_ID)
@@ -113,6 +116,13 @@ def without_unchanged_values(plan: pd.DataFrame, destination: pd.DataFrame) -> p
         if not payload:
             plan.at[index, "action"] = "unchanged"
     return plan
+
+
+def _forced_sources(couplings: pd.DataFrame) -> frozenset[str]:
+    """The source ids whose coupling asks for a write whatever changed (`force_modify`)."""
+    if "force_modify" not in couplings.columns or couplings.empty:
+        return frozenset()
+    return frozenset(couplings.loc[couplings["force_modify"].fillna(False).astype(bool), SOURCE_ID])
 
 
 def destination_lengths(
