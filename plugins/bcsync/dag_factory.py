@@ -109,8 +109,12 @@ def build_dag(
         tags=["bcsync", mapping.name],
         doc_md=_doc(mapping, jobs),
     ) as dag:
+        # Airflow keys allow letters, digits, `-` and `_`: "CUSTOMER STATISTICS" → CUSTOMER_STATISTICS.
         IntegrationSyncTaskGroup(
-            mapping, group_id=mapping.name, prefix_group_id=False, job_asset=job_asset(mapping)
+            mapping,
+            group_id=mapping.name.replace(" ", "_"),
+            prefix_group_id=False,
+            job_asset=job_asset(mapping),
         )
     return dag
 

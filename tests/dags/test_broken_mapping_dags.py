@@ -19,6 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 DAGS = ROOT / "dags"
 ERRORS_FILE = DAGS / "bcsync_mapping_errors.py"
 GOOD_JOBS = {"bcsync_salespeople", "bcsync_currency", "bcsync_customer", "bcsync_contact"}
+GOOD_JOBS |= {"bcsync_customer_statistics"}
 
 
 @pytest.fixture
@@ -53,15 +54,18 @@ def the_import_error(bag: DagBag) -> str:
 def test_a_broken_mapping_is_an_import_error_naming_dag_file_mapping_and_field(parse_with):
     bag = parse_with({"CONTACT": misspell_contact_direction})
 
-    # CUSTOMER looks its primary contact up through CONTACT's couplings, so it cannot run either.
+    # CUSTOMER looks its primary contact up through CONTACT's couplings, so it cannot run either, nor
+    # CUSTOMER STATISTICS, whose records are CUSTOMER's.
     assert set(bag.dag_ids) == {"bcsync_salespeople", "bcsync_currency", "bcsync_full_sync"}
     message = the_import_error(bag)
     first, *problems = message.splitlines()
     assert first == (
-        "BrokenMappingError: 2 bcsync DAGs not loaded because their mappings are broken "
-        "(bcsync_contact, bcsync_customer); `bin/bcsync mappings validate` checks the fix:"
+        "BrokenMappingError: 3 bcsync DAGs not loaded because their mappings are broken "
+        "(bcsync_contact, bcsync_customer, bcsync_customer_statistics); `bin/bcsync mappings validate` "
+        "checks the fix:"
     )
-    contact, customer = problems
+    contact, customer, statistics = problems
+    assert "mapping CUSTOMER STATISTICS: dependency 'CUSTOMER' is broken (" in statistics
     assert contact.startswith("bcsync_contact: /")
     assert contact.endswith(
         "/contact.yaml: mapping CONTACT: field 'E-Mail' (bc_field email): direction: Input should be "
@@ -86,7 +90,8 @@ def test_jobs_depending_on_an_unreadable_file_are_import_errors_too(parse_with):
 
     assert set(bag.dag_ids) == {"bcsync_salespeople", "bcsync_full_sync"}
     message = the_import_error(bag)
-    assert "(bcsync_contact, bcsync_currency, bcsync_customer)" in message.splitlines()[0]
+    jobs = "(bcsync_contact, bcsync_currency, bcsync_customer, bcsync_customer_statistics)"
+    assert jobs in message.splitlines()[0]
     assert "\nbcsync_currency: " in message and "/currency.yaml: invalid YAML: line 4" in message
     assert (
         "bcsync_customer: " in message
@@ -96,12 +101,13 @@ def test_jobs_depending_on_an_unreadable_file_are_import_errors_too(parse_with):
 
 
 def test_a_broken_mapping_without_a_dag_adds_no_import_error(parse_with):
-    """ITEM-PRODUCT is not enabled: it has no DAG to stand in for (validate reports it)."""
+    """SALESPRC-PRODUCTPRICE is not enabled, and no job depends on it: it has no DAG to stand in for
+    (validate reports it)."""
 
-    def break_item(mapping: dict[str, Any]) -> None:
+    def break_prices(mapping: dict[str, Any]) -> None:
         del mapping["crm_key"]
 
-    bag = parse_with({"ITEM-PRODUCT": break_item})
+    bag = parse_with({"SALESPRC-PRODUCTPRICE": break_prices})
 
     assert bag.import_errors == {}
     assert set(bag.dag_ids) == GOOD_JOBS | {"bcsync_full_sync"}

@@ -25,6 +25,7 @@ from bcsync.engine.model import (
 )
 from bcsync.pipeline.context import RunContext, RunKind
 from bcsync.pipeline.frames import as_destination, as_source, oriented_couplings
+from bcsync.pipeline.linked import linked_pairs
 from bcsync.pipeline.reading import read_by_ids, read_pages
 from bcsync.pipeline.record import job_lease
 from bcsync.pipeline.services import Services
@@ -72,7 +73,9 @@ def _couple(
         source = staged[sync_pass.source]
         candidates = as_source(source, mapping, sync_pass.source) if len(source) else None
         proposed = pd.DataFrame()
-        if candidates is not None and _may_match(mapping, run):
+        if candidates is not None and mapping.linked_to:
+            proposed = linked_pairs(mapping, services, candidates)
+        elif candidates is not None and _may_match(mapping, run):
             proposed = _match(mapping, sync_pass, services, candidates, staged[sync_pass.destination])
         coupled = 0
         if len(proposed) and not run.dry_run:

@@ -25,6 +25,7 @@ from bcsync.engine.model import (
 from bcsync.engine.planner import count_actions
 from bcsync.pipeline.context import RunContext
 from bcsync.pipeline.frames import as_destination, as_source, oriented_couplings
+from bcsync.pipeline.linked import link_parents
 from bcsync.pipeline.reading import read_by_ids
 from bcsync.pipeline.record import job_id_for, job_lease, job_type
 from bcsync.pipeline.services import Services
@@ -87,6 +88,8 @@ def _load(
                 else write_bc(mapping, sync_pass, writes, services, job_id)
             )
             outcome = _merge_writes(outcome, written)
+            if mapping.linked_to:
+                outcome = link_parents(mapping, services, outcome)
         _record(mapping, sync_pass, run, services, job_id, outcome)
     write_frame(folder, f"results_{sync_pass.value}_try{run.try_number}", outcome)
     # The job's counters cover the whole run: what earlier tries settled plus this try's outcomes.

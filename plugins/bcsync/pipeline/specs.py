@@ -171,7 +171,8 @@ def pass_spec(
         fields=field_rules(mapping, sync_pass, registry, max_lengths),
         bidirectional_mapping=mapping.direction is SyncDirection.BIDIRECTIONAL,
         # A full synchronization runs on a copy of the mapping with "Synch. Only Coupled Records" off.
-        only_coupled=mapping.only_coupled and not full_sync,
+        # A linked mapping's records are the parent's coupled ones: it creates what they lack.
+        only_coupled=mapping.only_coupled and not full_sync and mapping.linked_to is None,
         update_conflict=mapping.update_conflict_resolution,
         deletion_conflict=mapping.deletion_conflict_resolution,
         force_modify=force_modify,

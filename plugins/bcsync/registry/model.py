@@ -35,6 +35,7 @@ __all__ = [
     "FieldStatus",
     "IntegrationFieldMapping",
     "IntegrationTableMapping",
+    "LinkedTo",
     "Lookup",
     "MappingFile",
     "MatchCriterion",
@@ -112,7 +113,7 @@ NOT_CARRIED: dict[str, str] = {
     ),
     "job_kind": (
         "job_kind is not carried: every job bcsync runs is a table synchronization; BC's Customer "
-        "Statistics job is the CUSTOMER STATISTICS mapping, disabled until that job is implemented"
+        "Statistics job is the CUSTOMER STATISTICS mapping, linked to CUSTOMER (linked_to)"
     ),
 }
 
@@ -354,6 +355,18 @@ class Coupling(_Frozen):
         return _refuse_not_carried(data, "create_new_if_no_match")
 
 
+class LinkedTo(_Frozen):
+    """A mapping whose records belong to the records coupled in another mapping (the "parent").
+
+    Its BC records are the parent's coupled, non-skipped BC records; the Sales row of each is the
+    one the parent's Sales row links to through `crm_lookup`, created and linked when there is none
+    (BC's Customer Statistics job: customer → account.nav_accountstatisticsid → nav_accountstatistics).
+    """
+
+    mapping: Name
+    crm_lookup: Identifier
+
+
 class IntegrationTableMapping(_Frozen):
     """One row of BC's "Integration Table Mapping" (table 5335), with its field mappings."""
 
@@ -387,6 +400,7 @@ class IntegrationTableMapping(_Frozen):
     company_filter: bool = False  # Dataverse rows of this company or of none (BC's CompanyId filter)
     dependencies: tuple[Name, ...] = ()  # BC's "Dependency Filter"
     parent: Name | None = None
+    linked_to: LinkedTo | None = None  # records of another mapping's couplings, through a Sales lookup
     update_conflict_resolution: UpdateConflictResolution = UpdateConflictResolution.NONE
     deletion_conflict_resolution: DeletionConflictResolution = DeletionConflictResolution.NONE
     coupling: Coupling = Coupling()

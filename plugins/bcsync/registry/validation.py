@@ -203,6 +203,13 @@ def _references(
                 yield None, f"a child mapping must list its parent {mapping.parent!r} in dependencies"
             if parent.direction is not mapping.direction:
                 yield None, f"direction must equal the parent's ({parent.direction.value})"
+    if mapping.linked_to:
+        linked = mapping.linked_to.mapping
+        if canonical.get(linked) is None:
+            if message := unknown("linked_to", linked):
+                yield None, message
+        elif linked not in mapping.dependencies:
+            yield None, f"a linked mapping must list {linked!r} in dependencies"
     for name in _after(mapping):
         target = canonical.get(name)
         if target is None:

@@ -269,7 +269,11 @@ def test_posted_invoice_option_fields_and_work_description(registry: Registry) -
 
 def test_customer_statistics_job_writes_lcy_figures_to_account_statistics(registry: Registry) -> None:
     statistics = registry.get("CUSTOMER STATISTICS")
-    assert not statistics.enabled  # BC's Customer Statistics job is not implemented yet
+    assert statistics.enabled and statistics.dag_id == "bcsync_customer_statistics"
+    # The customers coupled in CUSTOMER, each account's statistics row through its lookup.
+    assert statistics.linked_to.mapping == "CUSTOMER"
+    assert statistics.linked_to.crm_lookup == "nav_accountstatisticsid"
+    assert statistics.bc_modified_field == "lastActivityDateTime"
     assert statistics.crm_entity == "nav_accountstatistics"
     assert field(statistics, "nav_balancelcy").bc_caption == "Balance (LCY)"
     currency = field(statistics, "transactioncurrencyid")

@@ -1,0 +1,154 @@
+"""Linked mappings (`linked_to`): records that belong to the records coupled in a parent mapping.
+
+BC's Customer Statistics job (codeunit 5350) is the model: for each customer coupled to an account, the
+account's `nav_accountstatistics` row (through `account.nav_accountstatisticsid`) is created the first
+time and linked from the account, then updated when the customer's ledger shows activity. The steps
+of every job do the rest (plan, write, couplings, results, job log); this module supplies what
+differs:
+
+* candidates (extract): the parent's coupled, non-skipped BC records, of which BC processes those never
+  uploaded (no coupling of this mapping yet), those that failed last time, and those whose modified-on
+  field (the ledger activity) is later than the coupling's last synchronization;
+* counterparts (couple): a candidate not yet coupled whose parent Sales row already links to a row is
+  coupled to that row, never synchronized, so the plan compares values;
+* links (load): each row created is linked from its parent Sales row; a link that fails fails the
+  record, which is then created again next run under the same journalled id (no second row).
+
+The parent's state is only read: its couplings, results and watermarks are not touched. The link write
+is made by bcsync's application user, which the parent's Sales → BC pass leaves out as its own echo.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Iterable, Iterator
+
+import numpy as np
+import pandas as pd
+
+from bcsync.engine.changes import TOLERANCE
+from bcsync.engine.model import DESTINATION_ID, SOURCE_ID
+from bcsync.pipeline.services import Services
+from bcsync.registry.model import IntegrationTableMapping
+from bcsync.wire import odata
+
+log = logging.getLogger(__name__)
+
+_CHUNK = 100  # ids per `$filter`, as `reading.ID_CHUNK`
+
+
+def parent_of(mapping: IntegrationTableMapping, services: Services) -> IntegrationTableMapping:
+    assert mapping.linked_to is not None
+    return services.registry.get(mapping.linked_to.mapping)
+
+
+def linked_candidates(
+    mapping: IntegrationTableMapping, services: Services, frames: Iterable[pd.DataFrame], *, everything: bool
+) -> Iterator[pd.DataFrame]:
+    """The BC records this run processes, from frames of the whole BC page (native columns).
+
+    `everything` (a full synchronization): every coupled parent record, changed or not.
+    """
+    parent = parent_of(mapping, services)
+    parents = services.store.couplings(parent.name)
+    in_scope = set(parents.loc[~parents["skipped"].astype(bool), "bc_id"].astype(str).str.lower())
+    own = services.store.couplings(mapping.name).set_index("bc_id")
+    for frame in frames:
+        if not len(frame):
+            continue
+        ids = frame[mapping.bc_key].astype(str).str.lower()
+        keep = ids.isin(in_scope).to_numpy()
+        if not everything:
+            keep = keep & _due(frame, ids, own, mapping)
+        yield frame[keep]
+
+
+def _due(
+    frame: pd.DataFrame, ids: pd.Series, own: pd.DataFrame, mapping: IntegrationTableMapping
+) -> np.ndarray:
+    """BC's selection: never uploaded, failed last time (and not skipped), or activity since the last run."""
+    known = own.reindex(ids)
+    coupled = ids.isin(own.index).to_numpy()
+    skipped = known["skipped"].fillna(False).astype(bool).to_numpy()
+    failed = (known["to_crm_result"] == "Failure").to_numpy() & ~skipped
+    field = mapping.bc_modified_field
+    activity = pd.to_datetime(
+        frame[field] if field in frame.columns else pd.Series(None, index=frame.index),
+        utc=True,
+        errors="coerce",
+        format="ISO8601",
+    ).reset_index(drop=True)
+    synced = pd.to_datetime(known["bc_synced_on"], utc=True, errors="coerce").reset_index(drop=True)
+    later = ((activity - synced) > pd.Timedelta(TOLERANCE)).to_numpy()  # NaT on either side: False
+    active = activity.notna().to_numpy() & (synced.isna().to_numpy() | later) & ~skipped
+    return ~coupled | failed | active
+
+
+def linked_pairs(
+    mapping: IntegrationTableMapping, services: Services, candidates: pd.DataFrame
+) -> pd.DataFrame:
+    """(bc_id, crm_id) of the candidates not coupled yet whose parent Sales row links to a row already."""
+    own = services.store.couplings(mapping.name)
+    uncoupled = sorted(set(candidates[SOURCE_ID]) - set(own["bc_id"].astype(str).str.lower()))
+    if not uncoupled:
+        return pd.DataFrame()
+    parent = parent_of(mapping, services)
+    parents = services.store.couplings_for(parent.name, bc_ids=uncoupled)
+    links = _parent_links(mapping, services, parents["crm_id"].astype(str).tolist())
+    pairs = pd.DataFrame(
+        {"bc_id": parents["bc_id"].astype(str), "crm_id": parents["crm_id"].astype(str).map(links)}
+    ).dropna()
+    if len(pairs):
+        log.info("%s: %d record(s) already linked from their %s row", mapping.name, len(pairs), parent.name)
+    return pairs
+
+
+def _parent_links(mapping: IntegrationTableMapping, services: Services, parent_ids: list[str]) -> dict:
+    """Parent Sales row id → the id its lookup holds (rows without a link left out)."""
+    assert mapping.linked_to is not None
+    parent = parent_of(mapping, services)
+    column = f"_{mapping.linked_to.crm_lookup}_value"
+    links: dict[str, str] = {}
+    for start in range(0, len(parent_ids), _CHUNK):
+        chunk = [uuid.UUID(i) for i in parent_ids[start : start + _CHUNK]]
+        for page in services.crm.iter_pages(
+            parent.crm_entity_set,
+            select=[parent.crm_key, column],
+            filter=odata.in_(parent.crm_key, chunk),
+        ):
+            for row in page:
+                if row.get(column):
+                    links[str(row[parent.crm_key]).lower()] = str(row[column]).lower()
+    return links
+
+
+def link_parents(mapping: IntegrationTableMapping, services: Services, outcome: pd.DataFrame) -> pd.DataFrame:
+    """Link each row created in this load from its parent Sales row; a failed link fails the record."""
+    assert mapping.linked_to is not None
+    created = outcome[(outcome["action"] == "insert") & outcome[DESTINATION_ID].notna()]
+    if created.empty:
+        return outcome
+    parent = parent_of(mapping, services)
+    parents = services.store.couplings_for(parent.name, bc_ids=created[SOURCE_ID].tolist())
+    parent_of_record = dict(zip(parents["bc_id"].astype(str), parents["crm_id"].astype(str), strict=True))
+    orphans = created[~created[SOURCE_ID].isin(parent_of_record.keys())]
+    outcome.loc[orphans.index, "action"] = "fail"
+    outcome.loc[orphans.index, "error"] = f"The record is no longer coupled in {parent.name}."
+    linked = created[created[SOURCE_ID].isin(parent_of_record.keys())]
+    if linked.empty:
+        return outcome
+    bind = f"{mapping.linked_to.crm_lookup}@odata.bind"
+    parent_ids = [parent_of_record[s] for s in linked[SOURCE_ID]]
+    bodies = [
+        {parent.crm_key: p, bind: f"/{mapping.crm_entity_set}({d})"}
+        for p, d in zip(parent_ids, linked[DESTINATION_ID], strict=True)
+    ]
+    outcomes = services.crm.write_many(
+        parent.crm_entity_set, parent.crm_entity, bodies, "update", primary_key=parent.crm_key
+    )
+    for index, result in zip(linked.index, outcomes, strict=True):
+        if not result.ok:
+            outcome.loc[index, "action"] = "fail"
+            outcome.loc[index, "error"] = f"The {parent.crm_entity} could not be linked: {result.error}"
+    return outcome

@@ -1,0 +1,124 @@
+"""CUSTOMER STATISTICS (BC's codeunit 5350) through the real path: the customers' figures on the local
+BC's statistics page → each coupled account's nav_accountstatistics row, created, linked, updated."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pandas as pd
+
+from bcsync.pipeline.context import RunKind
+from tests.sandbox_data import bc_rows, bc_update, dataverse_get, dataverse_rows
+
+JOB = "CUSTOMER STATISTICS"
+TO_CRM = "ToIntegrationTable"
+FIGURES = {  # BC page property → nav_accountstatistics attribute
+    "balanceLCY": "nav_balancelcy",
+    "outstandingOrdersLCY": "nav_outstandingorderslcy",
+    "shippedNotInvoicedLCY": "nav_shippednotinvoicedlcy",
+    "outstandingInvoicesLCY": "nav_outstandinginvoiceslcy",
+    "totalAmountLCY": "nav_totallcy",
+    "overdueAmountsLCY": "nav_overdueamountslcy",
+    "salesLCY": "nav_totalsaleslcy",
+}
+
+
+def customers_coupled(harness) -> pd.DataFrame:
+    """Synchronize what CUSTOMER needs, then CUSTOMER itself: the seed's customers get their accounts."""
+    harness.run("SALESPEOPLE", RunKind.FULL)
+    harness.run("CURRENCY", RunKind.FULL)
+    harness.run("CUSTOMER", RunKind.FULL)
+    couplings = harness.store.couplings("CUSTOMER")
+    return couplings[~couplings["skipped"].astype(bool)]
+
+
+def statistics_of(harness, account_id: str) -> dict | None:
+    account = dataverse_get(harness.sandbox, "account", account_id)
+    link = account and account.get("_nav_accountstatisticsid_value")
+    return dataverse_get(harness.sandbox, "nav_accountstatistics", link) if link else None
+
+
+def customer(harness, bc_id: str) -> dict:
+    return next(r for r in bc_rows(harness.sandbox, "customer") if r["id"] == bc_id)
+
+
+def test_first_run_creates_and_links_statistics_for_every_coupled_customer(harness) -> None:
+    coupled = customers_coupled(harness)
+    assert len(coupled) >= 10
+    all_bc = {r["id"] for r in bc_rows(harness.sandbox, "customer")}
+    uncoupled = all_bc - set(coupled["bc_id"])
+    assert uncoupled, "the seed has BC customers CUSTOMER does not couple (blocked ones)"
+
+    summary = harness.run(JOB)
+
+    counters = harness.counters(summary, TO_CRM)
+    assert counters["Inserted"] == len(coupled)
+    assert counters["Failed"] == 0 and counters["Modified"] == 0
+    rows = dataverse_rows(harness.sandbox, "nav_accountstatistics")
+    assert len(rows) == len(coupled)  # none for uncoupled customers
+    for pair in coupled.itertuples():
+        statistics = statistics_of(harness, pair.crm_id)
+        figures = customer(harness, pair.bc_id)
+        assert statistics is not None, f"account {pair.crm_id} has no statistics"
+        assert statistics["nav_customerno"] == figures["number"]
+        assert statistics["nav_name"] == figures["displayName"]
+        assert statistics["nav_creditlimitlcy"] == figures["creditLimit"]
+        for bc_field, crm_field in FIGURES.items():
+            assert statistics[crm_field] == figures[bc_field], crm_field
+    jobs = harness.store.jobs(JOB)
+    assert jobs.iloc[0]["inserted"] == len(coupled)
+
+
+def test_changed_figures_update_the_row_and_a_run_without_activity_writes_nothing(harness) -> None:
+    coupled = customers_coupled(harness)
+    harness.run(JOB)
+    pair = coupled.iloc[0]
+    before = statistics_of(harness, pair["crm_id"])
+
+    quiet = harness.run(JOB)
+    assert harness.counters(quiet, TO_CRM) == dict.fromkeys(
+        ("Inserted", "Modified", "Deleted", "Unchanged", "Skipped", "Failed", "Coupled"), 0
+    )
+    assert statistics_of(harness, pair["crm_id"])["_version"] == before["_version"]
+
+    # A payment is posted: the ledger changes, the customer record itself does not.
+    kept = customer(harness, pair["bc_id"])["lastModifiedDateTime"]
+    bc_update(
+        harness.sandbox,
+        "customer",
+        pair["bc_id"],
+        {
+            "balanceLCY": Decimal("1234.56"),
+            "lastActivityDateTime": datetime.now(UTC),
+            "lastModifiedDateTime": kept,
+        },
+    )
+    changed = harness.run(JOB)
+
+    assert harness.counters(changed, TO_CRM)["Modified"] == 1
+    assert harness.counters(changed, TO_CRM)["Inserted"] == 0
+    after = statistics_of(harness, pair["crm_id"])
+    assert after["nav_accountstatisticsid"] == before["nav_accountstatisticsid"]
+    assert after["nav_balancelcy"] == Decimal("1234.56")
+    assert len(dataverse_rows(harness.sandbox, "nav_accountstatistics")) == len(coupled)
+
+
+def test_customer_sees_no_change_caused_by_statistics(harness) -> None:
+    customers_coupled(harness)
+    harness.run("CUSTOMER")  # settles what the full synchronization left to its next run
+    watermarks = harness.store.watermarks("CUSTOMER")
+    couplings = harness.store.couplings("CUSTOMER")
+
+    harness.run(JOB)
+    summary = harness.run("CUSTOMER")
+
+    for direction in summary["directions"]:
+        assert sum(harness.counters(summary, direction).values()) == 0, direction
+    after = harness.store.couplings("CUSTOMER")
+    columns = ["bc_id", "crm_id", "bc_synced_on", "crm_synced_on", "skipped", "to_crm_result"]
+    pd.testing.assert_frame_equal(
+        after[columns].sort_values("bc_id").reset_index(drop=True),
+        couplings[columns].sort_values("bc_id").reset_index(drop=True),
+    )
+    assert len(harness.store.watermarks("CUSTOMER")) == len(watermarks)
