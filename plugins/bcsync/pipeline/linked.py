@@ -14,6 +14,9 @@ differs:
 * links (load): each row created is linked from its parent Sales row; a link that fails fails the
   record, which is then created again next run under the same journalled id (no second row).
 
+Without `crm_lookup` the Sales row is the parent's coupled row itself (the same job's invoice payment
+status: each coupled posted invoice's Sales invoice), so nothing is created or linked.
+
 The parent's state is only read: its couplings, results and watermarks are not touched. The link write
 is made by bcsync's application user, which the parent's Sales → BC pass leaves out as its own echo.
 """
@@ -88,13 +91,16 @@ def _due(
 def linked_pairs(
     mapping: IntegrationTableMapping, services: Services, candidates: pd.DataFrame
 ) -> pd.DataFrame:
-    """(bc_id, crm_id) of the candidates not coupled yet whose parent Sales row links to a row already."""
+    """(bc_id, crm_id) of the candidates not coupled yet whose parent Sales row links to a row already
+    (without `crm_lookup`: the parent's Sales row itself)."""
     own = services.store.couplings(mapping.name)
     uncoupled = sorted(set(candidates[SOURCE_ID]) - set(own["bc_id"].astype(str).str.lower()))
     if not uncoupled:
         return pd.DataFrame()
     parent = parent_of(mapping, services)
     parents = services.store.couplings_for(parent.name, bc_ids=uncoupled)
+    if mapping.linked_to.crm_lookup is None:  # the parent's own Sales row
+        return pd.DataFrame({"bc_id": parents["bc_id"].astype(str), "crm_id": parents["crm_id"].astype(str)})
     links = _parent_links(mapping, services, parents["crm_id"].astype(str).tolist())
     pairs = pd.DataFrame(
         {"bc_id": parents["bc_id"].astype(str), "crm_id": parents["crm_id"].astype(str).map(links)}
@@ -127,7 +133,7 @@ def link_parents(mapping: IntegrationTableMapping, services: Services, outcome: 
     """Link each row created in this load from its parent Sales row; a failed link fails the record."""
     assert mapping.linked_to is not None
     created = outcome[(outcome["action"] == "insert") & outcome[DESTINATION_ID].notna()]
-    if created.empty:
+    if created.empty or mapping.linked_to.crm_lookup is None:
         return outcome
     parent = parent_of(mapping, services)
     parents = services.store.couplings_for(parent.name, bc_ids=created[SOURCE_ID].tolist())

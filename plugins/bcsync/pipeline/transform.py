@@ -21,7 +21,7 @@ from bcsync.pipeline.staging import read_frame, write_frame
 from bcsync.registry.model import IntegrationTableMapping
 from bcsync.registry.service_metadata import BusinessCentralMetadata, DataverseMetadata
 from bcsync.results import CoupleResult, ExtractResult, PassPlan, PlanResult
-from bcsync.rules import apply_table_rules
+from bcsync.rules import apply_source_rules, apply_table_rules
 from bcsync.wire.errors import RecordRejected
 
 log = logging.getLogger(__name__)
@@ -76,6 +76,7 @@ def plan_records(
         max_lengths=destination_lengths(mapping, sync_pass, services) if len(source) else None,
     )
     lookups = build_lookups(mapping, sync_pass, services) if len(source) else {}
+    source = apply_source_rules(mapping, sync_pass, source)
     plan = plan_pass(spec, source, couplings, destination, lookups)
     plan = apply_config_template(mapping, sync_pass, plan)
     plan = apply_table_rules(mapping, sync_pass, plan, source, services)

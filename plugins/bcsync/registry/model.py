@@ -361,10 +361,12 @@ class LinkedTo(_Frozen):
     Its BC records are the parent's coupled, non-skipped BC records; the Sales row of each is the
     one the parent's Sales row links to through `crm_lookup`, created and linked when there is none
     (BC's Customer Statistics job: customer → account.nav_accountstatisticsid → nav_accountstatistics).
+    Without `crm_lookup` it is the parent's coupled Sales row itself (the same job's invoice payment
+    status: posted invoice → its coupled invoice).
     """
 
     mapping: Name
-    crm_lookup: Identifier
+    crm_lookup: Identifier | None = None
 
 
 class IntegrationTableMapping(_Frozen):
@@ -389,6 +391,8 @@ class IntegrationTableMapping(_Frozen):
     # Read besides the mapped fields: what users know a record by, and what the table's rules need.
     bc_read_also: tuple[Identifier, ...] = ()
     crm_read_also: tuple[Identifier, ...] = ()
+    # BC-side fields the table's source rule computes from what is read (not read from the page).
+    bc_computed_fields: tuple[Identifier, ...] = ()
     crm_rule_lookups: dict[Identifier, RuleLookup] = {}
     int_table_config_template: ConfigTemplate | None = None
     # Whether bcsync builds this job's DAG; off for jobs whose BC table rules are not implemented yet.

@@ -23,7 +23,10 @@ from bcsync.registry.model import IntegrationTableMapping
 Rule = Callable[[IntegrationTableMapping, pd.DataFrame, pd.DataFrame, Services], pd.DataFrame]
 WRITES = ("insert", "modify")
 
+SourceRule = Callable[[IntegrationTableMapping, pd.DataFrame], pd.DataFrame]
+
 _RULES: dict[tuple[str, SyncPass], Rule] = {}
+_SOURCE_RULES: dict[tuple[str, SyncPass], SourceRule] = {}
 
 
 def table_rule(bc_table: str, sync_pass: SyncPass) -> Callable[[Rule], Rule]:
@@ -37,6 +40,31 @@ def table_rule(bc_table: str, sync_pass: SyncPass) -> Callable[[Rule], Rule]:
         return rule
 
     return register
+
+
+def source_rule(bc_table: str, sync_pass: SyncPass) -> Callable[[SourceRule], SourceRule]:
+    """Register `rule` computing a mapping's `bc_computed_fields` from the source records read, before
+    they are planned: BC code that derives a value from several fields (an invoice's payment status)."""
+
+    def register(rule: SourceRule) -> SourceRule:
+        key = (bc_table.casefold(), sync_pass)
+        if key in _SOURCE_RULES:
+            raise ValueError(f"two source rules for BC table {bc_table} {sync_pass.value}")
+        _SOURCE_RULES[key] = rule
+        return rule
+
+    return register
+
+
+def apply_source_rules(
+    mapping: IntegrationTableMapping, sync_pass: SyncPass, source: pd.DataFrame
+) -> pd.DataFrame:
+    """The source records with the computed fields of the BC table's source rule, if it has one."""
+    _discover()
+    rule = _SOURCE_RULES.get((mapping.bc_table.casefold(), sync_pass))
+    if rule is None or not mapping.bc_computed_fields or source.empty:
+        return source
+    return rule(mapping, source)
 
 
 @cache

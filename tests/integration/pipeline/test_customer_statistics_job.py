@@ -1,5 +1,7 @@
-"""CUSTOMER STATISTICS (BC's codeunit 5350) through the real path: the customers' figures on the local
-BC's statistics page → each coupled account's nav_accountstatistics row, created, linked, updated."""
+"""BC's Customer Statistics job (codeunit 5350) through the real path: the customers' figures on the local
+BC's statistics page → each coupled account's nav_accountstatistics row, created, linked, updated
+(CUSTOMER STATISTICS); the coupled posted invoices' payment status → their Sales invoices' state
+(INVOICE PAYMENT STATUS)."""
 
 from __future__ import annotations
 
@@ -8,10 +10,12 @@ from decimal import Decimal
 
 import pandas as pd
 
-from bcsync.pipeline.context import RunKind
+from bcsync.pipeline.context import RunContext, RunKind
+from bcsync.pipeline.runner import run_job
 from tests.sandbox_data import bc_rows, bc_update, dataverse_get, dataverse_rows
 
 JOB = "CUSTOMER STATISTICS"
+PAYMENT_STATUS = "INVOICE PAYMENT STATUS"
 TO_CRM = "ToIntegrationTable"
 FIGURES = {  # BC page property → nav_accountstatistics attribute
     "balanceLCY": "nav_balancelcy",
@@ -122,3 +126,67 @@ def test_customer_sees_no_change_caused_by_statistics(harness) -> None:
         couplings[columns].sort_values("bc_id").reset_index(drop=True),
     )
     assert len(harness.store.watermarks("CUSTOMER")) == len(watermarks)
+
+
+def run_payment_status(harness, run_id: str) -> dict:
+    """The job's second task group: INVOICE PAYMENT STATUS, in the statistics job's DAG."""
+    run = RunContext(dag_id="bcsync_customer_statistics", run_id=run_id, kind=RunKind.SCHEDULED)
+    return run_job(PAYMENT_STATUS, run, harness.services, harness.staging).summary()
+
+
+def coupled_invoices(harness, count: int) -> list[tuple[dict, str]]:
+    """Posted BC invoices, each with a Sales invoice created through the Web API and coupled in
+    POSTEDSALESINV-INV, as that job would have done: (BC invoice, Sales invoice id)."""
+    posted = [r for r in bc_rows(harness.sandbox, "salesInvoice") if r["status"] in ("Open", "Paid")]
+    account = dataverse_rows(harness.sandbox, "account")[0]["accountid"]
+    pairs = []
+    for invoice in sorted(posted, key=lambda r: r["number"])[:count]:
+        created = harness.crm.create(
+            "invoices",
+            {
+                "name": f"Invoice {invoice['number']}",
+                "invoicenumber": invoice["number"],
+                "customerid_account@odata.bind": f"/accounts({account})",
+            },
+        )
+        pairs.append((invoice, created))
+    harness.store.couple("POSTEDSALESINV-INV", [{"bc_id": i["id"], "crm_id": c} for i, c in pairs])
+    return pairs
+
+
+def state_of(harness, invoice_id: str) -> tuple[int, int]:
+    row = dataverse_get(harness.sandbox, "invoice", invoice_id)
+    return row["statecode"], row["statuscode"]
+
+
+def test_invoice_payment_status_follows_the_ledger_entry(harness) -> None:
+    (paid, paid_id), (partial, partial_id), (open_, open_id), (canceled, canceled_id) = coupled_invoices(
+        harness, 4
+    )
+
+    def post(invoice: dict, **values) -> None:  # a payment or a cancellation posted in BC
+        bc_update(harness.sandbox, "salesInvoice", invoice["id"], values)
+
+    settled = {"remainingAmount": Decimal(0), "status": "Paid"}
+    post(paid, **settled)
+    post(partial, remainingAmount=partial["totalAmountIncludingTax"] / 2, status="Open")
+    post(open_, remainingAmount=open_["totalAmountIncludingTax"], status="Open")
+    post(canceled, status="Canceled")
+
+    summary = run_payment_status(harness, "payment_1")
+
+    assert state_of(harness, paid_id) == (2, 100001)  # Paid / Complete
+    assert state_of(harness, partial_id) == (2, 100002)  # Paid / Partial
+    assert state_of(harness, open_id) == (0, 4)  # Active / Billed
+    assert state_of(harness, canceled_id) == (3, 100003)  # Canceled
+    assert harness.counters(summary, TO_CRM)["Modified"] == 4
+    assert harness.store.jobs(PAYMENT_STATUS).iloc[0]["modified"] == 4
+
+    # Nothing paid since: nothing written. Then the rest of the partial invoice is paid.
+    quiet = run_payment_status(harness, "payment_2")
+    assert sum(harness.counters(quiet, TO_CRM).values()) == 0
+    post(partial, **settled)
+    rest = run_payment_status(harness, "payment_3")
+    assert harness.counters(rest, TO_CRM)["Modified"] == 1
+    assert state_of(harness, partial_id) == (2, 100001)
+    assert len(dataverse_rows(harness.sandbox, "invoice")) >= 4  # updated, never created
