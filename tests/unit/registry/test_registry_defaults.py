@@ -58,6 +58,15 @@ def test_posted_invoice_lines_are_a_child_mapping_without_a_dag(registry: Regist
     assert registry.children("POSTEDSALESINV-INV") == (lines,)
 
 
+def test_invoice_payment_status_runs_in_the_statistics_job_on_coupled_invoices(registry: Registry) -> None:
+    status = registry.get("INVOICE PAYMENT STATUS")
+    assert status.parent == "CUSTOMER STATISTICS" and status.dag_id is None
+    assert status.linked_to.mapping == "POSTEDSALESINV-INV" and status.linked_to.crm_lookup is None
+    assert {f.crm_field for f in status.fields} == {"statecode", "statuscode"}
+    assert set(status.bc_computed_fields) == {f.bc_field for f in status.fields}
+    assert registry.children("CUSTOMER STATISTICS") == (status,)
+
+
 @pytest.mark.parametrize(
     ("name", "count"),
     [
