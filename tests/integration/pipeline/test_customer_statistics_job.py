@@ -108,6 +108,18 @@ def test_changed_figures_update_the_row_and_a_run_without_activity_writes_nothin
     assert len(dataverse_rows(harness.sandbox, "nav_accountstatistics")) == len(coupled)
 
 
+def test_a_full_synchronization_compares_every_coupled_customer_and_writes_no_second_row(harness) -> None:
+    coupled = customers_coupled(harness)
+    harness.run(JOB)
+
+    summary = harness.run(JOB, RunKind.FULL)
+
+    counters = harness.counters(summary, TO_CRM)
+    assert counters["Unchanged"] == len(coupled)
+    assert counters["Inserted"] == counters["Modified"] == counters["Failed"] == 0
+    assert len(dataverse_rows(harness.sandbox, "nav_accountstatistics")) == len(coupled)
+
+
 def test_customer_sees_no_change_caused_by_statistics(harness) -> None:
     customers_coupled(harness)
     harness.run("CUSTOMER")  # settles what the full synchronization left to its next run
@@ -126,6 +138,45 @@ def test_customer_sees_no_change_caused_by_statistics(harness) -> None:
         couplings[columns].sort_values("bc_id").reset_index(drop=True),
     )
     assert len(harness.store.watermarks("CUSTOMER")) == len(watermarks)
+
+
+def test_an_account_already_linked_keeps_its_statistics_row(harness) -> None:
+    coupled = customers_coupled(harness)
+    pair = coupled.iloc[0]
+    existing = harness.crm.create("nav_accountstatisticses", {"nav_name": "made in Sales"})
+    harness.crm.update(
+        "accounts",
+        pair["crm_id"],
+        {"nav_accountstatisticsid@odata.bind": f"/nav_accountstatisticses({existing})"},
+    )
+
+    summary = harness.run(JOB)
+
+    counters = harness.counters(summary, TO_CRM)
+    assert (counters["Inserted"], counters["Modified"]) == (len(coupled) - 1, 1)
+    statistics = statistics_of(harness, pair["crm_id"])
+    assert statistics["nav_accountstatisticsid"] == existing
+    assert statistics["nav_customerno"] == customer(harness, pair["bc_id"])["number"]
+    assert len(dataverse_rows(harness.sandbox, "nav_accountstatistics")) == len(coupled)
+
+
+def test_a_customer_whose_account_is_gone_fails_alone_and_is_never_created_twice(harness) -> None:
+    coupled = customers_coupled(harness)
+    gone = coupled.iloc[0]
+    harness.crm.delete("accounts", gone["crm_id"])
+
+    first = harness.run(JOB)
+    second = harness.run(JOB)
+
+    assert harness.counters(first, TO_CRM)["Failed"] == 1
+    assert harness.counters(first, TO_CRM)["Inserted"] == len(coupled) - 1
+    assert harness.counters(second, TO_CRM)["Failed"] == 1
+    assert harness.counters(second, TO_CRM)["Inserted"] == 0
+    errors = harness.store.open_errors(JOB)
+    assert set(errors["bc_id"]) == {gone["bc_id"]}
+    assert "could not be linked" in errors["message"].iloc[-1]
+    # The retry re-sent the journalled id: one row for the customer, not two.
+    assert len(dataverse_rows(harness.sandbox, "nav_accountstatistics")) == len(coupled)
 
 
 def run_payment_status(harness, run_id: str) -> dict:
