@@ -13,6 +13,7 @@ import importlib
 import pkgutil
 from collections.abc import Callable
 from functools import cache
+from typing import TypeVar
 
 import pandas as pd
 
@@ -25,32 +26,31 @@ WRITES = ("insert", "modify")
 
 SourceRule = Callable[[IntegrationTableMapping, pd.DataFrame], pd.DataFrame]
 
+R = TypeVar("R", Rule, SourceRule)
+
 _RULES: dict[tuple[str, SyncPass], Rule] = {}
 _SOURCE_RULES: dict[tuple[str, SyncPass], SourceRule] = {}
 
 
 def table_rule(bc_table: str, sync_pass: SyncPass) -> Callable[[Rule], Rule]:
     """Register `rule` for the mappings of `bc_table` (BC's table name, e.g. "Currency") in `sync_pass`."""
-
-    def register(rule: Rule) -> Rule:
-        key = (bc_table.casefold(), sync_pass)
-        if key in _RULES:
-            raise ValueError(f"two rules for BC table {bc_table} {sync_pass.value}: {_RULES[key]} and {rule}")
-        _RULES[key] = rule
-        return rule
-
-    return register
+    return _registrar(_RULES, "rules", bc_table, sync_pass)
 
 
 def source_rule(bc_table: str, sync_pass: SyncPass) -> Callable[[SourceRule], SourceRule]:
     """Register `rule` computing a mapping's `bc_computed_fields` from the source records read, before
     they are planned: BC code that derives a value from several fields (an invoice's payment status)."""
+    return _registrar(_SOURCE_RULES, "source rules", bc_table, sync_pass)
 
-    def register(rule: SourceRule) -> SourceRule:
+
+def _registrar(
+    rules: dict[tuple[str, SyncPass], R], kind: str, bc_table: str, sync_pass: SyncPass
+) -> Callable[[R], R]:
+    def register(rule: R) -> R:
         key = (bc_table.casefold(), sync_pass)
-        if key in _SOURCE_RULES:
-            raise ValueError(f"two source rules for BC table {bc_table} {sync_pass.value}")
-        _SOURCE_RULES[key] = rule
+        if key in rules:
+            raise ValueError(f"two {kind} for BC table {bc_table} {sync_pass.value}: {rules[key]} and {rule}")
+        rules[key] = rule
         return rule
 
     return register
