@@ -28,7 +28,11 @@ log = logging.getLogger(__name__)
 M = TypeVar("M", BusinessCentralMetadata, DataverseMetadata)
 
 # What users recognise a record by in logs and the error store, per side.
-LABEL_FIELDS = {Side.BC: ("number", "code", "displayName"), Side.CRM: ("name", "fullname", "currencyname")}
+# The custom pages name the number `no` (caption rule): the statistics page, resources.
+LABEL_FIELDS = {
+    Side.BC: ("number", "code", "no", "displayName"),
+    Side.CRM: ("name", "fullname", "currencyname"),
+}
 
 
 def transform(

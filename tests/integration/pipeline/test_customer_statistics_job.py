@@ -174,6 +174,7 @@ def test_a_customer_whose_account_is_gone_fails_alone_and_is_never_created_twice
     assert harness.counters(second, TO_CRM)["Inserted"] == 0
     errors = harness.store.open_errors(JOB)
     assert set(errors["bc_id"]) == {gone["bc_id"]}
+    assert set(errors["bc_number"]) == {customer(harness, gone["bc_id"])["number"]}
     assert "could not be linked" in errors["message"].iloc[-1]
     # The retry re-sent the journalled id: one row for the customer, not two.
     assert len(dataverse_rows(harness.sandbox, "nav_accountstatistics")) == len(coupled)
