@@ -19,7 +19,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]  # include/bcsync_dev/… → the checkout
 WORK = ROOT / "var" / "demo"
-JOBS = ("SALESPEOPLE", "CURRENCY", "CUSTOMER", "CONTACT")
+JOBS = ("SALESPEOPLE", "CURRENCY", "CUSTOMER", "CONTACT", "CUSTOMER STATISTICS")
 COUNTERS = ("Inserted", "Modified", "Deleted", "Unchanged", "Skipped", "Failed", "Coupled")
 
 
@@ -82,12 +82,12 @@ def _print_job_log(since: datetime) -> None:
     # BC's order: jobs in dependency order, and within a job To (BC → Sales) before From.
     jobs["order"] = jobs["mapping"].map({name: i for i, name in enumerate(JOBS)})
     jobs = jobs.sort_values(["order", "direction"], ascending=[True, False])
-    header = f"   {'job':<12} {'direction':<21}" + "".join(f"{c:>10}" for c in COUNTERS)
+    header = f"   {'job':<22} {'direction':<21}" + "".join(f"{c:>10}" for c in COUNTERS)
     print(header)
     print("   " + "-" * (len(header) - 3))
     for job in jobs.to_dict("records"):
         counts = "".join(f"{int(job.get(c.lower(), 0) or 0):>10}" for c in COUNTERS)
-        print(f"   {job['mapping']:<12} {job['direction']:<21}{counts}")
+        print(f"   {job['mapping']:<22} {job['direction']:<21}{counts}")
     errors = store.open_errors()
     if len(errors):
         print(f"   open record errors: {len(errors)}, e.g. {errors.iloc[-1]['message']}")
