@@ -17,8 +17,11 @@ differs:
 Without `crm_lookup` the Sales row is the parent's coupled row itself (the same job's invoice payment
 status: each coupled posted invoice's Sales invoice), so nothing is created or linked.
 
-The parent's state is only read: its couplings, results and watermarks are not touched. The link write
-is made by bcsync's application user, which the parent's Sales → BC pass leaves out as its own echo.
+The parent's results and watermarks are not touched. The link is written by bcsync's application user,
+which the parent's Sales → BC pass leaves out as its own echo; and, as BC's statistics job does, a
+parent row that was in step with its coupling before the link stays in step (its coupling's last
+synchronized Sales modified-on moves to the row's new one), so the parent's next run neither sees a
+change nor a conflict with the next change made in BC.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from collections.abc import Iterable, Iterator
 import numpy as np
 import pandas as pd
 
-from bcsync.engine.changes import TOLERANCE
+from bcsync.engine.changes import TOLERANCE, modified_since, to_utc
 from bcsync.engine.model import DESTINATION_ID, SOURCE_ID
 from bcsync.pipeline.services import Services
 from bcsync.registry.model import IntegrationTableMapping
@@ -113,20 +116,23 @@ def linked_pairs(
 def _parent_links(mapping: IntegrationTableMapping, services: Services, parent_ids: list[str]) -> dict:
     """Parent Sales row id → the id its lookup holds (rows without a link left out)."""
     assert mapping.linked_to is not None
-    parent = parent_of(mapping, services)
     column = f"_{mapping.linked_to.crm_lookup}_value"
-    links: dict[str, str] = {}
+    rows = _parent_rows(parent_of(mapping, services), services, parent_ids, column)
+    return {key: str(row[column]).lower() for key, row in rows.items() if row.get(column)}
+
+
+def _parent_rows(
+    parent: IntegrationTableMapping, services: Services, parent_ids: list[str], column: str
+) -> dict[str, dict]:
+    """Parent Sales row id → the row's key and `column`, read by id."""
+    rows: dict[str, dict] = {}
     for start in range(0, len(parent_ids), _CHUNK):
         chunk = [uuid.UUID(i) for i in parent_ids[start : start + _CHUNK]]
         for page in services.crm.iter_pages(
-            parent.crm_entity_set,
-            select=[parent.crm_key, column],
-            filter=odata.in_(parent.crm_key, chunk),
+            parent.crm_entity_set, select=[parent.crm_key, column], filter=odata.in_(parent.crm_key, chunk)
         ):
-            for row in page:
-                if row.get(column):
-                    links[str(row[parent.crm_key]).lower()] = str(row[column]).lower()
-    return links
+            rows.update({str(row[parent.crm_key]).lower(): row for row in page})
+    return rows
 
 
 def link_parents(mapping: IntegrationTableMapping, services: Services, outcome: pd.DataFrame) -> pd.DataFrame:
@@ -146,6 +152,7 @@ def link_parents(mapping: IntegrationTableMapping, services: Services, outcome: 
         return outcome
     bind = f"{mapping.linked_to.crm_lookup}@odata.bind"
     parent_ids = [parent_of_record[s] for s in linked[SOURCE_ID]]
+    in_step = _in_step(parent, services, parents, parent_ids)
     bodies = [
         {parent.crm_key: p, bind: f"/{mapping.crm_entity_set}({d})"}
         for p, d in zip(parent_ids, linked[DESTINATION_ID], strict=True)
@@ -157,4 +164,35 @@ def link_parents(mapping: IntegrationTableMapping, services: Services, outcome: 
         if not result.ok:
             outcome.loc[index, "action"] = "fail"
             outcome.loc[index, "error"] = f"The {parent.crm_entity} could not be linked: {result.error}"
+    relinked = [p for p, result in zip(parent_ids, outcomes, strict=True) if result.ok and p in in_step]
+    _keep_in_step(parent, services, relinked)
     return outcome
+
+
+def _in_step(
+    parent: IntegrationTableMapping, services: Services, parents: pd.DataFrame, parent_ids: list[str]
+) -> set[str]:
+    """The parent Sales rows not modified since the parent last synchronized them."""
+    current = _modified_on(parent, services, parent_ids)
+    synced = dict(zip(parents["crm_id"].astype(str), parents["crm_synced_on"], strict=True))
+    return {p for p in parent_ids if p in current and not modified_since(current[p], synced.get(p))}
+
+
+def _keep_in_step(parent: IntegrationTableMapping, services: Services, parent_ids: list[str]) -> None:
+    """BC's `ModifyCRMAccount`: a row that was in step with its coupling before the link stays in step
+    (its coupling's last synchronized modified-on moves to the row's new one), so the link is not a
+    change the parent's job would see, nor a conflict with the next change in BC. A row a user changed
+    since stays changed."""
+    if parent_ids:
+        moved = services.store.set_last_synch_crm_modified_on(
+            parent.name, _modified_on(parent, services, parent_ids)
+        )
+        log.info("%s: %d %s coupling(s) kept in step after linking", parent.name, moved, parent.crm_entity)
+
+
+def _modified_on(parent: IntegrationTableMapping, services: Services, parent_ids: list[str]) -> dict:
+    """Parent Sales row id → its modified-on now."""
+    return {
+        key: to_utc(row[parent.crm_modified_field])
+        for key, row in _parent_rows(parent, services, parent_ids, parent.crm_modified_field).items()
+    }

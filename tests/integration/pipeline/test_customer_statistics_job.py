@@ -132,12 +132,32 @@ def test_customer_sees_no_change_caused_by_statistics(harness) -> None:
     for direction in summary["directions"]:
         assert sum(harness.counters(summary, direction).values()) == 0, direction
     after = harness.store.couplings("CUSTOMER")
-    columns = ["bc_id", "crm_id", "bc_synced_on", "crm_synced_on", "skipped", "to_crm_result"]
+    columns = ["bc_id", "crm_id", "bc_synced_on", "skipped", "to_crm_result", "from_crm_result"]
     pd.testing.assert_frame_equal(
         after[columns].sort_values("bc_id").reset_index(drop=True),
         couplings[columns].sort_values("bc_id").reset_index(drop=True),
     )
-    assert len(harness.store.watermarks("CUSTOMER")) == len(watermarks)
+    pd.testing.assert_frame_equal(harness.store.watermarks("CUSTOMER"), watermarks)
+    # As BC's ModifyCRMAccount: an account in step before the link is in step after it.
+    for pair in after.itertuples():
+        account = dataverse_get(harness.sandbox, "account", pair.crm_id)
+        assert pair.crm_synced_on == account["modifiedon"], pair.crm_id
+
+
+def test_a_customer_changed_in_bc_after_its_account_was_linked_is_no_conflict(harness) -> None:
+    coupled = customers_coupled(harness)
+    harness.run("CUSTOMER")
+    harness.run(JOB)
+    pair = coupled.iloc[0]
+
+    harness.bc_edit("customers", pair["bc_id"], {"phoneNumber": "+1 425 555 0199"})
+    summary = harness.run("CUSTOMER")
+
+    assert harness.counters(summary, TO_CRM)["Modified"] == 1
+    assert harness.counters(summary, TO_CRM)["Failed"] == 0
+    account = dataverse_get(harness.sandbox, "account", pair["crm_id"])
+    assert account["telephone1"] == "+1 425 555 0199"
+    assert account["_nav_accountstatisticsid_value"] is not None
 
 
 def test_an_account_already_linked_keeps_its_statistics_row(harness) -> None:
