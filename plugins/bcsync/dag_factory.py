@@ -7,7 +7,7 @@ the pipeline when their tasks run.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -25,7 +25,7 @@ from airflow.sdk import (
 )
 
 from bcsync.operators.params import sync_params
-from bcsync.operators.task_group import IntegrationSyncTaskGroup
+from bcsync.operators.task_group import IntegrationSyncTaskGroup, retries_of
 from bcsync.registry import load_registry
 from bcsync.registry.model import IntegrationTableMapping, Schedule
 
@@ -91,11 +91,16 @@ def _after_jobs(
 
 
 def build_dag(
-    mapping: IntegrationTableMapping, jobs: Mapping[str, IntegrationTableMapping] | None = None
+    mapping: IntegrationTableMapping,
+    jobs: Mapping[str, IntegrationTableMapping] | None = None,
+    linked_children: Sequence[IntegrationTableMapping] = (),
 ) -> DAG:
     """The job's DAG: its mapping's `IntegrationSyncTaskGroup` on the default connections.
 
-    `jobs` (the jobs that have a DAG, by name) resolve its schedule's `after`.
+    `jobs` (the jobs that have a DAG, by name) resolve its schedule's `after`. `linked_children` are
+    child mappings that are linked mappings (`linked_to`): their records come from other mappings'
+    couplings, so each runs as a task group of its own in this DAG (`<CHILD>.extract_bc`, …), with
+    this job's retries; its counters are in the job log as its own job rows.
     """
     with DAG(
         dag_id=mapping.dag_id,
@@ -109,9 +114,17 @@ def build_dag(
         tags=["bcsync", mapping.name],
         doc_md=_doc(mapping, jobs),
     ) as dag:
+        # Airflow keys allow letters, digits, `-` and `_`: "CUSTOMER STATISTICS" → CUSTOMER_STATISTICS.
         IntegrationSyncTaskGroup(
-            mapping, group_id=mapping.name, prefix_group_id=False, job_asset=job_asset(mapping)
+            mapping,
+            group_id=mapping.name.replace(" ", "_"),
+            prefix_group_id=False,
+            job_asset=job_asset(mapping),
         )
+        for child in linked_children:
+            IntegrationSyncTaskGroup(
+                child, group_id=child.name.replace(" ", "_"), default_args=retries_of(mapping)
+            )
     return dag
 
 
@@ -162,7 +175,8 @@ def build_dags() -> dict[str, DAG]:
     registry = load_registry()
     jobs = list(registry.enabled_jobs)
     by_name = {m.name: m for m in jobs}
-    dags = {m.dag_id: build_dag(m, by_name) for m in jobs}
+    children = [m for m in registry.mappings if m.enabled and m.is_child and m.linked_to]
+    dags = {m.dag_id: build_dag(m, by_name, [c for c in children if c.parent == m.name]) for m in jobs}
     dags[FULL_SYNC_DAG_ID] = build_full_sync_dag(jobs, registry.dependency_waves())
     # Broken mappings' DAGs are stand-ins in dags/bcsync_mapping_errors.py (bcsync.broken_mapping).
     return dags

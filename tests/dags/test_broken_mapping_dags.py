@@ -19,7 +19,9 @@ ROOT = Path(__file__).resolve().parents[2]
 DAGS = ROOT / "dags"
 ERRORS_FILE = DAGS / "bcsync_mapping_errors.py"
 PRODUCT_JOBS = {"bcsync_unitofmeasure", "bcsync_item_product", "bcsync_resource_product"}
+PRICE_JOBS = {"bcsync_custprcgrp_price", "bcsync_salesprc_productprice"}
 GOOD_JOBS = {"bcsync_salespeople", "bcsync_currency", "bcsync_customer", "bcsync_contact", *PRODUCT_JOBS}
+GOOD_JOBS |= {*PRICE_JOBS, "bcsync_postedsalesinv_inv", "bcsync_customer_statistics"}
 
 
 @pytest.fixture
@@ -54,15 +56,20 @@ def the_import_error(bag: DagBag) -> str:
 def test_a_broken_mapping_is_an_import_error_naming_dag_file_mapping_and_field(parse_with):
     bag = parse_with({"CONTACT": misspell_contact_direction})
 
-    # CUSTOMER looks its primary contact up through CONTACT's couplings, so it cannot run either.
-    assert set(bag.dag_ids) == {"bcsync_salespeople", "bcsync_currency", "bcsync_full_sync", *PRODUCT_JOBS}
+    # CUSTOMER looks its primary contact up through CONTACT's couplings, so it cannot run either, nor
+    # CUSTOMER STATISTICS, whose records are CUSTOMER's, nor POSTEDSALESINV-INV, whose customers are.
+    unaffected = {"bcsync_salespeople", "bcsync_currency", "bcsync_full_sync", *PRODUCT_JOBS, *PRICE_JOBS}
+    assert set(bag.dag_ids) == unaffected
     message = the_import_error(bag)
     first, *problems = message.splitlines()
     assert first == (
-        "BrokenMappingError: 2 bcsync DAGs not loaded because their mappings are broken "
-        "(bcsync_contact, bcsync_customer); `bin/bcsync mappings validate` checks the fix:"
+        "BrokenMappingError: 4 bcsync DAGs not loaded because their mappings are broken "
+        "(bcsync_contact, bcsync_customer, bcsync_customer_statistics, bcsync_postedsalesinv_inv); "
+        "`bin/bcsync mappings validate` checks the fix:"
     )
-    contact, customer = problems
+    contact, customer, statistics, invoices = problems
+    assert "mapping CUSTOMER STATISTICS: dependency 'CUSTOMER' is broken (" in statistics
+    assert "mapping POSTEDSALESINV-INV: dependency 'CUSTOMER' is broken (" in invoices
     assert contact.startswith("bcsync_contact: /")
     assert contact.endswith(
         "/contact.yaml: mapping CONTACT: field 'E-Mail' (bc_field email): direction: Input should be "
@@ -83,6 +90,7 @@ def test_the_full_synchronization_runs_the_jobs_whose_mappings_load(parse_with):
         "bcsync_salespeople",
         "bcsync_currency",
         *PRODUCT_JOBS,
+        *PRICE_JOBS,
     }
 
 
@@ -91,7 +99,11 @@ def test_jobs_depending_on_an_unreadable_file_are_import_errors_too(parse_with):
 
     assert set(bag.dag_ids) == {"bcsync_salespeople", "bcsync_full_sync", *PRODUCT_JOBS}
     message = the_import_error(bag)
-    assert "(bcsync_contact, bcsync_currency, bcsync_customer)" in message.splitlines()[0]
+    jobs = (
+        "(bcsync_contact, bcsync_currency, bcsync_customer, bcsync_customer_statistics, "
+        "bcsync_custprcgrp_price, bcsync_postedsalesinv_inv, bcsync_salesprc_productprice)"
+    )
+    assert jobs in message.splitlines()[0]
     assert "\nbcsync_currency: " in message and "/currency.yaml: invalid YAML: line 4" in message
     assert (
         "bcsync_customer: " in message
@@ -101,14 +113,14 @@ def test_jobs_depending_on_an_unreadable_file_are_import_errors_too(parse_with):
 
 
 def test_a_broken_mapping_without_a_dag_adds_no_import_error(parse_with):
-    """A disabled ITEM-PRODUCT has no DAG to stand in for (validate reports it)."""
+    """A disabled SALESPRC-PRODUCTPRICE, which no job depends on, has no DAG to stand in for (validate
+    reports it)."""
 
-    def break_item(mapping: dict[str, Any]) -> None:
+    def break_prices(mapping: dict[str, Any]) -> None:
         mapping["enabled"] = False
         del mapping["crm_key"]
 
-    bag = parse_with({"ITEM-PRODUCT": break_item})
+    bag = parse_with({"SALESPRC-PRODUCTPRICE": break_prices})
 
     assert bag.import_errors == {}
-    assert "bcsync_item_product" not in bag.dag_ids
-    assert set(bag.dag_ids) == GOOD_JOBS - {"bcsync_item_product"} | {"bcsync_full_sync"}
+    assert set(bag.dag_ids) == GOOD_JOBS - {"bcsync_salesprc_productprice"} | {"bcsync_full_sync"}

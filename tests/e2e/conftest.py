@@ -20,6 +20,7 @@ OPERATIONS_DAG_IDS = (
     "bcsync_salespeople",
     "bcsync_contact",
     "bcsync_customer",
+    "bcsync_customer_statistics",
     "bcsync_full_sync",
 )
 

@@ -192,7 +192,13 @@ def test_fixing_the_data_and_clearing_the_failed_task_turns_the_run_green(airflo
         store.dispose()
 
 
-FULL_SYNC_JOBS = ("bcsync_salespeople", "bcsync_currency", "bcsync_customer", "bcsync_contact")
+FULL_SYNC_JOBS = (
+    "bcsync_salespeople",
+    "bcsync_currency",
+    "bcsync_customer",
+    "bcsync_contact",
+    "bcsync_customer_statistics",
+)
 
 
 def test_initial_load_runs_the_jobs_in_dependency_waves(airflow_stack: AirflowStack):
@@ -218,6 +224,7 @@ def test_initial_load_runs_the_jobs_in_dependency_waves(airflow_stack: AirflowSt
     ended = {dag_id: _dt(r["end_date"]) for dag_id, r in job_runs.items()}
     assert started["bcsync_customer"] >= max(ended["bcsync_salespeople"], ended["bcsync_currency"])
     assert started["bcsync_contact"] >= ended["bcsync_customer"]
+    assert started["bcsync_customer_statistics"] >= ended["bcsync_customer"]
 
 
 def test_backfill_resyncs_a_change_inside_its_intervals_idempotently_and_leaves_the_watermark(

@@ -147,6 +147,7 @@ _STATISTICS = (
     "overdueAmountsLCY",
     "overdueAmountsAsOf",
     "salesLCY",
+    "lastActivityDateTime",
 )
 _CONTACT_EXTRAS = ("firstName", "middleName", "surname", "faxNo", "pager", "salespersonCode", "currencyCode")
 _ITEM_EXTRAS = ("unitVolume", "grossWeight", "vendorNo", "vendorItemNo")

@@ -16,7 +16,8 @@ Tables (logical name ← BC table): fields beyond id and lastModifiedDateTime
     shipmentMethodCode, paymentTermsCode, customerPriceGroup; ledger figures (read-only):
     balanceLCY, outstandingOrdersLCY, shippedNotInvoicedLCY, outstandingInvoicesLCY,
     outstandingServOrdersLCY, servShippedNotInvoicedLCY, outstandingServInvoicesLCY,
-    invoicedPrepmtAmountLCY, totalAmountLCY, overdueAmountsLCY, overdueAmountsAsOf, salesLCY
+    invoicedPrepmtAmountLCY, totalAmountLCY, overdueAmountsLCY, overdueAmountsAsOf, salesLCY,
+    lastActivityDateTime (the latest ledger/sales/service line activity; null when none)
   vendor ← Vendor: number, displayName, addressLine1/2, city, state, country, postalCode, phoneNumber,
     email, website, taxRegistrationNumber, currencyId/Code, irs1099Code, paymentTermsId,
     paymentMethodId, taxLiable, blocked, balance (read-only), purchaserCode, contact, faxNo,
@@ -275,6 +276,11 @@ CUSTOMER = table(
     code("customerPriceGroup", 10, "Customer Price Group"),
     *_LEDGER_FIGURES,
     day("overdueAmountsAsOf", "Overdue Amounts As Of", read_only=True),
+    # The latest SystemModifiedAt of the customer's ledger entries, sales and service lines: what
+    # BC's statistics job compares with its last run (null: the customer has none).
+    Attribute(
+        "lastActivityDateTime", AttributeType.DATETIME, read_only=True, caption="Last Activity Date Time"
+    ),
     alternate_keys={"number": ("number",)},
 )
 

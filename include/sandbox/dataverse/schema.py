@@ -541,7 +541,8 @@ NAV_ACCOUNTSTATISTICS = _table(
         _text("nav_name", 160),
         _text("nav_customerno", 20),
         *_money_with_base(*_STATISTICS_AMOUNTS),
-        Attribute("nav_overdueamountsasof", T.DATETIME),
+        # BC's WorkDate(): a date-only attribute (Edm.Date), as "Overdue Amounts As Of" is a Date in BC.
+        Attribute("nav_overdueamountsasof", T.DATE),
         _OWNER,
         *_currency(),
         *_state(),

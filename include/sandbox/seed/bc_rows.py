@@ -290,6 +290,8 @@ class BusinessCentralRows:
             "overdueAmountsLCY": figures.overdue,
             "overdueAmountsAsOf": WORK_DATE,
             "salesLCY": figures.sales,
+            # The seed's ledger activity happened when the customer was last modified.
+            "lastActivityDateTime": customer.modified,
             "lastModifiedDateTime": customer.modified,
         }
 

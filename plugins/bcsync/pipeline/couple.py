@@ -28,6 +28,7 @@ from bcsync.engine.model import (
 from bcsync.pipeline.context import RunContext, RunKind
 from bcsync.pipeline.extract import UnknownRecords, unknown_record_ids, unknown_records_message
 from bcsync.pipeline.frames import as_destination, as_source, oriented_couplings
+from bcsync.pipeline.linked import linked_pairs
 from bcsync.pipeline.reading import read_by_ids, read_pages
 from bcsync.pipeline.record import job_lease
 from bcsync.pipeline.services import Services
@@ -137,7 +138,9 @@ def _couple_by_matching(
     coupled: dict[SyncPass, int] = {}
     for sync_pass in passes(mapping, run.direction):
         proposed[sync_pass], found[sync_pass], coupled[sync_pass] = pd.DataFrame(), pd.DataFrame(), 0
-        if sync_pass in candidates and _may_match(mapping, run):
+        if sync_pass in candidates and mapping.linked_to:
+            proposed[sync_pass] = linked_pairs(mapping, services, candidates[sync_pass])
+        elif sync_pass in candidates and _may_match(mapping, run):
             destination = staged[sync_pass.destination]
             proposed[sync_pass] = _match(mapping, sync_pass, services, candidates[sync_pass], destination)
             found[sync_pass] = _found(

@@ -20,6 +20,7 @@ from airflow.sdk.exceptions import AirflowFailException
 
 from bcsync.engine.model import Side, SyncPass
 from bcsync.pipeline.context import RunContext, RunKind
+from bcsync.pipeline.linked import linked_candidates
 from bcsync.pipeline.reading import modified_window, read_by_ids, read_pages
 from bcsync.pipeline.services import Services
 from bcsync.pipeline.specs import passes
@@ -106,6 +107,11 @@ def _candidate_frames(
 ) -> Iterator[pd.DataFrame]:
     if run.kind is RunKind.RECORDS:
         yield from read_by_ids(services, mapping, side, run.record_ids, apply_filter=False)
+        return
+    if mapping.linked_to and side is Side.BC:
+        # The figures change without the record's modified-on: read the page, then choose as BC does.
+        pages = read_pages(services, mapping, side, None)
+        yield from linked_candidates(mapping, services, pages, everything=run.kind is RunKind.FULL)
         return
     if run.kind is RunKind.FULL:
         yield from read_pages(services, mapping, side, None)

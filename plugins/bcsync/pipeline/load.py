@@ -28,6 +28,7 @@ from bcsync.pipeline.apply import read_records, record_outcome, write_plan
 from bcsync.pipeline.children import load_children
 from bcsync.pipeline.context import RunContext
 from bcsync.pipeline.frames import as_destination, as_source, oriented_couplings
+from bcsync.pipeline.linked import link_parents
 from bcsync.pipeline.record import job_id_for, job_lease, job_type
 from bcsync.pipeline.services import Services
 from bcsync.pipeline.specs import passes
@@ -81,6 +82,8 @@ def _load(
     child_counters = {c.name: JobCounters() for c in services.registry.children(mapping.name)}
     if len(outcome):
         outcome = write_plan(mapping, sync_pass, services, job_id, outcome)
+        if mapping.linked_to:
+            outcome = link_parents(mapping, services, outcome)
         if services.registry.children(mapping.name):
             outcome, counted = load_children(mapping, sync_pass, run, services, job_id, outcome)
             child_counters.update(counted)

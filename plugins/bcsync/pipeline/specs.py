@@ -79,7 +79,7 @@ def side_columns(mapping: IntegrationTableMapping, side: Side) -> SideColumns:
     if side is Side.BC:
         by_endpoint: dict[str, list[str]] = {}
         for field in enabled_fields(mapping):
-            if field.bc_field:
+            if field.bc_field and field.bc_field not in mapping.bc_computed_fields:
                 api = (field.bc_api or mapping.bc_endpoint.api).value
                 by_endpoint.setdefault(api, []).append(field.bc_field)
         by_endpoint.setdefault(mapping.bc_endpoint.api.value, []).extend(mapping.bc_read_also)
@@ -186,13 +186,18 @@ def pass_spec(
         fields=field_rules(mapping, sync_pass, registry, max_lengths),
         bidirectional_mapping=mapping.direction is SyncDirection.BIDIRECTIONAL,
         # A full synchronization runs on a copy of the mapping with "Synch. Only Coupled Records" off.
-        only_coupled=mapping.only_coupled and not full_sync,
+        # A linked mapping's records are the parent's coupled ones: it creates the rows they lack.
+        only_coupled=mapping.only_coupled and not full_sync and not _creates_linked_rows(mapping),
         update_conflict=mapping.update_conflict_resolution,
         deletion_conflict=mapping.deletion_conflict_resolution,
         force_modify=force_modify,
         source_caption=mapping.bc_table if to_crm else crm_caption,
         destination_caption=crm_caption if to_crm else mapping.bc_table,
     )
+
+
+def _creates_linked_rows(mapping: IntegrationTableMapping) -> bool:
+    return mapping.linked_to is not None and mapping.linked_to.crm_lookup is not None
 
 
 def match_groups(mapping: IntegrationTableMapping, sync_pass: SyncPass) -> list[list[MatchField]]:

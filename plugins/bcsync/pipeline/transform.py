@@ -23,13 +23,14 @@ from bcsync.pipeline.staging import read_frame, write_frame
 from bcsync.registry.model import IntegrationTableMapping
 from bcsync.registry.service_metadata import BusinessCentralMetadata, DataverseMetadata
 from bcsync.results import CoupleResult, ExtractResult, PassPlan, PlanResult
-from bcsync.rules import apply_table_rules
+from bcsync.rules import apply_source_rules, apply_table_rules
 from bcsync.wire.errors import RecordRejected
 
 log = logging.getLogger(__name__)
 M = TypeVar("M", BusinessCentralMetadata, DataverseMetadata)
 
 # What users recognise a record by in logs and the error store, per side.
+# The custom pages name the number `no` (caption rule): the statistics page, resources.
 LABEL_FIELDS = {
     Side.BC: ("number", "no", "code", "displayName"),
     Side.CRM: ("name", "fullname", "currencyname"),
@@ -81,6 +82,7 @@ def plan_records(
         max_lengths=destination_lengths(mapping, sync_pass, services) if len(source) else None,
     )
     lookups = build_lookups(mapping, sync_pass, services) if len(source) else {}
+    source = apply_source_rules(mapping, sync_pass, source)
     plan = plan_pass(spec, source, couplings, destination, lookups)
     plan = apply_config_templates(mapping, sync_pass, plan, services)
     plan = apply_table_rules(mapping, sync_pass, plan, source, services)

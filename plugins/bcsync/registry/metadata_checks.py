@@ -114,7 +114,8 @@ def check_business_central_names(registry: Registry, bc: BusinessCentralNames) -
         for f in mapping.fields:
             endpoint = mapping.endpoint_of(f)
             properties = pages.get(endpoint.api.value) if endpoint else None
-            if f.bc_field and endpoint and properties is not None and f.bc_field not in properties:
+            read = f.bc_field and f.bc_field not in mapping.bc_computed_fields
+            if read and endpoint and properties is not None and f.bc_field not in properties:
                 message = f"bc_field: {_not_property(f.bc_field, endpoint, properties)}"
                 problems.append(Problem(file, message, mapping.name, f.label))
     for option_mapping in registry.option_mappings.values():

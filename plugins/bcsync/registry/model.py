@@ -35,6 +35,7 @@ __all__ = [
     "FieldStatus",
     "IntegrationFieldMapping",
     "IntegrationTableMapping",
+    "LinkedTo",
     "Lookup",
     "MappingFile",
     "MatchCriterion",
@@ -113,7 +114,7 @@ NOT_CARRIED: dict[str, str] = {
     ),
     "job_kind": (
         "job_kind is not carried: every job bcsync runs is a table synchronization; BC's Customer "
-        "Statistics job is the CUSTOMER STATISTICS mapping, disabled until that job is implemented"
+        "Statistics job is the CUSTOMER STATISTICS mapping, linked to CUSTOMER (linked_to)"
     ),
 }
 
@@ -370,6 +371,20 @@ class Coupling(_Frozen):
         return _refuse_not_carried(data, "create_new_if_no_match")
 
 
+class LinkedTo(_Frozen):
+    """A mapping whose records belong to the records coupled in another mapping (the "parent").
+
+    Its BC records are the parent's coupled, non-skipped BC records; the Sales row of each is the
+    one the parent's Sales row links to through `crm_lookup`, created and linked when there is none
+    (BC's Customer Statistics job: customer → account.nav_accountstatisticsid → nav_accountstatistics).
+    Without `crm_lookup` it is the parent's coupled Sales row itself (the same job's invoice payment
+    status: posted invoice → its coupled invoice).
+    """
+
+    mapping: Name
+    crm_lookup: Identifier | None = None
+
+
 class IntegrationTableMapping(_Frozen):
     """One row of BC's "Integration Table Mapping" (table 5335), with its field mappings."""
 
@@ -392,6 +407,8 @@ class IntegrationTableMapping(_Frozen):
     # Read besides the mapped fields: what users know a record by, and what the table's rules need.
     bc_read_also: tuple[Identifier, ...] = ()
     crm_read_also: tuple[Identifier, ...] = ()
+    # BC-side fields the table's source rule computes from what is read (not read from the page).
+    bc_computed_fields: tuple[Identifier, ...] = ()
     crm_rule_lookups: dict[Identifier, RuleLookup] = {}
     int_table_config_template: ConfigTemplate | None = None
     table_config_template: TableConfigTemplate | None = None
@@ -405,6 +422,7 @@ class IntegrationTableMapping(_Frozen):
     dependencies: tuple[Name, ...] = ()  # BC's "Dependency Filter"
     parent: Name | None = None
     parent_link: ParentLink | None = None  # a child mapping: how its records point at the parent's
+    linked_to: LinkedTo | None = None  # records of another mapping's couplings, through a Sales lookup
     update_conflict_resolution: UpdateConflictResolution = UpdateConflictResolution.NONE
     deletion_conflict_resolution: DeletionConflictResolution = DeletionConflictResolution.NONE
     coupling: Coupling = Coupling()

@@ -77,8 +77,9 @@ class Registry:
         raise KeyError(f"no mapping has DAG id {dag_id!r}")
 
     def children(self, name: str) -> tuple[IntegrationTableMapping, ...]:
-        """Mappings synchronized as part of `name`'s job (POSTEDSALESLINE-INV under the invoice header)."""
-        return tuple(m for m in self.mappings if m.parent == name)
+        """Mappings synchronized inside `name`'s load (POSTEDSALESLINE-INV under the invoice header); a
+        linked child mapping (`linked_to`) runs as a task group of its own in the parent's DAG instead."""
+        return tuple(m for m in self.mappings if m.parent == name and m.linked_to is None)
 
     def option_mapping(self, name: str) -> OptionMapping:
         try:

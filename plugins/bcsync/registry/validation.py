@@ -138,8 +138,10 @@ def _shape(mapping: IntegrationTableMapping) -> Iterator[tuple[None, str]]:
             yield None, "a child mapping runs with its parent and has no schedule"
         if mapping.job_code is not None:
             yield None, "a child mapping runs with its parent and has no job_code"
-        if mapping.parent_link is None:
+        if mapping.parent_link is None and mapping.linked_to is None:
             yield None, "parent_link: required for a child mapping (the parent's id field on each side)"
+        if mapping.parent_link is not None and mapping.linked_to is not None:
+            yield None, "parent_link and linked_to: a child mapping runs in its parent's load or beside it"
     elif mapping.parent_link is not None:
         yield None, "parent_link: only a child mapping (one with a parent) points at a parent"
     if not mapping.is_child:
@@ -211,6 +213,13 @@ def _references(
                 yield None, f"a child mapping must list its parent {mapping.parent!r} in dependencies"
             if parent.direction is not mapping.direction:
                 yield None, f"direction must equal the parent's ({parent.direction.value})"
+    if mapping.linked_to:
+        linked = mapping.linked_to.mapping
+        if canonical.get(linked) is None:
+            if message := unknown("linked_to", linked):
+                yield None, message
+        elif linked not in mapping.dependencies:
+            yield None, f"a linked mapping must list {linked!r} in dependencies"
     for name in _after(mapping):
         target = canonical.get(name)
         if target is None:

@@ -11,6 +11,8 @@ alone) has no rules. A rule is one of three kinds, each at the step where BC rai
   and with `unchanged_too` also those whose mapped fields are unchanged (it may still write them).
 * `FIND_UNCOUPLED` (couple step, BC's OnFindUncoupledDestinationRecord): finds an existing destination
   record for source records that no match criterion coupled; a pair found is synchronized at once.
+* `SOURCE` (transform step, before planning): computes a mapping's `bc_computed_fields` from the
+  source records read — BC code deriving a value from several fields (an invoice's payment status).
 * `AFTER_WRITE` (load step, BC's OnAfterInsertRecord / OnAfterModifyRecord): writes what depends on
   the written records (another table's rows, a state change); it may fail a record.
 * `AFTER_CHILDREN` (load step, for a parent mapping: once the written records' child records, such
@@ -41,6 +43,8 @@ WRITES = ("insert", "modify")
 
 # PLAN: (mapping, plan, source, services) → plan
 PlanRule = Callable[[IntegrationTableMapping, pd.DataFrame, pd.DataFrame, Services], pd.DataFrame]
+# SOURCE: (mapping, source records) → those records with the computed fields
+SourceRule = Callable[[IntegrationTableMapping, pd.DataFrame], pd.DataFrame]
 # FIND_UNCOUPLED: (mapping, uncoupled source, destination candidates, services) → source_id, destination_id
 FindRule = Callable[[IntegrationTableMapping, pd.DataFrame, pd.DataFrame, Services], pd.DataFrame]
 # AFTER_WRITE: (mapping, written rows of the outcome, services) → those rows, some perhaps failed
@@ -63,6 +67,7 @@ FollowUpRule = Callable[[IntegrationTableMapping, pd.DataFrame, Services], Follo
 
 class RuleKind(StrEnum):
     PLAN = "plan"
+    SOURCE = "source"
     FIND_UNCOUPLED = "find_uncoupled"
     AFTER_WRITE = "after_write"
     AFTER_CHILDREN = "after_children"
@@ -122,6 +127,16 @@ def apply_table_rules(
     if not plan["action"].isin(seen).any():
         return plan
     return rule(mapping, plan, source, services)
+
+
+def apply_source_rules(
+    mapping: IntegrationTableMapping, sync_pass: SyncPass, source: pd.DataFrame
+) -> pd.DataFrame:
+    """The source records with the computed fields of the BC table's SOURCE rule, if it has one."""
+    rule = rule_for(mapping.bc_table, sync_pass, RuleKind.SOURCE)
+    if rule is None or not mapping.bc_computed_fields or source.empty:
+        return source
+    return rule(mapping, source)
 
 
 def find_uncoupled(

@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Connection, Engine, update
+from sqlalchemy import Connection, Engine, bindparam, or_, update
 from sqlalchemy.engine import URL
 
 from bcsync.store import couplings as coupling_rows
@@ -189,6 +189,28 @@ class CouplingStore:
         )
         with self._write() as conn:
             return conn.execute(statement).rowcount
+
+    def set_last_synch_crm_modified_on(self, mapping: str, modified_on: Mapping[str, datetime]) -> int:
+        """BC's `SetLastSynchCRMModifiedOn`: the couplings of these Dataverse rows ({crm_id: its new
+        modified-on}) take it as last synchronized, only forward. For a write to a row that changes none
+        of the mapping's fields (the statistics job linking an account), so the mapping sees no change."""
+        if not modified_on:
+            return 0
+        ids = guid_list(list(modified_on), "crm_ids")
+        stamps = [utc(stamp, "modified_on") for stamp in modified_on.values()]
+        rows = [{"row": guid, "stamp": stamp} for guid, stamp in zip(ids, stamps, strict=True)]
+        stored = couplings.c.crm_synced_on
+        statement = (
+            update(couplings)
+            .where(
+                couplings.c.mapping == _mapping(mapping),
+                couplings.c.crm_id == bindparam("row"),
+                or_(stored.is_(None), stored < bindparam("stamp")),
+            )
+            .values(crm_synced_on=bindparam("stamp"), updated_on=self._now())
+        )
+        with self._write() as conn:
+            return conn.execute(statement, rows).rowcount
 
     # ---- watermarks ("Synch. Int. Tbl. Mod. On Fltr." / "Synch. Modified On Filter") ----
 

@@ -21,7 +21,7 @@ def test_mappings_json_lists_every_mapping_with_the_required_keys() -> None:
     result = run("mappings", "--json")
     assert result.returncode == 0, result.stderr
     mappings = json.loads(result.stdout)
-    assert len(mappings) == 12
+    assert len(mappings) == 13  # the eleven jobs, invoice lines and the invoice payment status
     for mapping in mappings:
         assert {
             "name",
@@ -74,7 +74,7 @@ def test_mappings_without_json_prints_a_table_per_mapping() -> None:
 def test_validate_accepts_the_shipped_mappings() -> None:
     result = run("mappings", "validate")
     assert result.returncode == 0, result.stderr
-    assert "12 mappings (11 jobs) are valid" in result.stdout
+    assert "13 mappings (11 jobs) are valid" in result.stdout
 
 
 def test_validate_exits_non_zero_with_the_problem_list(write_mappings: WriteMappings, small_mappings) -> None:

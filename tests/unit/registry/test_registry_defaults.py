@@ -58,6 +58,17 @@ def test_posted_invoice_lines_are_a_child_mapping_without_a_dag(registry: Regist
     assert registry.children("POSTEDSALESINV-INV") == (lines,)
 
 
+def test_invoice_payment_status_runs_in_the_statistics_job_on_coupled_invoices(registry: Registry) -> None:
+    status = registry.get("INVOICE PAYMENT STATUS")
+    assert status.parent == "CUSTOMER STATISTICS" and status.dag_id is None
+    assert status.linked_to.mapping == "POSTEDSALESINV-INV" and status.linked_to.crm_lookup is None
+    assert {f.crm_field for f in status.fields} == {"statecode", "statuscode"}
+    assert set(status.bc_computed_fields) == {f.bc_field for f in status.fields}
+    # A linked child runs beside its parent (a task group of its own), not inside the parent's load.
+    assert registry.children("CUSTOMER STATISTICS") == ()
+    assert registry.children("POSTEDSALESINV-INV") == (registry.get("POSTEDSALESLINE-INV"),)
+
+
 @pytest.mark.parametrize(
     ("name", "count"),
     [
@@ -269,7 +280,11 @@ def test_posted_invoice_option_fields_and_work_description(registry: Registry) -
 
 def test_customer_statistics_job_writes_lcy_figures_to_account_statistics(registry: Registry) -> None:
     statistics = registry.get("CUSTOMER STATISTICS")
-    assert not statistics.enabled  # BC's Customer Statistics job is not implemented yet
+    assert statistics.enabled and statistics.dag_id == "bcsync_customer_statistics"
+    # The customers coupled in CUSTOMER, each account's statistics row through its lookup.
+    assert statistics.linked_to.mapping == "CUSTOMER"
+    assert statistics.linked_to.crm_lookup == "nav_accountstatisticsid"
+    assert statistics.bc_modified_field == "lastActivityDateTime"
     assert statistics.crm_entity == "nav_accountstatistics"
     assert field(statistics, "nav_balancelcy").bc_caption == "Balance (LCY)"
     currency = field(statistics, "transactioncurrencyid")

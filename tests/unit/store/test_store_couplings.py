@@ -216,3 +216,21 @@ def test_couplings_of_records_the_sync_created_are_written_as_synced_by_the_job(
     assert stored[["to_crm_result", "to_crm_job_id"]].values.tolist() == [["Success", job_id]] * 2
     assert stored["from_crm_result"].isna().all()
     assert (stored["crm_synced_on"] == created).all()
+
+
+def test_keeping_couplings_in_step_moves_the_sales_side_forward_only(
+    store: CouplingStore, new_ids: NewIds
+) -> None:
+    """BC's SetLastSynchCRMModifiedOn, after a write that changed none of the mapping's fields."""
+    bc, crm = new_ids(3), new_ids(3)
+    synced = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
+    store.couple("CUSTOMER", pairs(bc, crm).assign(bc_synced_on=synced, crm_synced_on=synced))
+    later, earlier = datetime(2026, 3, 1, 9, 0, tzinfo=UTC), datetime(2026, 3, 1, 7, 0, tzinfo=UTC)
+
+    moved = store.set_last_synch_crm_modified_on("CUSTOMER", {crm[0]: later, crm[1]: earlier})
+
+    stored = store.couplings("CUSTOMER").set_index("crm_id")
+    assert moved == 1
+    assert stored.loc[crm, "crm_synced_on"].tolist() == [later, synced, synced]
+    assert (stored["bc_synced_on"] == synced).all() and stored["to_crm_result"].isna().all()
+    assert store.set_last_synch_crm_modified_on("CUSTOMER", {}) == 0
