@@ -211,6 +211,7 @@ def coupled_invoices(harness, count: int) -> list[tuple[dict, str]]:
     POSTEDSALESINV-INV, as that job would have done: (BC invoice, Sales invoice id)."""
     posted = [r for r in bc_rows(harness.sandbox, "salesInvoice") if r["status"] in ("Open", "Paid")]
     account = dataverse_rows(harness.sandbox, "account")[0]["accountid"]
+    price_list = dataverse_rows(harness.sandbox, "pricelevel")[0]["pricelevelid"]  # Sales requires one
     pairs = []
     for invoice in sorted(posted, key=lambda r: r["number"])[:count]:
         created = harness.crm.create(
@@ -219,6 +220,7 @@ def coupled_invoices(harness, count: int) -> list[tuple[dict, str]]:
                 "name": f"Invoice {invoice['number']}",
                 "invoicenumber": invoice["number"],
                 "customerid_account@odata.bind": f"/accounts({account})",
+                "pricelevelid@odata.bind": f"/pricelevels({price_list})",
             },
         )
         pairs.append((invoice, created))
