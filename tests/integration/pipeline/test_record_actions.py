@@ -295,3 +295,28 @@ def test_delete_entries_older_than_keeps_what_skipped_couplings_reference(harnes
     assert jobs > 0 and kept >= 1
     assert set(harness.store.open_errors()["job_id"]) <= {skipped["to_crm_job_id"]}
     assert errors >= 0
+
+
+def test_a_long_load_logs_and_keeps_its_progress_in_the_job_row(harness, monkeypatch, caplog):
+    import bcsync.pipeline.load as load_step
+
+    seen: list[str | None] = []  # the job row's message as the job log page reads it before each part
+    real_writer = load_step.write_crm
+
+    def writer_then_read_the_job_row(mapping, sync_pass, writes, services, job_id):
+        row = services.store.jobs(mapping.name, limit=10).set_index("job_id").loc[job_id]
+        seen.append(None if row["message"] != row["message"] else row["message"])
+        return real_writer(mapping, sync_pass, writes, services, job_id)
+
+    harness.run("SALESPEOPLE", RunKind.FULL)
+    harness.run("CURRENCY", RunKind.FULL)
+    monkeypatch.setattr(load_step, "PROGRESS_EVERY", 4)
+    monkeypatch.setattr(load_step, "write_crm", writer_then_read_the_job_row)
+    with caplog.at_level("INFO", logger="bcsync.pipeline.load"):
+        summary = harness.run("CUSTOMER", RunKind.FULL)
+
+    inserted = harness.counters(summary, TO_CRM)["Inserted"]
+    lines = [r.getMessage() for r in caplog.records if "written" in r.getMessage()]
+    assert f"CUSTOMER ToIntegrationTable: written 4 of {inserted}" in lines
+    assert f"CUSTOMER ToIntegrationTable: written {inserted} of {inserted}" in lines
+    assert seen == [None] + [f"written {n} of {inserted}" for n in range(4, inserted, 4)]
