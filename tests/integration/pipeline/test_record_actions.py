@@ -70,6 +70,28 @@ def test_uncouple_by_bc_number_removes_the_coupling_and_resets_the_sales_company
     assert (job["type"], job["uncoupled"], job["modified"]) == ("uncoupling", 1, 1)
 
 
+def test_uncoupling_a_customer_also_uncouples_the_contacts_of_its_account(harness):
+    fully_synced_pair(harness)
+    harness.run("CONTACT", RunKind.FULL)
+    contacts = harness.store.couplings("CONTACT")
+    parents = {
+        c["contactid"]: c["_parentcustomerid_value"]
+        for page in harness.crm.iter_pages("contacts", select=["contactid", "_parentcustomerid_value"])
+        for c in page
+    }
+    customers = harness.store.couplings("CUSTOMER").set_index("crm_id")
+    with_contacts = [parents[c] for c in contacts["crm_id"] if parents.get(c) in customers.index]
+    account_id = with_contacts[0]
+    children = {c for c, parent in parents.items() if parent == account_id} & set(contacts["crm_id"])
+
+    summary = act(harness, "uncouple", "CUSTOMER", [account_id])
+
+    assert counters(summary)["Uncoupled"] == 1
+    assert f"Also uncoupled {len(children)} CONTACT record(s) of these accounts." in summary["message"]
+    assert not children & set(harness.store.couplings("CONTACT")["crm_id"])
+    assert len(harness.store.couplings("CONTACT")) == len(contacts) - len(children)
+
+
 def test_couple_to_another_account_and_synchronize_after_writes_bc_to_sales(harness):
     pair = fully_synced_pair(harness)
     number = bc_number(harness, pair["bc_id"])
