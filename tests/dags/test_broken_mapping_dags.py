@@ -15,6 +15,8 @@ from typing import Any
 import pytest
 from airflow.dag_processing.dagbag import DagBag
 
+from bcsync.actions.catalog import ACTION_DAG_IDS
+
 ROOT = Path(__file__).resolve().parents[2]
 DAGS = ROOT / "dags"
 ERRORS_FILE = DAGS / "bcsync_mapping_errors.py"
@@ -54,7 +56,7 @@ def test_a_broken_mapping_is_an_import_error_naming_dag_file_mapping_and_field(p
     bag = parse_with({"CONTACT": misspell_contact_direction})
 
     # CUSTOMER looks its primary contact up through CONTACT's couplings, so it cannot run either.
-    assert set(bag.dag_ids) == {"bcsync_salespeople", "bcsync_currency", "bcsync_full_sync"}
+    assert set(bag.dag_ids) == {"bcsync_salespeople", "bcsync_currency", "bcsync_full_sync"} | ACTION_DAG_IDS
     message = the_import_error(bag)
     first, *problems = message.splitlines()
     assert first == (
@@ -84,7 +86,7 @@ def test_the_full_synchronization_runs_the_jobs_whose_mappings_load(parse_with):
 def test_jobs_depending_on_an_unreadable_file_are_import_errors_too(parse_with):
     bag = parse_with({}, files={"currency.yaml": "mappings:\n  - name: CURRENCY\n    fields: [\n"})
 
-    assert set(bag.dag_ids) == {"bcsync_salespeople", "bcsync_full_sync"}
+    assert set(bag.dag_ids) == {"bcsync_salespeople", "bcsync_full_sync"} | ACTION_DAG_IDS
     message = the_import_error(bag)
     assert "(bcsync_contact, bcsync_currency, bcsync_customer)" in message.splitlines()[0]
     assert "\nbcsync_currency: " in message and "/currency.yaml: invalid YAML: line 4" in message
@@ -104,4 +106,4 @@ def test_a_broken_mapping_without_a_dag_adds_no_import_error(parse_with):
     bag = parse_with({"ITEM-PRODUCT": break_item})
 
     assert bag.import_errors == {}
-    assert set(bag.dag_ids) == GOOD_JOBS | {"bcsync_full_sync"}
+    assert set(bag.dag_ids) == GOOD_JOBS | {"bcsync_full_sync"} | ACTION_DAG_IDS

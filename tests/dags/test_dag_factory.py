@@ -12,6 +12,7 @@ from airflow.dag_processing.dagbag import DagBag
 from airflow.sdk import DAG, Asset, AssetAlias, AssetAll, AssetOrTimeSchedule, DeltaDataIntervalTimetable
 from airflow.serialization.serialized_objects import DagSerialization
 
+from bcsync.actions.catalog import ACTION_DAG_IDS
 from bcsync.dag_factory import START
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -63,7 +64,7 @@ def test_dag_files_import_without_errors(dagbag):
 
 def test_one_dag_per_implemented_job_named_after_the_job_code_and_the_full_sync_dag(dagbag):
     jobs = {"bcsync_salespeople", "bcsync_currency", "bcsync_customer", "bcsync_contact"}
-    assert set(dagbag.dag_ids) == jobs | {"bcsync_full_sync"}
+    assert set(dagbag.dag_ids) == jobs | {"bcsync_full_sync"} | ACTION_DAG_IDS
 
 
 def test_bidirectional_job_extracts_both_sides_and_loads_both_ways(dagbag):

@@ -89,6 +89,8 @@ ACTIONS: dict[str, ActionSpec] = {
     )
 }
 
+ACTION_DAG_IDS = frozenset(spec.dag_id for spec in ACTIONS.values() if spec.dag_id)  # dags/bcsync_actions.py
+
 # What each action takes besides "job" and "records": option → check(value, mapping) returning the value to
 # send. A missing option is left out of the conf; the action applies its default.
 Check = Callable[[str, Any, "IntegrationTableMapping"], Any]
