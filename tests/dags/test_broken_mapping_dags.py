@@ -15,6 +15,8 @@ from typing import Any
 import pytest
 from airflow.dag_processing.dagbag import DagBag
 
+from bcsync.actions.catalog import ACTION_DAG_IDS
+
 ROOT = Path(__file__).resolve().parents[2]
 DAGS = ROOT / "dags"
 ERRORS_FILE = DAGS / "bcsync_mapping_errors.py"
@@ -59,7 +61,7 @@ def test_a_broken_mapping_is_an_import_error_naming_dag_file_mapping_and_field(p
     # CUSTOMER looks its primary contact up through CONTACT's couplings, so it cannot run either, nor
     # CUSTOMER STATISTICS, whose records are CUSTOMER's, nor POSTEDSALESINV-INV, whose customers are.
     unaffected = {"bcsync_salespeople", "bcsync_currency", "bcsync_full_sync", *PRODUCT_JOBS, *PRICE_JOBS}
-    assert set(bag.dag_ids) == unaffected
+    assert set(bag.dag_ids) == unaffected | ACTION_DAG_IDS
     message = the_import_error(bag)
     first, *problems = message.splitlines()
     assert first == (
@@ -97,7 +99,7 @@ def test_the_full_synchronization_runs_the_jobs_whose_mappings_load(parse_with):
 def test_jobs_depending_on_an_unreadable_file_are_import_errors_too(parse_with):
     bag = parse_with({}, files={"currency.yaml": "mappings:\n  - name: CURRENCY\n    fields: [\n"})
 
-    assert set(bag.dag_ids) == {"bcsync_salespeople", "bcsync_full_sync", *PRODUCT_JOBS}
+    assert set(bag.dag_ids) == {"bcsync_salespeople", "bcsync_full_sync", *PRODUCT_JOBS} | ACTION_DAG_IDS
     message = the_import_error(bag)
     jobs = (
         "(bcsync_contact, bcsync_currency, bcsync_customer, bcsync_customer_statistics, "
@@ -123,4 +125,5 @@ def test_a_broken_mapping_without_a_dag_adds_no_import_error(parse_with):
     bag = parse_with({"SALESPRC-PRODUCTPRICE": break_prices})
 
     assert bag.import_errors == {}
-    assert set(bag.dag_ids) == GOOD_JOBS - {"bcsync_salesprc_productprice"} | {"bcsync_full_sync"}
+    expected = GOOD_JOBS - {"bcsync_salesprc_productprice"} | {"bcsync_full_sync"}
+    assert set(bag.dag_ids) == expected | ACTION_DAG_IDS

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from airflow.dag_processing.dagbag import DagBag
 
+from bcsync.actions.catalog import ACTION_DAG_IDS
 from bcsync.registry.ownership import ENV_OWNERSHIP_MODEL
 
 DAGS = Path(__file__).resolve().parents[2] / "dags"
@@ -21,12 +22,16 @@ def team_dagbag() -> DagBag:
 
 def test_team_model_has_no_salespeople_dag_and_customers_no_longer_wait_for_it(team_dagbag: DagBag) -> None:
     assert team_dagbag.import_errors == {}
-    assert set(team_dagbag.dag_ids) == {
-        "bcsync_currency",
-        "bcsync_customer",
-        "bcsync_contact",
-        "bcsync_full_sync",
-    }
+    assert (
+        set(team_dagbag.dag_ids)
+        == {
+            "bcsync_currency",
+            "bcsync_customer",
+            "bcsync_contact",
+            "bcsync_full_sync",
+        }
+        | ACTION_DAG_IDS
+    )
     full_sync = team_dagbag.dags["bcsync_full_sync"]
     assert full_sync.get_task("full_sync_customer").upstream_task_ids == {"full_sync_currency"}
     doc = team_dagbag.dags["bcsync_customer"].doc_md

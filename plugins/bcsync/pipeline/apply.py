@@ -31,6 +31,7 @@ from bcsync.store.schema import CoupledBy
 log = logging.getLogger(__name__)
 
 WRITES = ("insert", "modify")
+PROGRESS_EVERY = 2_000  # records per write part: a long load reports its progress after each
 # A plan column: the record was created by this write, even if what followed (an AFTER_WRITE rule,
 # its children) then failed it: it is coupled all the same, so its retry updates it.
 CREATED = "created"
@@ -48,14 +49,31 @@ def write_plan(
     writes = outcome[outcome["action"].isin(WRITES)]
     if writes.empty:
         return outcome
-    written = (
-        write_crm(mapping, sync_pass, writes, services, job_id)
-        if sync_pass.destination is Side.CRM
-        else write_bc(mapping, sync_pass, writes, services, job_id)
-    )
-    outcome = _merge_writes(outcome, written)
+    outcome = _merge_writes(outcome, _write(mapping, sync_pass, writes, services, job_id))
     outcome[CREATED] = (outcome["action"] == "insert") & outcome[DESTINATION_ID].notna()
     return apply_after_write_rules(mapping, sync_pass, outcome, services)
+
+
+def _write(
+    mapping: IntegrationTableMapping,
+    sync_pass: SyncPass,
+    writes: pd.DataFrame,
+    services: Services,
+    job_id: str,
+) -> pd.DataFrame:
+    """Send the writes in parts of PROGRESS_EVERY records; a long load logs "written N of M" after each
+    part and keeps it in its job row's message, where the job log page and `bcsync jobs` show it."""
+    writer = write_crm if sync_pass.destination is Side.CRM else write_bc
+    total, parts = len(writes), []
+    for start in range(0, total, PROGRESS_EVERY):
+        parts.append(
+            writer(mapping, sync_pass, writes.iloc[start : start + PROGRESS_EVERY], services, job_id)
+        )
+        if total > PROGRESS_EVERY:
+            done = min(start + PROGRESS_EVERY, total)
+            log.info("%s %s: written %d of %d", mapping.name, sync_pass.value, done, total)
+            services.store.report_progress(job_id, done, total)
+    return pd.concat([p for p in parts if len(p)] or [parts[0]], ignore_index=True)
 
 
 def read_records(
@@ -156,14 +174,19 @@ def _log_failures(
     failed: pd.DataFrame,
 ) -> None:
     to_crm = sync_pass is SyncPass.TO_CRM
+    failed = failed.assign(
+        bc_number=failed["bc_number"] if "bc_number" in failed.columns else failed["label"].where(to_crm),
+        name=failed["name"] if "name" in failed.columns else None,
+    )
     for row in failed.itertuples(index=False):
         bc_id, crm_id = (row.source_id, row.destination_id) if to_crm else (row.destination_id, row.source_id)
         log.error(
-            "SYNC ERROR job=%s direction=%s bc_id=%s bc_record=%s crm_id=%s reason=%s",
+            "SYNC ERROR job=%s direction=%s bc_id=%s bc_record=%s name=%s crm_id=%s reason=%s",
             mapping.name,
             sync_pass.value,
             bc_id,
-            row.label if to_crm else "",
+            row.bc_number or "",
+            row.name or "",
             crm_id,
             row.error,
         )
@@ -174,7 +197,8 @@ def _log_failures(
                 "direction": sync_pass.value,
                 "bc_id": failed[SOURCE_ID if to_crm else DESTINATION_ID],
                 "crm_id": failed[DESTINATION_ID if to_crm else SOURCE_ID],
-                "bc_number": failed["label"] if to_crm else None,
+                "bc_number": failed["bc_number"],
+                "name": failed["name"],
                 "message": failed["error"].fillna("unknown error"),
                 "job_id": job_id,
                 "run_id": run.run_id,

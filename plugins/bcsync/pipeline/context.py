@@ -34,11 +34,13 @@ class RunContext:
     dry_run: bool = False
     record_ids: tuple[str, ...] = ()
     direction: str | None = None  # restrict a bidirectional job to one pass
+    # Manual actions on given records (RECORDS runs of the action DAGs, never from a job DAG's Params):
+    # Create New, and BC's one-off job on a copy of the mapping with "Synch. Only Coupled Records" off
+    # (SynchRecordIfMappingExists, `bcsync.pipeline.sync_first`): uncoupled records are created.
+    creates: bool = False
+    restores_deleted: bool = False  # Restore: a deleted counterpart is created again
     data_interval_start: datetime | None = None
     data_interval_end: datetime | None = None
-    # BC's one-off job on a temporary copy of the mapping with "Synch. Only Coupled Records" off: the
-    # given records are created when uncoupled (SynchRecordIfMappingExists, `bcsync.pipeline.sync_first`).
-    creates_uncoupled: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
     # A records run that another job's rule started (BC's SynchRecordsToIntegrationTable from a
     # subscriber): named after that job, and not forced, unlike "Synchronize Now".

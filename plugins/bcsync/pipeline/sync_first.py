@@ -42,7 +42,7 @@ def synchronize_first(mapping_name: str, bc_ids: Collection[str], services: Serv
         kind=RunKind.RECORDS,
         record_ids=tuple(sorted(bc_ids)),
         direction=SyncPass.TO_CRM.value,
-        creates_uncoupled=True,
+        creates=True,
     )
     try:
         # Its frames are needed only while it runs, here: a temporary folder, whatever the deployment.

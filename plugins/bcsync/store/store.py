@@ -268,6 +268,17 @@ class CouplingStore:
         with self._read() as conn:
             return errors.select_open_errors(conn, None if mapping is None else _mapping(mapping), chosen)
 
+    def delete_entries_older_than(self, days: float, mapping: str | None = None) -> tuple[int, int, int]:
+        """BC's job-log clean-up: delete jobs and errors older than `days` days, keeping those that
+        skipped couplings reference. Returns (errors deleted, jobs deleted, old entries kept)."""
+        if days < 0:
+            raise StoreInputError(f"days must not be negative, got {days}")
+        cutoff = self._now() - timedelta(days=days)
+        with self._write() as conn:
+            return errors.delete_entries_older_than(
+                conn, cutoff, None if mapping is None else _mapping(mapping)
+            )
+
     # ---- job log ("Integration Synch. Job") ----
 
     def start_job(
@@ -298,6 +309,11 @@ class CouplingStore:
         """Store the job's final counters (BC names: Inserted, Modified, ...) and message."""
         with self._write() as conn:
             jobs.finish_job(conn, job_id, counters, message=message, finished_on=self._now())
+
+    def report_progress(self, job_id: str, written: int, total: int) -> None:
+        """Keep a running job's progress in its message ("written N of M") for the pages to show."""
+        with self._write() as conn:
+            jobs.report_progress(conn, job_id, written, total)
 
     def jobs(self, mapping: str | None = None, *, limit: int = 100) -> pd.DataFrame:
         """The job log, newest first."""
