@@ -80,8 +80,9 @@ def extract(
 def unknown_record_ids(
     mapping: IntegrationTableMapping, run: RunContext, extracts: Mapping[Side, ExtractResult | None]
 ) -> list[str]:
-    """Synchronize Now: the ids asked for that no source table of this run has (BC refuses records of
-    another table: "Source table … do not match integration table mapping …")."""
+    """Synchronize Now that found none of its records: all of them (BC refuses records of another
+    table: "Source table … do not match integration table mapping …"). When some were found, the others
+    fail alone, each with the reason its name did not resolve (`references`)."""
     if run.kind is not RunKind.RECORDS:
         return []
     found: set[str] = set()
@@ -93,7 +94,7 @@ def unknown_record_ids(
         key = mapping.bc_key if sync_pass.source is Side.BC else mapping.crm_key
         if key in frame.columns:
             found.update(frame[key].astype(str).str.lower())
-    return [record_id for record_id in run.record_ids if record_id.lower() not in found]
+    return [] if found else list(run.record_ids)
 
 
 def unknown_records_message(mapping: IntegrationTableMapping, run: RunContext, ids: list[str]) -> str:

@@ -97,13 +97,20 @@ def test_synchronize_now_with_the_id_of_another_tables_record_fails_naming_it(ha
         for row in page
         if row["code"] == "EUR"
     )
+    # Alone, the stranger fails the run before anything is written, naming it.
     with pytest.raises(UnknownRecords) as refused:
-        harness.run("CURRENCY", RunKind.RECORDS, record_ids=(euro, customer))
+        harness.run("CURRENCY", RunKind.RECORDS, record_ids=(customer,))
     assert str(refused.value) == (
         f"Synchronize Now: {customer} is not the id of a Currency in Business Central (the tables of "
         "CURRENCY); nothing was synchronized."
     )
-    assert harness.store.couplings("CURRENCY").empty, "not even the currency that exists"
+    assert harness.store.couplings("CURRENCY").empty
+
+    # With a currency that exists, the run goes on for it and the stranger fails alone, named.
+    summary = harness.run("CURRENCY", RunKind.RECORDS, record_ids=(euro, customer))
+    assert harness.counters(summary, "ToIntegrationTable")["Failed"] == 1
+    messages = harness.store.open_errors("CURRENCY")["message"]  # one per run that named it
+    assert len(messages) == 2 and all(customer in message for message in messages)
 
 
 def rename_sales_cad(harness) -> tuple[str, str]:
