@@ -73,6 +73,23 @@ def read_by_ids(
             yield from _read_unfiltered(services, mapping, side, where)
 
 
+def pages_where_in(
+    hook: Any,
+    entity_set: str,
+    key: str,
+    values: Iterable[odata.Value],
+    select: list[str],
+    *,
+    also: Filter | None = None,
+    **options: Any,
+) -> Iterator[list[dict[str, Any]]]:
+    """Pages of `hook`'s rows whose `key` is one of `values` (and that match `also`), `ID_CHUNK` values
+    per request; `options` go to its `iter_pages` (e.g. `api="custom"`)."""
+    for chunk in _chunks(sorted(set(values), key=str), ID_CHUNK):
+        where = odata.all_of(odata.in_(key, chunk), also)
+        yield from hook.iter_pages(entity_set, select=select, filter=where, **options)
+
+
 def modified_window(
     mapping: IntegrationTableMapping,
     side: Side,
@@ -126,7 +143,7 @@ def _extension_fields(
     return pd.DataFrame(rows, columns=wanted).drop(columns=["@odata.etag"], errors="ignore")
 
 
-def _chunks(items: Sequence[str], size: int) -> Iterator[Sequence[str]]:
+def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
 

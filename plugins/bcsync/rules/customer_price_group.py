@@ -16,6 +16,7 @@ import pandas as pd
 
 from bcsync.engine.model import SOURCE_ID, SyncPass
 from bcsync.pipeline.lookups import DEFAULT_LCY
+from bcsync.pipeline.reading import pages_where_in
 from bcsync.pipeline.services import Services
 from bcsync.pipeline.unit_groups import UnitGroupError, UnitGroups
 from bcsync.registry.model import IntegrationTableMapping
@@ -56,7 +57,7 @@ def currency_of_the_groups_prices(
         expected = str(group_prices[0].get("currencyCode") or "") if group_prices else ""
         try:
             if group_prices:
-                units = units or UnitGroups(services)
+                units = units or UnitGroups.read(services)
                 _check_prices(group_prices, expected, units)
             currency = currencies.currency_id(expected)
             if plan.at[index, "action"] == "insert":
@@ -161,11 +162,10 @@ def _current_currencies(services: Services, price_list_ids: Iterable[str]) -> di
 def _prices_by_group(services: Services, codes: set[str]) -> dict[str, list[dict[str, Any]]]:
     """Each group's sales prices (by upper-cased code), in the Sales Price table's key order."""
     select = ["id", *(name for name, _ in PRICE_KEY)]
-    rows = []
-    for chunk in _chunks(sorted(codes)):
-        where = odata.Filter(GROUP_PRICES) & odata.in_("salesCode", chunk)
-        for page in services.bc.iter_pages(SALES_PRICES, select=select, filter=where, api="custom"):
-            rows.extend(page)
+    pages = pages_where_in(
+        services.bc, SALES_PRICES, "salesCode", codes, select, also=odata.Filter(GROUP_PRICES), api="custom"
+    )
+    rows = [row for page in pages for row in page]
     rows.sort(key=_key_order)
     out: dict[str, list[dict[str, Any]]] = {}
     for row in rows:
@@ -198,14 +198,7 @@ def _al_guid(value: str) -> str:
 def _pages_by_ids(
     services: Services, entity_set: str, key: str, ids: list[str], select: list[str], *, crm: bool = False
 ) -> Iterator[list[dict[str, Any]]]:
-    for chunk in _chunks(sorted(set(ids))):
-        where = odata.in_(key, [uuid.UUID(i) for i in chunk])
-        if crm:
-            yield from services.crm.iter_pages(entity_set, select=select, filter=where)
-        else:
-            yield from services.bc.iter_pages(entity_set, select=select, filter=where, api="custom")
-
-
-def _chunks(values: list[str], size: int = 50) -> Iterator[list[str]]:
-    for start in range(0, len(values), size):
-        yield values[start : start + size]
+    guids = [uuid.UUID(i) for i in ids]
+    if crm:
+        return pages_where_in(services.crm, entity_set, key, guids, select)
+    return pages_where_in(services.bc, entity_set, key, guids, select, api="custom")

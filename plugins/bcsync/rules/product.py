@@ -18,10 +18,11 @@ import pandas as pd
 
 from bcsync.engine.model import DESTINATION_ID, DESTINATION_MODIFIED, SOURCE_ID, SyncPass
 from bcsync.pipeline.lookups import DEFAULT_LCY, base_currency_id
+from bcsync.pipeline.reading import pages_where_in
 from bcsync.pipeline.services import Services
+from bcsync.pipeline.unit_groups import UnitGroupError, UnitGroups
 from bcsync.registry.model import IntegrationTableMapping
 from bcsync.rules import WRITES, RuleKind, lookup_of, table_rule
-from bcsync.rules.unit_of_measure import UnitGroupError, UnitGroups
 from bcsync.wire import odata
 
 log = logging.getLogger(__name__)
@@ -29,7 +30,6 @@ log = logging.getLogger(__name__)
 ACTIVE, ACTIVE_STATUS = 0, 1  # product statecode Active, statuscode Active
 QUANTITY_DECIMALS = 2  # CRM Setup Defaults' product quantity precision
 DEFAULT_PRICE_LIST = "Business Central Default Price List"  # "<PRODUCTNAME.Short()> Default Price List"
-ID_CHUNK = 100
 PRODUCTS, LINES = ("products", "product"), ("productpricelevels", "productpricelevel")
 PRODUCT_COLUMNS = [
     "productid",
@@ -107,7 +107,7 @@ def to_sales(
             )
             continue
         try:
-            group_id, unit_id = groups.unit_of(unit)
+            sales_unit = groups.unit_for(unit)
         except UnitGroupError as unusable:
             plan.at[index, "action"], plan.at[index, "error"] = "fail", str(unusable)
             continue
@@ -116,8 +116,8 @@ def to_sales(
             if payload.get(amount) is not None and float(payload[amount]) < 0:
                 payload[amount] = 0
         payload |= {
-            "defaultuomscheduleid": group_id,
-            "defaultuomid": unit_id,
+            "defaultuomscheduleid": sales_unit.schedule_id,
+            "defaultuomid": sales_unit.unit_id,
             "producttypecode": kind.product_type,
         }
         if currency:
@@ -135,13 +135,12 @@ def _vendor_names(services: Services, source: pd.DataFrame) -> dict[str, str]:
     """BC vendor No. → Name, for the vendors the source records name."""
     if "vendorNo" not in source.columns:
         return {}
-    numbers = sorted({str(n) for n in source["vendorNo"].dropna() if str(n).strip()})
-    names: dict[str, str] = {}
-    for start in range(0, len(numbers), ID_CHUNK):
-        where = odata.in_("number", numbers[start : start + ID_CHUNK])
-        for page in services.bc.iter_pages("vendors", select=["number", "displayName"], filter=where):
-            names.update({str(row["number"]).upper(): str(row["displayName"]) for row in page})
-    return names
+    numbers = {str(n) for n in source["vendorNo"].dropna() if str(n).strip()}
+    return {
+        str(row["number"]).upper(): str(row["displayName"])
+        for page in pages_where_in(services.bc, "vendors", "number", numbers, ["number", "displayName"])
+        for row in page
+    }
 
 
 def on_default_price_list(written: pd.DataFrame, services: Services) -> pd.DataFrame:
@@ -294,15 +293,14 @@ def _read(
 ) -> dict[str, dict]:
     """Rows whose `key` is one of `ids` (and that match `also`), by that key; GUIDs lower-case."""
     out: dict[str, dict] = {}
-    for start in range(0, len(ids), ID_CHUNK):
-        where = odata.all_of(odata.in_(key, [uuid.UUID(i) for i in ids[start : start + ID_CHUNK]]), also)
-        for page in services.crm.iter_pages(entity_set, select=select, filter=where):
-            for row in page:
-                row = {
-                    k: str(v).lower() if (k.endswith("id") or k.endswith("_value")) and v else v
-                    for k, v in row.items()
-                }
-                out[row[key]] = row
+    guids = [uuid.UUID(i) for i in ids]
+    for page in pages_where_in(services.crm, entity_set, key, guids, select, also=also):
+        for row in page:
+            row = {
+                k: str(v).lower() if (k.endswith("id") or k.endswith("_value")) and v else v
+                for k, v in row.items()
+            }
+            out[row[key]] = row
     return out
 
 

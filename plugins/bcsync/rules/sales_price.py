@@ -14,11 +14,11 @@ import pandas as pd
 
 from bcsync.engine.model import DESTINATION_ID, SOURCE_ID, SyncPass
 from bcsync.pipeline.lookups import build_lookups
+from bcsync.pipeline.reading import pages_where_in
 from bcsync.pipeline.services import Services
 from bcsync.pipeline.unit_groups import SalesUnit, UnitGroupError, UnitGroups
 from bcsync.registry.model import IntegrationTableMapping
 from bcsync.rules import WRITES, RuleKind, table_rule
-from bcsync.wire import odata
 
 GROUP_MAPPING = "CUSTPRCGRP-PRICE"
 ITEM_MAPPING = "ITEM-PRODUCT"
@@ -92,39 +92,32 @@ class PriceUnits:
         if not code:
             code = self._base_unit(str(price["itemNo"]))
         if self._groups is None:
-            self._groups = UnitGroups(self.services)
+            self._groups = UnitGroups.read(self.services)
         return self._groups.unit_for(code)
 
     def _base_unit(self, item_no: str) -> str:
         if self._base_units is None:
             items = self.prices["itemNo"].dropna().astype(str).unique().tolist()
-            self._base_units = {}
-            for chunk in _chunks(items, 50):
-                for page in self.services.bc.iter_pages(
-                    "items",
-                    select=["number", "baseUnitOfMeasureCode"],
-                    filter=str(odata.in_("number", chunk)),
-                ):
-                    for row in page:
-                        self._base_units[_code(row["number"])] = str(row.get("baseUnitOfMeasureCode") or "")
+            pages = pages_where_in(
+                self.services.bc, "items", "number", items, ["number", "baseUnitOfMeasureCode"]
+            )
+            self._base_units = {
+                _code(row["number"]): str(row.get("baseUnitOfMeasureCode") or "")
+                for page in pages
+                for row in page
+            }
         return self._base_units.get(_code(item_no), "")
 
 
 def _price_list_items(services: Services, price_lists: set[str]) -> list[dict[str, str]]:
-    items = []
-    for chunk in _chunks(sorted(price_lists), 50):
-        for page in services.crm.iter_pages(
-            "productpricelevels",
-            select=["productpricelevelid", "_pricelevelid_value", "_productid_value", "_uomid_value"],
-            filter=str(odata.in_("_pricelevelid_value", [uuid.UUID(p) for p in chunk])),
-        ):
-            items.extend({k: str(v).lower() for k, v in row.items() if not k.startswith("@")} for row in page)
-    return items
+    select = ["productpricelevelid", "_pricelevelid_value", "_productid_value", "_uomid_value"]
+    guids = [uuid.UUID(p) for p in price_lists]
+    return [
+        {k: str(v).lower() for k, v in row.items() if not k.startswith("@")}
+        for page in pages_where_in(services.crm, "productpricelevels", "_pricelevelid_value", guids, select)
+        for row in page
+    ]
 
 
 def _code(value: object) -> str:
     return str(value or "").strip().upper()
-
-
-def _chunks(values: list[str], size: int) -> list[list[str]]:
-    return [values[i : i + size] for i in range(0, len(values), size)]

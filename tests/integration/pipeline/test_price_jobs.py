@@ -2,8 +2,8 @@
 pricing): price groups become Sales price lists in their prices' currency, their sales prices price
 list items in the "NAV <unit>" group's unit.
 
-Products come from ITEM-PRODUCT, built elsewhere: `tests.sales_products` plays it (and UNITOFMEASURE)
-through the Dataverse API and couples the items in the store, as those jobs would.
+The products and their "NAV <unit>" groups come from the real jobs they depend on, run first:
+CURRENCY, UNITOFMEASURE and ITEM-PRODUCT (full synchronizations).
 """
 
 from __future__ import annotations
@@ -16,18 +16,27 @@ import pytest
 
 from bcsync.pipeline.context import RunKind
 from sandbox.seed import catalog
-from tests.sales_products import rows, sales_products_for_items
 from tests.sandbox_data import bc_insert, bc_update
 
 TO_CRM = "ToIntegrationTable"
 GROUPS, PRICES = "CUSTPRCGRP-PRICE", "SALESPRC-PRODUCTPRICE"
+PRICED = ("RETAIL", "WHOLESALE", "EXPORT")  # the seed's groups with prices in one currency
+
+
+def rows(hook: Any, entity_set: str, select: list[str], **options: Any) -> list[dict[str, Any]]:
+    return [row for page in hook.iter_pages(entity_set, select=select, **options) for row in page]
+
+
+def run_dependencies(harness) -> None:
+    """What the price jobs depend on, as BC's dependency waves run it: currencies, "NAV <unit>" unit
+    groups, the items as products (the seed's item 1999-S, without a base unit, fails alone)."""
+    for job in ("CURRENCY", "UNITOFMEASURE", "ITEM-PRODUCT"):
+        harness.run(job, RunKind.FULL)
 
 
 @pytest.fixture
 def prices_ready(harness):
-    """Currencies coupled, products in Sales for the items: what the price jobs depend on."""
-    harness.run("CURRENCY", RunKind.FULL)
-    sales_products_for_items(harness.services)
+    run_dependencies(harness)
     return harness
 
 
@@ -43,6 +52,12 @@ def items_on(harness, price_list_id: str) -> list[dict[str, Any]]:
         ["productpricelevelid", "productnumber", "amount", "_uomid_value", "_transactioncurrencyid_value"],
         filter=f"_pricelevelid_value eq {price_list_id}",
     )
+
+
+def products_in_unit_group(harness, name: str) -> list[dict[str, Any]]:
+    [group] = rows(harness.crm, "uomschedules", ["uomscheduleid"], filter=f"name eq '{name}'")
+    where = f"_defaultuomscheduleid_value eq {group['uomscheduleid']}"
+    return rows(harness.crm, "products", ["productnumber"], filter=where)
 
 
 def currency_id(harness, iso: str) -> str:
@@ -106,6 +121,15 @@ def test_a_groups_prices_are_synchronized_right_after_the_group_and_existing_ite
     number, current = next(iter(seeded.items()))
     bc_price = next(p for p in bc_prices(harness, "RETAIL") if p["itemNo"] == number)["unitPrice"]
     harness.sales_user_edit("productpricelevel", current["productpricelevelid"], {"amount": bc_price})
+    # Two SET items were products in Sales' "Default Unit" group before (Sales had no "NAV SET").
+    # ITEM-PRODUCT coupled them by number without synchronizing them (Synch. After Bulk Coupling is
+    # off for it, as in BC), so they stay in that group, and Dataverse refuses their prices in SET:
+    # what BC meets too. Their prices (one per priced group) fail; the rest goes on.
+    priced_items = {p["itemNo"] for code in PRICED for p in bc_prices(harness, code)}
+    stuck = priced_items & {p["productnumber"] for p in products_in_unit_group(harness, "Default Unit")}
+    assert stuck == {"1965-W", "1969-W"}
+    refused_in = {code: sum(p["itemNo"] in stuck for p in bc_prices(harness, code)) for code in PRICED}
+    refused = sum(refused_in.values())
 
     harness.run(GROUPS, RunKind.FULL)
 
@@ -113,12 +137,15 @@ def test_a_groups_prices_are_synchronized_right_after_the_group_and_existing_ite
     assert len(jobs) == 1  # one follow-up job, as BC's subscriber runs one, not the scheduled job
     job = jobs.iloc[0]
     priced = {g.code: len(bc_prices(harness, g.code)) for g in catalog.PRICE_GROUPS}
-    synced = priced["RETAIL"] + priced["WHOLESALE"] + priced["EXPORT"]  # LARGE ACC has none, MIXED failed
-    assert (job["inserted"], job["modified"], job["failed"]) == (synced - len(seeded), len(seeded), 0)
+    synced = sum(priced[code] for code in PRICED) - refused  # LARGE ACC has none, MIXED failed
+    assert (job["inserted"], job["modified"], job["failed"]) == (synced - len(seeded), len(seeded), refused)
+    refusal = "HTTP 400 0x80043b14: The specified unit is not valid for this product."
+    assert all(m.startswith(refusal) for m in harness.store.open_errors(PRICES)["message"])
 
     lists = price_lists(harness)
     on_retail = items_on(harness, retail)
-    assert len(on_retail) == priced["RETAIL"]  # the seeded items were matched, not created again
+    # the seeded items were matched, not created again
+    assert len(on_retail) == priced["RETAIL"] - refused_in["RETAIL"]
     bc_retail = {p["itemNo"]: Decimal(str(p["unitPrice"])) for p in bc_prices(harness, "RETAIL")}
     assert all(Decimal(str(i["amount"])) == bc_retail[i["productnumber"]] for i in on_retail)
     assert {i["productnumber"] for i in on_retail} >= set(seeded)
@@ -127,18 +154,23 @@ def test_a_groups_prices_are_synchronized_right_after_the_group_and_existing_ite
     }
     eur = currency_id(harness, "EUR")
     export = items_on(harness, lists["EXPORT"]["pricelevelid"])
-    assert len(export) == priced["EXPORT"] and {i["_transactioncurrencyid_value"] for i in export} == {eur}
+    assert len(export) == priced["EXPORT"] - refused_in["EXPORT"]
+    assert {i["_transactioncurrencyid_value"] for i in export} == {eur}
     assert len(harness.store.couplings(PRICES)) == synced
 
     # Nothing changed: the price job's scheduled run reads every price once (no watermark yet) and
-    # writes nothing; the MIXED group's prices fail, their price list missing.
+    # writes nothing; the MIXED group's prices fail, their price list missing, and the refused ones
+    # are refused again.
     again = harness.run(PRICES)
     counters = harness.counters(again, TO_CRM)
     assert counters["Unchanged"] == synced and counters["Inserted"] == counters["Modified"] == 0
-    assert counters["Failed"] == priced["MIXED"]
-    failures = Counter(harness.store.open_errors(PRICES)["message"])
+    assert counters["Failed"] == priced["MIXED"] + refused
+    failures = Counter(
+        refusal if m.startswith(refusal) else m for m in harness.store.open_errors(PRICES)["message"]
+    )
     assert failures == {
-        "Customer Price Group MIXED must be coupled to a record in Dynamics 365 Sales.": priced["MIXED"]
+        "Customer Price Group MIXED must be coupled to a record in Dynamics 365 Sales.": priced["MIXED"],
+        refusal: 2 * refused,  # an entry per failed run, as BC's error log has
     }
 
 
@@ -212,9 +244,11 @@ def test_a_price_list_whose_currency_was_changed_in_sales_fails_with_bcs_message
     )
 
 
-def test_a_group_with_a_price_in_a_unit_sales_lacks_fails_with_bcs_message(harness):
-    harness.run("CURRENCY", RunKind.FULL)
-    sales_products_for_items(harness.services, without_unit_groups=("SET",))
+def test_a_group_with_a_price_in_a_unit_sales_lacks_fails_with_bcs_message(prices_ready):
+    harness = prices_ready
+    # A Sales user renames the "NAV SET" unit group UNITOFMEASURE made: Sales no longer has it.
+    [nav_set] = rows(harness.crm, "uomschedules", ["uomscheduleid"], filter="name eq 'NAV SET'")
+    harness.sales_user_edit("uomschedule", nav_set["uomscheduleid"], {"name": "Sets"})
 
     summary = harness.run(GROUPS, RunKind.FULL)
 
