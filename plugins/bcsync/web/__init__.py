@@ -19,6 +19,8 @@ APP_NAME = "bcsync"
 
 # (path under URL_PREFIX, BC's page name): the navigation entries, in BC's order.
 PAGES = (
+    ("mappings", "Integration Table Mappings"),
+    ("couplings", "Couplings"),
     ("jobs", "Integration Synch. Job List"),
     ("errors", "Integration Synch. Errors"),
     ("skipped", "CRM Skipped Records"),

@@ -373,12 +373,23 @@ def test_the_skipped_page_lists_the_skipped_records_with_restore_buttons(viewer:
         (filled.bc[0], filled.crm[0], "To", SALESPERSON_ERROR),
         (filled.bc[1], filled.crm[1], "To", SALESPERSON_ERROR),
     ]
-    posts = [f for f in page.forms if f["method"] == "post"]
-    assert all(f["action"] == "skipped/restore" for f in posts)
-    assert [f["fields"] for f in posts] == [
+    restores = [f for f in page.forms if f["method"] == "post" and f["action"] == "skipped/restore"]
+    assert [f["fields"] for f in restores] == [
         [("job", "CUSTOMER"), ("all", "1")],
         [("job", "CUSTOMER"), ("bc_id", filled.bc[0])],
         [("job", "CUSTOMER"), ("bc_id", filled.bc[1])],
+    ]
+    # Per record, BC's other actions as runs: synchronize now, delete coupling, delete coupled record.
+    actions = [f for f in page.forms if f["method"] == "post" and f["action"].startswith("actions/")]
+    back = ("back", "skipped?job=CUSTOMER")
+    assert [(f["action"], f["fields"]) for f in actions] == [
+        (action, [("job", "CUSTOMER"), ("records", bc_id), back, *options])
+        for bc_id in filled.bc[:2]
+        for action, options in (
+            ("actions/synchronize_now", []),
+            ("actions/delete_coupling", []),
+            ("actions/delete_coupled_record", [("side", "crm")]),
+        )
     ]
 
 
@@ -487,7 +498,7 @@ def test_the_index_redirects_to_the_job_log(viewer: TestClient, filled: Filled):
 # ---- registration with Airflow ----
 
 
-def test_the_plugin_registers_the_app_and_three_browse_views_that_airflow_accepts():
+def test_the_plugin_registers_the_app_and_five_browse_views_that_airflow_accepts():
     from airflow.api_fastapi.core_api.datamodels.plugins import ExternalViewResponse, FastAPIAppResponse
     from bcsync_plugin import BcsyncPlugin
 
@@ -499,6 +510,8 @@ def test_the_plugin_registers_the_app_and_three_browse_views_that_airflow_accept
     FastAPIAppResponse(**{**entry, "app": "fastapi.applications.FastAPI"})
     views = [ExternalViewResponse(**view) for view in plugin.external_views]
     assert [(v.name, v.href, v.url_route, v.category, v.destination) for v in views] == [
+        ("Integration Table Mappings", "bcsync/mappings", "bcsync-mappings", "browse", "nav"),
+        ("Couplings", "bcsync/couplings", "bcsync-couplings", "browse", "nav"),
         ("Integration Synch. Job List", "bcsync/jobs", "bcsync-jobs", "browse", "nav"),
         ("Integration Synch. Errors", "bcsync/errors", "bcsync-errors", "browse", "nav"),
         ("CRM Skipped Records", "bcsync/skipped", "bcsync-skipped", "browse", "nav"),
