@@ -18,7 +18,7 @@ import pandas as pd
 
 from bcsync.engine.model import Side
 from bcsync.operations import plain_value as _plain
-from bcsync.pipeline.reading import read_by_ids, read_pages
+from bcsync.pipeline.reading import read_by_ids, table_filter
 from bcsync.pipeline.services import Services
 from bcsync.pipeline.specs import side_columns
 from bcsync.pipeline.transform import LABEL_FIELDS
@@ -116,7 +116,21 @@ def _search(services: Services, mapping: IntegrationTableMapping, side: Side, te
     where = conditions[0]
     for condition in conditions[1:]:
         where = where | condition
-    frames = [page for page in read_pages(services, mapping, side, where) if len(page)]
+    where = odata.all_of(table_filter(mapping, side), where)
+    key = mapping.bc_key if side is Side.BC else mapping.crm_key
+    select = [key, *fields]
+    if side is Side.BC:  # the primary endpoint has the number and name (an extension page may not)
+        endpoint = mapping.bc_endpoint
+        pages = services.bc.iter_pages(
+            endpoint.entity_set, select=select, filter=where, api=endpoint.api.value
+        )
+    else:
+        pages = services.crm.iter_pages(mapping.crm_entity_set, select=select, filter=where)
+    frames = []
+    for page in pages:
+        frames.append(pd.DataFrame(page))
+        if sum(len(f) for f in frames) >= MAX_ROWS:
+            break
     found = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     return found.head(MAX_ROWS)
 
@@ -203,8 +217,8 @@ def _uncoupled(
 
 def _label_fields(mapping: IntegrationTableMapping, side: Side) -> list[str]:
     columns = side_columns(mapping, side)
-    if side is Side.BC:
-        readable = {name for names in columns.fields_by_endpoint.values() for name in names}
+    if side is Side.BC:  # the primary endpoint's: searching and reading names need no extension page
+        readable = set(columns.fields_by_endpoint.get(mapping.bc_endpoint.api.value, ()))
     else:
         readable = set(columns.select())
     return [f for f in LABEL_FIELDS[side] if f in readable]

@@ -89,7 +89,9 @@ def couplings_page(request: Request, job: str | None, query: str | None) -> Resp
     if render.wants_json(request):
         if mapping is None:
             raise PageError(400, "Choose a job: ?job=CUSTOMER (see 'bcsync mappings')")
-        return render.json_response({"job": mapping.name, "q": query, "couplings": records})
+        return render.json_response(
+            {"job": mapping.name, "q": query, "warning": warning or None, "couplings": records}
+        )
 
     search = (
         f'<label>Find a record<input class="search" name="q" value="{esc(query or "")}" '

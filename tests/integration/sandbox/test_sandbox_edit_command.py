@@ -3,26 +3,15 @@ with the modified-on timestamp moved (so change tracking and bcsync's watermarks
 
 from __future__ import annotations
 
-import os
-import subprocess
 import uuid
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
+from sandbox_data import sandbox_cli
 
 from sandbox.launcher import RunningSandbox
-
-ROOT = Path(__file__).resolve().parents[3]
-
-
-def sandbox_command(sandbox: RunningSandbox, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "SANDBOX_DATA_DIR": str(sandbox.data_dir), "SANDBOX_DB_URL": sandbox.db_url}
-    return subprocess.run(
-        [str(ROOT / "bin" / "sandbox"), *args], env=env, capture_output=True, text=True, timeout=60
-    )
 
 
 @pytest.fixture
@@ -49,11 +38,9 @@ def test_a_new_currency_gets_an_exchange_rate_as_the_readme_walkthrough_does(
     sandbox: RunningSandbox, bc: requests.Session
 ):
     code = f"Q{uuid.uuid4().hex[:4].upper()}"
-    created = sandbox_command(
-        sandbox, "edit", "bc", "currency", "new", f"code={code}", "displayName=Edit test"
-    )
+    created = sandbox_cli(sandbox, "edit", "bc", "currency", "new", f"code={code}", "displayName=Edit test")
     assert created.returncode == 0, created.stderr
-    rate = sandbox_command(
+    rate = sandbox_cli(
         sandbox,
         "edit",
         "bc",
@@ -81,7 +68,7 @@ def test_editing_a_bc_customer_by_number_moves_its_last_modified_time(
     number = _one(bc, url, **{"$top": "1", "$orderby": "number desc"})[0]["number"]
     (before,) = _one(bc, url, **{"$filter": f"number eq '{number}'"})
 
-    result = sandbox_command(
+    result = sandbox_cli(
         sandbox, "edit", "bc", "customers", number, "displayName=Renamed in BC", "creditLimit=2500"
     )
 
@@ -97,13 +84,13 @@ def test_editing_and_deleting_a_sales_account_by_id(sandbox: RunningSandbox, dat
     account = _one(dataverse, url, **{"$top": "1", "$select": "accountid,name,modifiedon"})[0]
     key = account["accountid"]
 
-    edited = sandbox_command(sandbox, "edit", "dataverse", "account", key, "name=Renamed in Sales")
+    edited = sandbox_cli(sandbox, "edit", "dataverse", "account", key, "name=Renamed in Sales")
     assert edited.returncode == 0, edited.stderr
     after = dataverse.get(f"{url}({key})", params={"$select": "name,modifiedon"}).json()
     assert after["name"] == "Renamed in Sales"
     assert _when(after["modifiedon"]) > _when(account["modifiedon"])
 
-    deleted = sandbox_command(sandbox, "delete", "dataverse", "accounts", "name:Renamed in Sales")
+    deleted = sandbox_cli(sandbox, "delete", "dataverse", "accounts", "name:Renamed in Sales")
     assert deleted.returncode == 0, deleted.stderr
     assert dataverse.get(f"{url}({key})").status_code == 404
 
@@ -123,6 +110,6 @@ def test_a_wrong_table_field_record_or_value_is_refused_with_the_reason(sandbox:
         ("delete", "sap", "customer", "C00001"): "unknown service 'sap'",
     }
     for args, reason in cases.items():
-        result = sandbox_command(sandbox, *args)
+        result = sandbox_cli(sandbox, *args)
         assert result.returncode == 2, (args, result.stdout)
         assert reason in result.stderr, (args, result.stderr)
