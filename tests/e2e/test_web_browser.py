@@ -99,8 +99,7 @@ def synchronized(airflow_stack: AirflowStack, page: Any) -> dict[str, str]:
     open_view(page, airflow_stack, "mappings")
     for job in JOBS:
         card = frame(page).locator(f"section#{job}")
-        card.get_by_role("button", name="Run Full Synchronization").click()
-        run = started_run(page, airflow_stack)
+        run = start(page, airflow_stack, card.get_by_role("button", name="Run Full Synchronization"))
         assert run["dag_id"] == f"bcsync_{job.lower()}"
         states[job] = run["state"]
     screenshot(page, "mappings")
@@ -144,8 +143,7 @@ def test_find_uncouple_couple_and_synchronize_a_customer_then_read_the_runs_note
     screenshot(page, "couplings")
 
     # Uncouple: a run of bcsync_uncouple; the coupling is gone.
-    row.get_by_role("button", name="Uncouple").click()
-    run = started_run(page, airflow_stack)
+    run = start(page, airflow_stack, row.get_by_role("button", name="Uncouple"))
     assert (run["dag_id"], run["state"]) == ("bcsync_uncouple", "success"), run
     assert bc_id not in set(store.couplings("CUSTOMER")["bc_id"])
 
@@ -159,8 +157,7 @@ def test_find_uncouple_couple_and_synchronize_a_customer_then_read_the_runs_note
     search(page, airflow_stack, "CUSTOMER", number)
     row = frame(page).locator("table.couplings tbody tr", has_text=number)
     row.get_by_placeholder("Sales account, name or id").fill(other)
-    row.get_by_role("button", name="Couple").click()
-    run = started_run(page, airflow_stack)
+    run = start(page, airflow_stack, row.get_by_role("button", name="Couple"))
     assert run["dag_id"] == "bcsync_couple", run
     coupled = store.couplings_for("CUSTOMER", bc_ids=[bc_id])
     assert list(coupled["crm_id"]) == [account_id]
@@ -170,10 +167,8 @@ def test_find_uncouple_couple_and_synchronize_a_customer_then_read_the_runs_note
     # Synchronize now: a forced run of the job's own DAG for this record, after a change in BC.
     bc_update(airflow_stack.sandbox, "customer", bc_id, {"phoneNumber": "+1 555 0100"})
     search(page, airflow_stack, "CUSTOMER", number)
-    frame(page).locator("table.couplings tbody tr", has_text=number).get_by_role(
-        "button", name="Synchronize now"
-    ).click()
-    run = started_run(page, airflow_stack)
+    row = frame(page).locator("table.couplings tbody tr", has_text=number)
+    run = start(page, airflow_stack, row.get_by_role("button", name="Synchronize now"))
     assert run["dag_id"] == "bcsync_customer", run
     assert dataverse_get(airflow_stack.sandbox, "account", account_id)["telephone1"] == "+1 555 0100"
 
@@ -222,8 +217,8 @@ def test_restoring_a_skipped_customer_whose_account_was_deleted_recreates_the_ac
 
     # The job's next run re-creates the account (BC: a restored record whose counterpart is gone).
     open_view(page, airflow_stack, "mappings")
-    frame(page).locator("section#CUSTOMER").get_by_role("button", name="Synchronize Modified Records").click()
-    run = started_run(page, airflow_stack)
+    card = frame(page).locator("section#CUSTOMER")
+    run = start(page, airflow_stack, card.get_by_role("button", name="Synchronize Modified Records"))
     assert run["dag_id"] == "bcsync_customer"
     [new_account] = store.couplings_for("CUSTOMER", bc_ids=[bc_id])["crm_id"]
     assert new_account != old_account
@@ -275,12 +270,19 @@ def search(page: Any, stack: AirflowStack, job: str, text: str) -> None:
     frame(page).locator("table.couplings, p.muted").first.wait_for()
 
 
-def started_run(page: Any, stack: AirflowStack) -> dict[str, Any]:
-    """The run an action's button started (named in the page's notice), once it has finished."""
-    notice = frame(page).locator(".notice", has_text="started: run")
-    notice.wait_for()
-    found = STARTED.search(notice.inner_text())
-    assert found, notice.inner_text()
+def start(page: Any, stack: AirflowStack, button: Any) -> dict[str, Any]:
+    """Click an action's button; the run it started (named in the page's notice), once finished."""
+    notices = frame(page).locator(".notice", has_text="started: run")
+    before = notices.first.inner_text() if notices.count() else ""
+    button.click()
+    deadline = time.monotonic() + UI_TIMEOUT_MS / 1000
+    text = before
+    while text in ("", before):  # the page after the action (Post/Redirect/Get) names the new run
+        assert time.monotonic() < deadline, "no notice of a started run"
+        page.wait_for_timeout(200)
+        text = notices.first.inner_text() if notices.count() else ""
+    found = STARTED.search(text)
+    assert found, text
     started = time.monotonic()
     run = stack.api.wait_for_run(found["dag_id"], found["run_id"], timeout=RUN_TIMEOUT)
     record_timing(f"browser: {found['dag_id']} run → {run['state']}", time.monotonic() - started)

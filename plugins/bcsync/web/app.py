@@ -111,7 +111,7 @@ def create_app() -> FastAPI:
         job: str | None = None,
         direction: str | None = None,
         status: str = "open",
-        days: Annotated[float | None, Query(ge=0)] = None,
+        days: str | None = None,  # text: the form sends "" for "any age"
         deleted: str | None = None,
     ) -> Response:
         """BC's Integration Synch. Errors: open (closed, all) per-record errors, oldest first."""

@@ -74,7 +74,8 @@ def jobs(request: Request, job: str | None, limit: int) -> Response:
             JOB_PAGE_COLUMNS,
             records,
             links={"job": _dag_link, "run_id": _run_link},
-            extra=("Progress", _progress),
+            # Only while a job runs: a column of blanks would push the message off a 1440 px screen.
+            extra=("Progress", _progress) if any(r["finished_on"] is None for r in records) else None,
         )
     else:
         body += render.empty(f"No synchronization jobs recorded{f' for {mapping}' if mapping else ''}.")
@@ -188,6 +189,19 @@ def _delete_entries_form(mapping: str | None) -> str:
         f'<span class="muted">Job log entries and errors{render.esc(scope)}; entries that skipped records '
         "refer to are kept.</span></form>"
     )
+
+
+def days_value(text: str | None) -> float | None:
+    """The errors page's age filter: blank is any age, else a number of days (0 or more)."""
+    if text is None or not text.strip():
+        return None
+    try:
+        days = float(text)
+    except ValueError:
+        raise PageError(400, f"days must be a number of days, not {text!r}") from None
+    if days < 0 or days != days:
+        raise PageError(400, f"days must not be negative, got {text!r}")
+    return days
 
 
 def _direction(direction: str | None) -> Direction | None:
