@@ -118,7 +118,12 @@ def create_app() -> FastAPI:
         from bcsync.web import pages
 
         return pages.errors(
-            request, job or None, direction or None, status=status, days=days, deleted=deleted
+            request,
+            job or None,
+            direction or None,
+            status=status,
+            days=pages.days_value(days),
+            deleted=deleted,
         )
 
     @app.post("/errors/delete", dependencies=edit)
