@@ -598,8 +598,8 @@ def test_a_bad_action_request_is_a_400_with_the_catalogs_message(editor: TestCli
     cases = {
         ("couple", "CUSTOMER", ""): "Select at least one record",
         ("couple", "CUSTOMER", "C00010"): "Couple needs counterpart.",
-        ("teleport", "CUSTOMER", "C00010"): "Unknown action 'teleport'",
-        ("uncouple", "NOSUCHJOB", "C00010"): "There is no job 'NOSUCHJOB'",
+        ("teleport", "CUSTOMER", "C00010"): "Unknown action &#x27;teleport&#x27;; actions: couple",
+        ("uncouple", "NOSUCHJOB", "C00010"): "There is no job &#x27;NOSUCHJOB&#x27;; jobs:",
     }
     for (action, job, record), message in cases.items():
         response = editor.post(f"/bcsync/actions/{action}", data={"job": job, "records": [record]})
