@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.listeners import hookimpl
 
+from bcsync.actions.catalog import ACTION_TASK_ID, ACTIONS
 from bcsync.engine.model import JOB_LOG_COUNTERS
 from bcsync.results import JobResult
 
@@ -40,13 +41,15 @@ NOTE_MAX_LENGTH = 1000
 _OWN_LINE = re.compile(r"^(ToIntegrationTable|FromIntegrationTable|bcsync)\b[^:\n]*:")
 
 
-def format_direction(direction: str, result: Mapping[str, Any]) -> str:
+def format_direction(direction: str, result: Mapping[str, Any], *, coupling: bool = False) -> str:
     """`ToIntegrationTable: Inserted 3 · Modified 0 · ... · Failed 1`, with the status when not "done"."""
     status = str(result.get("status") or "done")
     if status == "load failed":
         # No counters: the load task failed as a whole, so nothing per record is known.
         return f"{direction}: load failed (see the load task log; the watermark did not move)"
-    counters = " · ".join(f"{name} {int(result.get(name) or 0)}" for name in JOB_LOG_COUNTERS)
+    # BC's job-log columns; a manual action's run also shows its Coupling / Uncoupling job's counters.
+    shown = [*JOB_LOG_COUNTERS, *(("Coupled", "Uncoupled") if coupling else ())]
+    counters = " · ".join(f"{name} {int(result.get(name) or 0)}" for name in shown)
     suffix = "" if status == "done" else f" ({status})"
     return f"{direction}: {counters}{suffix}"
 
@@ -58,11 +61,14 @@ def format_summary(summary: Any, msg: str = "") -> str:
     if not isinstance(summary, Mapping) or not isinstance(summary.get("directions"), Mapping):
         reason = f" (run ended: {msg})" if msg else ""
         return f"bcsync: the job was not recorded{reason}; see the record_job task log"
-    lines = [format_direction(str(d), r or {}) for d, r in summary["directions"].items()]
+    action = summary.get("run_kind") in ACTIONS
+    lines = [format_direction(str(d), r or {}, coupling=action) for d, r in summary["directions"].items()]
     if not lines:
         lines.append("bcsync: no direction ran")
     if summary.get("dry_run"):
         lines.append("bcsync: dry run, nothing was written")
+    if summary.get("message"):
+        lines.append(f"bcsync: {summary['message']}")
     return "\n\n".join(lines)  # blank lines: the UI renders notes as Markdown paragraphs
 
 
@@ -92,7 +98,8 @@ def read_summary(dag_run: DagRun) -> Any:
         row = session.scalars(
             select(XComModel).where(
                 XComModel.dag_run_id == dag_run.id,
-                XComModel.task_id == RECORD_TASK_ID,
+                # A job's run records in record_job; a manual action's DAG in its one task.
+                XComModel.task_id.in_((RECORD_TASK_ID, ACTION_TASK_ID)),
                 XComModel.map_index == -1,
                 XComModel.key == "return_value",
             )

@@ -91,6 +91,7 @@ class ExtractResult(XComResult):
     staged: StagedFrame | None
     started_at: str
     max_modified: str | None = None
+    unresolved: int = 0  # records a "Synchronize Now" named that no record has: they count as Failed
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "staged", _staged(self.staged))
@@ -202,6 +203,7 @@ class JobResult(XComResult):
     run_kind: str
     dry_run: bool
     directions: dict[str, DirectionResult] = field(default_factory=dict)
+    message: str = ""  # what a manual action did, in BC's words ("The record has been restored ...")
 
     def __post_init__(self) -> None:
         object.__setattr__(
@@ -214,7 +216,9 @@ class JobResult(XComResult):
 
     def summary(self) -> dict[str, Any]:
         """Plain, flat JSON for people and other DAGs (the asset event's extra, the run note):
-        `{"mapping", "run_kind", "dry_run", "failed", "directions": {pass: {"status", "Inserted", ...}}}`."""
+        `{"mapping", "run_kind", "dry_run", "failed", "directions": {pass: {"status", "Inserted", ...}}}`,
+        and "message" when the run has one (manual actions)."""
+        message = {"message": self.message} if self.message else {}
         return {
             "mapping": self.mapping,
             "run_kind": self.run_kind,
@@ -223,6 +227,7 @@ class JobResult(XComResult):
             "directions": {
                 name: {"status": d.status, **d.counters.as_dict()} for name, d in self.directions.items()
             },
+            **message,
         }
 
 

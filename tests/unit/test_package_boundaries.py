@@ -56,8 +56,11 @@ def test_no_module_imports_itself_back_through_others():
     for start in sorted(graph):
         if start not in done:
             visit(start, [start], {start}, done)
-    # A package imports its own modules from __init__: that is not a cycle through the package.
-    real = [c for c in cycles if not all(m == c[0] or m.startswith(c[0] + ".") for m in c[1:])]
+    # A package imports its own modules from __init__: that is not a cycle through the package, from
+    # whichever of its modules the walk happened to enter it.
+    real = [
+        c for c in cycles if not all(m == min(c, key=len) or m.startswith(min(c, key=len) + ".") for m in c)
+    ]
     assert real == []
 
 

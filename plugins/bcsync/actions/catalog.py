@@ -20,6 +20,7 @@ SIDES = (BC, CRM)
 TO_CRM = "ToIntegrationTable"
 FROM_CRM = "FromIntegrationTable"
 SIDE_NAMES = {BC: "Business Central", CRM: "Sales"}
+ACTION_TASK_ID = "run_action"  # the one task of an action's DAG; its XCom is the run's JobResult
 
 
 class ActionError(ValueError):
@@ -71,6 +72,11 @@ ACTIONS: dict[str, ActionSpec] = {
             "create_new",
             "Create New",
             "Create the selected uncoupled records on the other side and couple them.",
+        ),
+        _spec(
+            "restore",
+            "Restore",
+            "Restore skipped records for synchronization; a deleted counterpart is created again.",
         ),
         ActionSpec(
             "synchronize_now",
@@ -163,6 +169,7 @@ OPTIONS: dict[str, dict[str, Check]] = {
     "delete_coupling": {},
     "delete_coupled_record": {"side": _side},
     "create_new": {"side": _side},
+    "restore": {},
     "synchronize_now": {"direction": _sync_direction},
 }
 REQUIRED: dict[str, tuple[str, ...]] = {"couple": ("counterpart",), "delete_coupled_record": ("side",)}

@@ -129,6 +129,7 @@ class JobCounters:
     skipped: int = 0
     failed: int = 0
     coupled: int = 0
+    uncoupled: int = 0  # BC's counter of Uncoupling jobs: only the uncouple actions set it
     extra: dict[str, int] = field(default_factory=dict)
 
     def add(self, action: RecordAction | str, count: int = 1) -> None:
@@ -137,8 +138,9 @@ class JobCounters:
             setattr(self, attribute, getattr(self, attribute) + count)
 
     def as_dict(self) -> dict[str, int]:
-        """BC's names (the columns of its job log, then "Coupled") → counts."""
-        return {name: getattr(self, name.lower()) for name in COUNTER_NAMES}
+        """BC's names (the columns of its job log, then "Coupled", and "Uncoupled" when set) → counts."""
+        counts = {name: getattr(self, name.lower()) for name in COUNTER_NAMES}
+        return {**counts, "Uncoupled": self.uncoupled} if self.uncoupled else counts
 
     @classmethod
     def from_dict(cls, values: Mapping[str, Any]) -> JobCounters:
@@ -146,11 +148,14 @@ class JobCounters:
         counts = {
             name.lower(): int(values.get(name, values.get(name.lower(), 0)) or 0) for name in COUNTER_NAMES
         }
-        return cls(**counts, extra=dict(values.get("extra") or {}))
+        uncoupled = int(values.get("Uncoupled", values.get("uncoupled", 0)) or 0)
+        return cls(**counts, uncoupled=uncoupled, extra=dict(values.get("extra") or {}))
 
     @property
     def changed_anything(self) -> bool:
-        return bool(self.inserted or self.modified or self.deleted or self.failed or self.coupled)
+        return bool(
+            self.inserted or self.modified or self.deleted or self.failed or self.coupled or self.uncoupled
+        )
 
 
 _COUNTER_OF = {

@@ -10,14 +10,10 @@ from airflow.sdk import Param
 
 from bcsync.registry.model import IntegrationTableMapping, SyncDirection
 
-# A record id: a GUID, not the nil GUID (no record has it). ECMA regex as JSON Schema wants, which the
-# browser's form and Python's jsonschema both read; there `$` also matches before a final newline, so
-# the exact length (RECORD_ID below) is what refuses "<guid>\n".
-GUID_PATTERN = (
-    "^(?!0{8}-0{4}-0{4}-0{4}-0{12}$)"
-    "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
-)
-RECORD_ID = {"type": "string", "pattern": GUID_PATTERN, "minLength": 36, "maxLength": 36}
+# A record as admins name it: a BC number or code, a Sales name or number, or an id of either side. The
+# task resolves it and fails a name that matches no record, or several, with a message naming it; the
+# form only refuses what cannot be a name (blank, or longer than any name field).
+RECORD_REFERENCE = {"type": "string", "minLength": 1, "maxLength": 250, "pattern": "\\S"}
 
 
 def sync_params(mapping: IntegrationTableMapping) -> dict[str, Param]:
@@ -32,9 +28,12 @@ def sync_params(mapping: IntegrationTableMapping) -> dict[str, Param]:
         "record_ids": Param(
             [],
             type="array",
-            items=RECORD_ID,
+            items=RECORD_REFERENCE,
             title="Synchronize now",
-            description="Ids (BC SystemId or Dataverse id) of records to synchronize now, whatever changed.",
+            description=(
+                "Records to synchronize now, whatever changed (a skipped one is restored first): "
+                "BC No. or Code, Sales name or number, or the id of either side."
+            ),
         ),
         "dry_run": Param(
             False,

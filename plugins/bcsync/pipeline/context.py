@@ -34,6 +34,9 @@ class RunContext:
     dry_run: bool = False
     record_ids: tuple[str, ...] = ()
     direction: str | None = None  # restrict a bidirectional job to one pass
+    # Manual actions on given records (RECORDS runs of the action DAGs, never from a job DAG's Params):
+    creates: bool = False  # Create New: the records' uncoupled ones are created on the other side
+    restores_deleted: bool = False  # Restore: a deleted counterpart is created again
     data_interval_start: datetime | None = None
     data_interval_end: datetime | None = None
     extra: dict[str, Any] = field(default_factory=dict)

@@ -67,6 +67,11 @@ def _couple(
     folder: ObjectStoragePath,
 ) -> CoupleResult:
     staged = {side: _read(extracts.get(side)) for side in Side}
+    if not run.dry_run:
+        if run.kind is RunKind.RECORDS:
+            _restore_skipped(mapping, services, staged)
+        else:
+            remove_dead_skipped_couplings(mapping, services)
     result: dict[str, PassCouplings] = {}
     for sync_pass in passes(mapping, run.direction):
         source = staged[sync_pass.source]
@@ -107,6 +112,40 @@ def _couple(
             coupled,
         )
     return CoupleResult(passes=result)
+
+
+def _restore_skipped(
+    mapping: IntegrationTableMapping, services: Services, staged: Mapping[Side, pd.DataFrame]
+) -> None:
+    """Synchronize Now clears Skipped on the records it was given, as BC's forced manual sync does."""
+    ids = {}
+    for side, column, key in ((Side.BC, "bc_ids", mapping.bc_key), (Side.CRM, "crm_ids", mapping.crm_key)):
+        frame = staged[side]
+        ids[column] = frame[key].astype(str).str.lower().tolist() if len(frame) and key in frame else []
+    if ids["bc_ids"] or ids["crm_ids"]:
+        restored = services.store.restore_skipped(mapping.name, **ids)
+        if restored:
+            log.info("%s: %d skipped record(s) restored to synchronize them now", mapping.name, restored)
+
+
+def remove_dead_skipped_couplings(mapping: IntegrationTableMapping, services: Services) -> int:
+    """Delete skipped couplings whose two records are both deleted (BC removes them when the Skipped
+    Records page opens): nothing is left to restore or synchronize. Returns how many were removed."""
+    skipped = services.store.skipped(mapping.name)
+    if skipped.empty:
+        return 0
+    alive = set()
+    for side, column in ((Side.BC, "bc_id"), (Side.CRM, "crm_id")):
+        key = mapping.bc_key if side is Side.BC else mapping.crm_key
+        for frame in read_by_ids(services, mapping, side, skipped[column].tolist(), apply_filter=False):
+            if len(frame):
+                alive.update(frame[key].astype(str).str.lower())
+    dead = skipped[~skipped["bc_id"].isin(alive) & ~skipped["crm_id"].isin(alive)]
+    if dead.empty:
+        return 0
+    removed = services.store.uncouple(mapping.name, bc_ids=dead["bc_id"].tolist())
+    log.info("%s: removed %d skipped coupling(s) whose two records are both deleted", mapping.name, removed)
+    return removed
 
 
 def _counterparts(

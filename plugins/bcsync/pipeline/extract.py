@@ -4,7 +4,7 @@ Which records are candidates is BC's rule (engine-semantics §1.2): those modifi
 direction's watermark (Sales rows with a one-second look-back, since Dataverse stores seconds),
 plus every coupling that failed last time and is not skipped. A full synchronization reads
 everything; a backfill reads what was modified inside the run's data interval; "Synchronize Now"
-reads the given records.
+reads the given records, named by id, BC number or code, or Sales name or number.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from airflow.sdk import ObjectStoragePath
 from bcsync.engine.model import Side, SyncPass
 from bcsync.pipeline.context import RunContext, RunKind
 from bcsync.pipeline.reading import modified_window, read_by_ids, read_pages
+from bcsync.pipeline.references import ResolvedRecord, resolve_records
 from bcsync.pipeline.services import Services
 from bcsync.pipeline.specs import passes
 from bcsync.pipeline.staging import write_frames
@@ -51,23 +52,37 @@ def extract(
         # Not a source in this run: the couple step reads the coupled counterparts it needs by id.
         return ExtractResult(side=side.value, staged=None, started_at=started_at.isoformat())
 
-    frames = _candidate_frames(mapping, side, run, services)
+    unresolved: list[ResolvedRecord] = []
+    frames = _candidate_frames(mapping, side, run, services, unresolved)
     max_seen: list[datetime] = []
     staged = write_frames(folder, f"extract_{side.value}", _tracking(frames, mapping, side, max_seen))
     log.info("%s: read %d %s record(s) (%s run)", mapping.name, staged.rows, side.value, run.kind.value)
+    if unresolved and side is passes(mapping, run.direction)[0].source:
+        _report_unresolved(mapping, run, services, unresolved)  # once per run: by the first pass's side
+    else:
+        unresolved = []
     return ExtractResult(
         side=side.value,
         staged=staged,
         started_at=started_at.isoformat(),
         max_modified=max(max_seen).isoformat() if max_seen else None,
+        unresolved=len(unresolved),
     )
 
 
 def _candidate_frames(
-    mapping: IntegrationTableMapping, side: Side, run: RunContext, services: Services
+    mapping: IntegrationTableMapping,
+    side: Side,
+    run: RunContext,
+    services: Services,
+    unresolved: list[ResolvedRecord],
 ) -> Iterator[pd.DataFrame]:
     if run.kind is RunKind.RECORDS:
-        yield from read_by_ids(services, mapping, side, run.record_ids, apply_filter=False)
+        resolved = resolve_records(services, mapping, run.record_ids)
+        unresolved.extend(r for r in resolved if not r.ok)
+        ids = [r.record_id for r in resolved if r.ok and r.side is side and r.record_id]
+        if ids:
+            yield from read_by_ids(services, mapping, side, ids, apply_filter=False)
         return
     if run.kind is RunKind.FULL:
         yield from read_pages(services, mapping, side, None)
@@ -91,6 +106,36 @@ def _candidate_frames(
         yield frame
     if run.retries_failed_records:
         yield from _failed_last_time(mapping, side, services, seen)
+
+
+def _report_unresolved(
+    mapping: IntegrationTableMapping, run: RunContext, services: Services, unresolved: list[ResolvedRecord]
+) -> None:
+    """A record named that no record has fails alone: its log line and error, the rest goes on."""
+    direction = passes(mapping, run.direction)[0].value
+    for record in unresolved:
+        log.error(
+            "SYNC ERROR job=%s direction=%s record=%s reason=%s",
+            mapping.name,
+            direction,
+            record.reference,
+            record.problem,
+        )
+    if run.dry_run:
+        return
+    services.store.add_record_errors(
+        pd.DataFrame(
+            {
+                "mapping": mapping.name,
+                "direction": direction,
+                "name": [r.reference for r in unresolved],
+                "message": [r.problem for r in unresolved],
+                "run_id": run.run_id,
+                "task_id": run.task_id,
+                "try_number": run.try_number,
+            }
+        )
+    )
 
 
 def _failed_last_time(

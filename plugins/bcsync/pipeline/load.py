@@ -230,14 +230,19 @@ def _log_failures(
     failed: pd.DataFrame,
 ) -> None:
     to_crm = sync_pass is SyncPass.TO_CRM
+    failed = failed.assign(
+        bc_number=failed["bc_number"] if "bc_number" in failed.columns else failed["label"].where(to_crm),
+        name=failed["name"] if "name" in failed.columns else None,
+    )
     for row in failed.itertuples(index=False):
         bc_id, crm_id = (row.source_id, row.destination_id) if to_crm else (row.destination_id, row.source_id)
         log.error(
-            "SYNC ERROR job=%s direction=%s bc_id=%s bc_record=%s crm_id=%s reason=%s",
+            "SYNC ERROR job=%s direction=%s bc_id=%s bc_record=%s name=%s crm_id=%s reason=%s",
             mapping.name,
             sync_pass.value,
             bc_id,
-            row.label if to_crm else "",
+            row.bc_number or "",
+            row.name or "",
             crm_id,
             row.error,
         )
@@ -248,7 +253,8 @@ def _log_failures(
                 "direction": sync_pass.value,
                 "bc_id": failed[SOURCE_ID if to_crm else DESTINATION_ID],
                 "crm_id": failed[DESTINATION_ID if to_crm else SOURCE_ID],
-                "bc_number": failed["label"] if to_crm else None,
+                "bc_number": failed["bc_number"],
+                "name": failed["name"],
                 "message": failed["error"].fillna("unknown error"),
                 "job_id": job_id,
                 "run_id": run.run_id,

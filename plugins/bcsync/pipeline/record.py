@@ -94,8 +94,14 @@ def _record_job(
             if not run.dry_run:
                 _record_failed_load(mapping, sync_pass, run, services)
             continue
-        # Pairs the couple step coupled by matching (BC's "Coupled" column of a coupling job).
-        counters = replace(load.counters, coupled=coupled.coupled(sync_pass.value) if coupled else 0)
+        # Pairs the couple step coupled by matching (BC's "Coupled" column of a coupling job), and the
+        # records a "Synchronize Now" named that no record has (failed before the load).
+        extract = extracts.get(sync_pass.source)
+        counters = replace(
+            load.counters,
+            coupled=coupled.coupled(sync_pass.value) if coupled else 0,
+            failed=load.counters.failed + (extract.unresolved if extract else 0),
+        )
         directions[sync_pass.value] = DirectionResult(
             status="dry run" if run.dry_run else "done", counters=counters
         )

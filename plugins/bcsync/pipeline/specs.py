@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from bcsync.engine.matching import MatchField
-from bcsync.engine.model import FieldRule, PassSpec, Side, SyncPass
+from bcsync.engine.model import DeletionConflictResolution, FieldRule, PassSpec, Side, SyncPass
 from bcsync.registry.model import (
     BcApi,
     FieldStatus,
@@ -162,7 +162,10 @@ def pass_spec(
     full_sync: bool = False,
     force_modify: bool = False,
     max_lengths: Mapping[str, int] | None = None,
+    restore_deleted: bool = False,
 ) -> PassSpec:
+    """`restore_deleted`: a coupled record whose counterpart was deleted creates it again (BC's Restore
+    on the Skipped Records page), whatever the mapping's deletion-conflict resolution."""
     crm_caption = mapping.crm_entity.capitalize()
     to_crm = sync_pass is SyncPass.TO_CRM
     return PassSpec(
@@ -173,7 +176,9 @@ def pass_spec(
         # A full synchronization runs on a copy of the mapping with "Synch. Only Coupled Records" off.
         only_coupled=mapping.only_coupled and not full_sync,
         update_conflict=mapping.update_conflict_resolution,
-        deletion_conflict=mapping.deletion_conflict_resolution,
+        deletion_conflict=DeletionConflictResolution.RESTORE_RECORDS
+        if restore_deleted
+        else mapping.deletion_conflict_resolution,
         force_modify=force_modify,
         source_caption=mapping.bc_table if to_crm else crm_caption,
         destination_caption=crm_caption if to_crm else mapping.bc_table,

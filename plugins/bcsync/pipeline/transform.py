@@ -29,6 +29,8 @@ M = TypeVar("M", BusinessCentralMetadata, DataverseMetadata)
 
 # What users recognise a record by in logs and the error store, per side.
 LABEL_FIELDS = {Side.BC: ("number", "code", "displayName"), Side.CRM: ("name", "fullname", "currencyname")}
+# The record's name (the error list's Name column), per side.
+NAME_FIELDS = {Side.BC: ("displayName", "description"), Side.CRM: ("name", "fullname", "currencyname")}
 
 
 def transform(
@@ -71,15 +73,20 @@ def plan_records(
         mapping,
         sync_pass,
         services.registry,
-        full_sync=run.kind is RunKind.FULL,
+        full_sync=run.kind is RunKind.FULL or run.creates,  # both run with "only coupled" off
         force_modify=run.kind is RunKind.RECORDS,
+        restore_deleted=run.restores_deleted,
         max_lengths=destination_lengths(mapping, sync_pass, services) if len(source) else None,
     )
     lookups = build_lookups(mapping, sync_pass, services) if len(source) else {}
     plan = plan_pass(spec, source, couplings, destination, lookups)
     plan = apply_config_template(mapping, sync_pass, plan)
     plan = apply_table_rules(mapping, sync_pass, plan, source, services)
-    plan["label"] = _labels(source, sync_pass.source, len(plan))
+    plan["label"] = _labels(source, LABEL_FIELDS[sync_pass.source], len(plan))
+    plan["name"] = _labels(source, NAME_FIELDS[sync_pass.source], len(plan))
+    plan["bc_number"] = (
+        plan["label"] if sync_pass is SyncPass.TO_CRM else _destination_numbers(plan, destination)
+    )
     plan["etag"] = _etags(plan, destination)
     return plan
 
@@ -133,11 +140,20 @@ def apply_config_template(
     return plan
 
 
-def _labels(source: pd.DataFrame, side: Side, rows: int) -> list[str | None]:
-    for field in LABEL_FIELDS[side]:
+def _labels(source: pd.DataFrame, fields: tuple[str, ...], rows: int) -> list[str | None]:
+    for field in fields:
         if field in source.columns:
             return [None if pd.isna(v) else str(v) for v in source[field]]
     return [None] * rows
+
+
+def _destination_numbers(plan: pd.DataFrame, destination: pd.DataFrame) -> list[str | None]:
+    """The coupled BC record's No./Code of each Sales record (Sales → BC): what BC's error list shows."""
+    field = next((f for f in LABEL_FIELDS[Side.BC] if f in destination.columns), None)
+    if field is None or destination.empty:
+        return [None] * len(plan)
+    numbers = dict(zip(destination["destination_id"], destination[field], strict=True))
+    return [None if pd.isna(n := numbers.get(d)) else str(n) for d in plan["destination_id"]]
 
 
 def _etags(plan: pd.DataFrame, destination: pd.DataFrame) -> list[str | None]:

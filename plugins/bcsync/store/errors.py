@@ -1,6 +1,7 @@
 """Per-record sync errors (BC's "Integration Synch. Job Errors"), with the Airflow task try that logged them.
 
-An error stays open until a later success of the same record in the same direction resolves it.
+An error stays open until a later success of the same record in the same direction resolves it, or a
+later failure of it supersedes it (the newest error of a record is the one that says why it fails now).
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 import pandas as pd
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, delete, or_, select, update
 
 from bcsync.store.bulk import bulk_insert
 from bcsync.store.frames import (
@@ -22,7 +23,7 @@ from bcsync.store.frames import (
     to_frame,
     utc_column,
 )
-from bcsync.store.schema import MESSAGE_LENGTH, Direction, record_errors
+from bcsync.store.schema import MESSAGE_LENGTH, Direction, couplings, record_errors, sync_jobs
 
 COLUMNS = [column.name for column in record_errors.columns]
 TIMESTAMPS = ["logged_on", "resolved_on"]
@@ -54,8 +55,28 @@ def add_record_errors(conn: Connection, rows: pd.DataFrame, *, now: datetime) ->
     logged = frame["logged_on"].to_numpy() if "logged_on" in frame.columns else [now] * len(frame)
     out["logged_on"] = utc_column(logged, "logged_on").fillna(now)
     out["resolved"] = False
+    _supersede(conn, out, now)
     bulk_insert(conn, record_errors, out)
     return len(out)
+
+
+def _supersede(conn: Connection, new: pd.DataFrame, now: datetime) -> None:
+    """Close the open errors of records that fail again: each record keeps one open error per direction,
+    its newest (a record failing in every full synchronization would otherwise pile up open errors)."""
+    for (mapping, direction), rows in new.groupby(["mapping", "direction"]):
+        source = record_errors.c.bc_id if direction == Direction.TO_CRM.value else record_errors.c.crm_id
+        ids = rows["bc_id" if direction == Direction.TO_CRM.value else "crm_id"].dropna().unique().tolist()
+        statement = (
+            update(record_errors)
+            .where(
+                record_errors.c.mapping == mapping,
+                record_errors.c.direction == direction,
+                record_errors.c.resolved.is_(False),
+            )
+            .values(resolved=True, resolved_on=now)
+        )
+        for batch in batches(ids):
+            conn.execute(statement.where(source.in_(batch)))
 
 
 def select_open_errors(
@@ -111,3 +132,39 @@ def resolve_errors(
     return sum(
         conn.execute(statement.where(column.in_(batch))).rowcount for batch in batches(list(source_ids))
     )
+
+
+def delete_entries_older_than(
+    conn: Connection, cutoff: datetime, mapping: str | None = None
+) -> tuple[int, int, int]:
+    """BC's DeleteEntries on the job log: jobs started before `cutoff` and errors logged before it go,
+    except the jobs a skipped coupling references (its last job in either direction) and their errors,
+    which the Skipped Records page still shows. Returns (errors deleted, jobs deleted, entries kept)."""
+    kept_jobs = _jobs_of_skipped_couplings(conn, mapping)
+    errors_filter = [record_errors.c.logged_on < cutoff]
+    jobs_filter = [sync_jobs.c.started_on < cutoff]
+    if mapping is not None:
+        errors_filter.append(record_errors.c.mapping == mapping)
+        jobs_filter.append(sync_jobs.c.mapping == mapping)
+    old_errors = select(record_errors.c.id, record_errors.c.job_id).where(*errors_filter)
+    old_jobs = select(sync_jobs.c.job_id).where(*jobs_filter)
+    error_rows = conn.execute(old_errors).all()
+    job_rows = [row.job_id for row in conn.execute(old_jobs).all()]
+    doomed_errors = [row.id for row in error_rows if row.job_id not in kept_jobs]
+    doomed_jobs = [job for job in job_rows if job not in kept_jobs]
+    for batch in batches(doomed_errors):
+        conn.execute(delete(record_errors).where(record_errors.c.id.in_(batch)))
+    for batch in batches(doomed_jobs):
+        conn.execute(delete(sync_jobs).where(sync_jobs.c.job_id.in_(batch)))
+    kept = len(error_rows) - len(doomed_errors) + len(job_rows) - len(doomed_jobs)
+    return len(doomed_errors), len(doomed_jobs), kept
+
+
+def _jobs_of_skipped_couplings(conn: Connection, mapping: str | None) -> set[str]:
+    query = select(couplings.c.to_crm_job_id, couplings.c.from_crm_job_id).where(
+        couplings.c.skipped,
+        or_(couplings.c.to_crm_job_id.isnot(None), couplings.c.from_crm_job_id.isnot(None)),
+    )
+    if mapping is not None:
+        query = query.where(couplings.c.mapping == mapping)
+    return {job for row in conn.execute(query).all() for job in row if job}

@@ -268,6 +268,17 @@ class CouplingStore:
         with self._read() as conn:
             return errors.select_open_errors(conn, None if mapping is None else _mapping(mapping), chosen)
 
+    def delete_entries_older_than(self, days: float, mapping: str | None = None) -> tuple[int, int, int]:
+        """BC's job-log clean-up: delete jobs and errors older than `days` days, keeping those that
+        skipped couplings reference. Returns (errors deleted, jobs deleted, old entries kept)."""
+        if days < 0:
+            raise StoreInputError(f"days must not be negative, got {days}")
+        cutoff = self._now() - timedelta(days=days)
+        with self._write() as conn:
+            return errors.delete_entries_older_than(
+                conn, cutoff, None if mapping is None else _mapping(mapping)
+            )
+
     # ---- job log ("Integration Synch. Job") ----
 
     def start_job(

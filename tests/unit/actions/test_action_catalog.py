@@ -13,6 +13,7 @@ def test_every_action_has_its_dag():
         "delete_coupling": "bcsync_delete_coupling",
         "delete_coupled_record": "bcsync_delete_coupled_record",
         "create_new": "bcsync_create_new",
+        "restore": "bcsync_restore",
         "synchronize_now": "",
     }
     assert ACTIONS["couple"].needs_counterpart and not ACTIONS["uncouple"].needs_counterpart

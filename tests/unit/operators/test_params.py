@@ -18,21 +18,12 @@ def triggered(**conf) -> dict:
     return params.validate()
 
 
-def test_record_ids_take_guids_in_either_case():
-    assert triggered(record_ids=[GUID, GUID.upper()])["record_ids"] == [GUID, GUID.upper()]
+def test_record_ids_take_ids_numbers_and_names():
+    records = [GUID, GUID.upper(), "C00150", "Adatum Corporation", "CHF"]
+    assert triggered(record_ids=records)["record_ids"] == records
 
 
-@pytest.mark.parametrize(
-    "record_id",
-    [
-        f"{GUID}\n",  # pasted with its line end: `$` alone would let it through
-        f" {GUID}",
-        f"{GUID}0",
-        "00000000-0000-0000-0000-000000000000",  # the nil GUID: no record has it
-        "not-a-guid",
-        "",
-    ],
-)
-def test_record_ids_refuse_anything_but_a_guid_of_a_record(record_id):
+@pytest.mark.parametrize("record_id", ["", "   ", "x" * 251])
+def test_record_ids_refuse_what_cannot_name_a_record(record_id):
     with pytest.raises(ParamValidationError):
         triggered(record_ids=[record_id])
