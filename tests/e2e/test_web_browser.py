@@ -46,7 +46,7 @@ CHROMIUM_ARGS = [
 ]
 VIEWPORT = {"width": 1440, "height": 900}
 JOBS = ("SALESPEOPLE", "CURRENCY", "CUSTOMER")  # full synchronizations, in dependency order
-ACTION_DAGS = ("bcsync_couple", "bcsync_uncouple", "bcsync_delete_coupling", "bcsync_create_new")
+ACTION_DAGS = ("bcsync_couple", "bcsync_uncouple", "bcsync_restore")
 RUN_TIMEOUT = 240.0
 UI_TIMEOUT_MS = 60_000
 STARTED = re.compile(r"started: run (?P<run_id>\S+) of (?P<dag_id>\S+)\.")
@@ -211,19 +211,14 @@ def test_restoring_a_skipped_customer_whose_account_was_deleted_recreates_the_ac
     frame(page).get_by_role("button", name="Show").click()
     row = frame(page).locator("table tbody tr", has_text=bc_id)
     screenshot(page, "skipped")
-    row.get_by_role("button", name="Restore").click()
-    frame(page).get_by_text("The record has been restored for synchronization.").wait_for()
+    # Restore: a run that restores the coupling and creates the deleted account again.
+    run = start(page, airflow_stack, row.get_by_role("button", name="Restore"))
+    assert run["dag_id"] == "bcsync_restore", run
     assert bc_id not in set(store.skipped("CUSTOMER")["bc_id"])
-
-    # The job's next run re-creates the account (BC: a restored record whose counterpart is gone).
-    open_view(page, airflow_stack, "mappings")
-    card = frame(page).locator("section#CUSTOMER")
-    run = start(page, airflow_stack, card.get_by_role("button", name="Synchronize Modified Records"))
-    assert run["dag_id"] == "bcsync_customer"
     [new_account] = store.couplings_for("CUSTOMER", bc_ids=[bc_id])["crm_id"]
     assert new_account != old_account
     assert dataverse_get(airflow_stack.sandbox, "account", new_account)["name"] == customer["displayName"]
-    assert api.get_run("bcsync_customer", run["run_id"])["state"] in ("success", "failed")
+    assert api.get_run("bcsync_restore", run["run_id"])["state"] == "success"
 
 
 def test_deleting_old_entries_keeps_what_skipped_records_refer_to(

@@ -329,17 +329,13 @@ def _progress(record: Mapping[str, Any]) -> str:
 
 
 def _skipped_actions(mapping: str, record: Mapping[str, Any], back: str) -> str:
-    """BC's actions on a skipped record: Restore (the next run retries it), and as runs: Synchronize
-    now (forced: clears the skip), Delete coupling, Delete coupled record (the Sales record)."""
+    """BC's actions on a skipped record, each a run: Restore (a counterpart deleted meanwhile is created
+    again), Synchronize now (forced: clears the skip), Delete coupling, Delete coupled record (the
+    Sales record)."""
     bc_id = record["bc_id"]
-    restore = (
-        '<form method="post" action="skipped/restore">'
-        f"{render.hidden('job', mapping)}{render.hidden('bc_id', bc_id)}"
-        '<button type="submit" class="small">Restore</button></form>'
-    )
     return (
         '<div class="row-actions">'
-        + restore
+        + action_button("restore", "Restore", mapping, bc_id, back)
         + action_button("synchronize_now", "Synchronize now", mapping, bc_id, back, css="small primary")
         + action_button("delete_coupling", "Delete coupling", mapping, bc_id, back)
         + action_button(

@@ -375,18 +375,15 @@ def test_the_skipped_page_lists_the_skipped_records_with_restore_buttons(viewer:
         (filled.bc[1], filled.crm[1], "To", SALESPERSON_ERROR),
     ]
     restores = [f for f in page.forms if f["method"] == "post" and f["action"] == "skipped/restore"]
-    assert [f["fields"] for f in restores] == [
-        [("job", "CUSTOMER"), ("all", "1")],
-        [("job", "CUSTOMER"), ("bc_id", filled.bc[0])],
-        [("job", "CUSTOMER"), ("bc_id", filled.bc[1])],
-    ]
-    # Per record, BC's other actions as runs: synchronize now, delete coupling, delete coupled record.
+    assert [f["fields"] for f in restores] == [[("job", "CUSTOMER"), ("all", "1")]]
+    # Per record, BC's actions as runs: restore, synchronize now, delete coupling, delete coupled record.
     actions = [f for f in page.forms if f["method"] == "post" and f["action"].startswith("actions/")]
     back = ("back", "skipped?job=CUSTOMER")
     assert [(f["action"], f["fields"]) for f in actions] == [
         (action, [("job", "CUSTOMER"), ("records", bc_id), back, *options])
         for bc_id in filled.bc[:2]
         for action, options in (
+            ("actions/restore", []),
             ("actions/synchronize_now", []),
             ("actions/delete_coupling", []),
             ("actions/delete_coupled_record", [("side", "crm")]),
