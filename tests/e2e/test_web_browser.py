@@ -24,6 +24,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from e2e_stack import AirflowStack, record_timing, wait_for_dags
@@ -149,7 +150,10 @@ def test_find_uncouple_couple_and_synchronize_a_customer_then_read_the_runs_note
 
     # Couple it to another account, created for it in Sales, and synchronize after coupling.
     other = f"Browser test account {uuid.uuid4().hex[:6]}"
-    created = sandbox_cli(airflow_stack.sandbox, "edit", "dataverse", "account", "new", f"name={other}")
+    # (a customer account: the CUSTOMER job's integration table filter is active customers)
+    created = sandbox_cli(
+        airflow_stack.sandbox, "edit", "dataverse", "account", "new", f"name={other}", "customertypecode=3"
+    )
     assert created.returncode == 0, created.stderr
     account_id = next(
         a["accountid"] for a in dataverse_rows(airflow_stack.sandbox, "account") if a["name"] == other
@@ -174,11 +178,12 @@ def test_find_uncouple_couple_and_synchronize_a_customer_then_read_the_runs_note
 
     # The notice's run link opens Airflow's run page in the top window, with the run's note.
     frame(page).locator(".notice a").click()
-    page.wait_for_url(re.compile(rf".*/dags/bcsync_customer/runs/{re.escape(run['run_id'])}.*"))
-    assert page.locator("iframe").count() == 0  # Airflow's own page, not a second Airflow in the frame
+    run_path = f"/dags/bcsync_customer/runs/{quote(run['run_id'], safe='')}"
+    page.wait_for_url(re.compile(f".*{re.escape(run_path)}.*"), wait_until="commit")  # Airflow's router
+    page.locator("iframe").wait_for(state="detached")  # Airflow's own page, not a second Airflow in the frame
     note = api.run_note("bcsync_customer", run["run_id"])
     assert "ToIntegrationTable: Inserted" in (note or ""), note
-    page.get_by_text("ToIntegrationTable: Inserted").first.wait_for()
+    page.get_by_text(f"Synchronize Now: CUSTOMER {bc_id}").first.wait_for()  # the note, as Airflow shows it
     screenshot(page, "run-note")
 
 
@@ -208,7 +213,7 @@ def test_restoring_a_skipped_customer_whose_account_was_deleted_recreates_the_ac
 
     open_view(page, airflow_stack, "skipped")
     frame(page).get_by_label("Job").select_option("CUSTOMER")
-    frame(page).get_by_role("button", name="Show").click()
+    submit(page, frame(page).get_by_role("button", name="Show"))
     row = frame(page).locator("table tbody tr", has_text=bc_id)
     screenshot(page, "skipped")
     # Restore: a run that restores the coupling and creates the deleted account again.
@@ -229,7 +234,7 @@ def test_deleting_old_entries_keeps_what_skipped_records_refer_to(
 
     open_view(page, airflow_stack, "errors")
     frame(page).get_by_label("Job").first.select_option("CURRENCY")
-    frame(page).get_by_role("button", name="Show").click()
+    submit(page, frame(page).get_by_role("button", name="Show"))
     frame(page).locator("table tbody tr", has_text="CHF").first.wait_for()
     screenshot(page, "errors")
     form = frame(page).locator("form", has_text="Delete entries older than")
@@ -257,12 +262,19 @@ def frame(page: Any) -> Any:
     return page.frame_locator("iframe").first
 
 
+def submit(page: Any, button: Any) -> None:
+    """Click a button that loads another page in the frame, and wait for that page."""
+    bcsync = next(f for f in page.frames if "/bcsync/" in f.url)
+    with bcsync.expect_navigation():
+        button.click()
+    frame(page).locator("h1").wait_for()
+
+
 def search(page: Any, stack: AirflowStack, job: str, text: str) -> None:
     open_view(page, stack, "couplings")
     frame(page).get_by_label("Job").select_option(job)
     frame(page).get_by_label("Find a record").fill(text)
-    frame(page).get_by_role("button", name="Show").click()
-    frame(page).locator("table.couplings, p.muted").first.wait_for()
+    submit(page, frame(page).get_by_role("button", name="Show"))
 
 
 def start(page: Any, stack: AirflowStack, button: Any) -> dict[str, Any]:

@@ -163,7 +163,7 @@ def delete_entries(request: Request, job: str | None, days: float, user: Any) ->
         f"Deleted {errors_deleted} error(s) and {jobs_deleted} job log entries older than {days:g} days"
         f"{f' of {mapping}' if mapping else ''}; kept {kept} that skipped records refer to."
     )
-    log.info("bcsync: %s: %s", _user_name(user), message)
+    log.info("bcsync: %s: %s", render.user_name(user), message)
     if render.wants_json(request):
         return render.json_response(
             {
@@ -277,7 +277,7 @@ def restore(
         outcome = restore_records(store, mapping, bc_ids=bc_ids, crm_ids=crm_ids, everything=everything)
     log.info(
         "bcsync restore: %s restored %d skipped record(s) of %s%s",
-        _user_name(user),
+        render.user_name(user),
         outcome.restored,
         mapping,
         " (all)" if everything else "",
@@ -363,10 +363,3 @@ def _guids(ids: Sequence[str], field: str) -> list[str]:
         return list(dict.fromkeys(normalize_guid(text) for text in ids))
     except ValueError as error:
         raise PageError(400, f"{field}: {error}") from None
-
-
-def _user_name(user: Any) -> str:
-    try:
-        return str(user.get_name())
-    except Exception:
-        return "a user"

@@ -199,6 +199,14 @@ def page_href(path: str, **params: Any) -> str:
     return f"{path}?{query}" if query else path
 
 
+def user_name(user: Any) -> str:
+    """Who asked, for the API server's log and the runs' "triggered by"."""
+    try:
+        return str(user.get_name())
+    except Exception:
+        return "a user"
+
+
 def time_text(value: Any) -> str:
     """A time as the tables show it (UTC, to the second)."""
     from bcsync.operations import cell_text

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from bcsync.web.render import PageError
+from bcsync.web.render import PageError, user_name
 
 log = logging.getLogger(__name__)
 
@@ -31,12 +31,12 @@ def start_run(dag_id: str, conf: dict[str, Any], *, note: str, user: Any) -> Sta
     from airflow.exceptions import DagNotFound, ParamValidationError
     from airflow.utils.types import DagRunTriggeredByType
 
-    user_name = _user_name(user)
+    name = user_name(user)
     try:
         run = trigger_dag(
             dag_id,
             triggered_by=DagRunTriggeredByType.UI,
-            triggering_user_name=user_name,
+            triggering_user_name=name,
             conf=conf,
             note=note,
         )
@@ -46,7 +46,7 @@ def start_run(dag_id: str, conf: dict[str, Any], *, note: str, user: Any) -> Sta
         raise PageError(400, f"Airflow refused the run of {dag_id}: {_first_line(error)}") from None
     if run is None:
         raise PageError(400, f"Airflow did not create a run of {dag_id}.")
-    log.info("bcsync: %s started %s run %s (%s) with %s", user_name, dag_id, run.run_id, note, conf)
+    log.info("bcsync: %s started %s run %s (%s) with %s", name, dag_id, run.run_id, note, conf)
     return StartedRun(dag_id, run.run_id)
 
 
@@ -70,10 +70,3 @@ def airflow_dags(dag_ids: Iterable[str]) -> dict[str, bool]:
 
 def _first_line(error: Exception) -> str:
     return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-
-
-def _user_name(user: Any) -> str:
-    try:
-        return str(user.get_name())
-    except Exception:
-        return "a user"
