@@ -91,6 +91,7 @@ def build_action_dag(spec: ActionSpec, jobs: list[str]) -> DAG:
         start_date=START,
         catchup=False,
         max_active_runs=4,  # runs on the same job wait for each other through the job's lease
+        is_paused_upon_creation=False,  # triggered only, by an admin: a paused one would leave runs queued
         params=params,
         tags=["bcsync", "action"],
         doc_md=f"### {spec.title}\n\n{spec.description}\n\nTrigger it with the job and the records.",

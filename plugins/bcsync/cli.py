@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from bcsync.store import CouplingStore
 
 Command = Callable[[argparse.Namespace], int]
+_URL = "http://127.0.0.1:8080"
 
 
 def _mappings(args: argparse.Namespace) -> int:
@@ -164,6 +165,8 @@ def _jobs(args: argparse.Namespace) -> int:
 def _errors(args: argparse.Namespace) -> int:
     from bcsync.operations import ERROR_COLUMNS, record_errors, render_table
 
+    if args.delete_older_than is not None:
+        return _delete_old_entries(args)
     mapping = _job_name(args)
     with _store(args) as store:
         records = record_errors(store, mapping, args.direction)
@@ -215,6 +218,55 @@ def _restore(args: argparse.Namespace) -> int:
     return 0
 
 
+def _delete_old_entries(args: argparse.Namespace) -> int:
+    from bcsync.operations import delete_old_entries
+
+    mapping = _job_name(args)
+    with _store(args) as store:
+        print(delete_old_entries(store, args.delete_older_than, mapping))
+    return 0
+
+
+# ---- manual record actions, each an Airflow DAG run ----
+
+
+def _action(args: argparse.Namespace) -> int:
+    """Trigger the action's DAG run through Airflow's REST API; with --wait, print its end and note.
+    Exit 0 when triggered (or the run succeeded), 1 when the run failed, 2 for a bad request."""
+    from bcsync.actions.catalog import ActionError, action_request
+    from bcsync.airflow_runs import AirflowRunError, AirflowRuns
+
+    options = {name: value for name, value in _action_options(args).items() if value is not None}
+    try:
+        dag_id, conf = action_request(args.action, args.job, args.records, **options)
+    except ActionError as refused:
+        print(f"bcsync {args.command}: {refused}", file=sys.stderr)
+        return 2
+    airflow = AirflowRuns.from_environment(args.airflow_url)
+    try:
+        run_id = airflow.trigger(dag_id, conf, note=args.note)
+        print(f"Triggered {dag_id} run {run_id} ({conf.get('job', args.job)}: {', '.join(args.records)}).")
+        if not args.wait:
+            return 0
+        run = airflow.wait(dag_id, run_id, timeout=args.timeout)
+    except AirflowRunError as error:
+        print(f"bcsync {args.command}: {error}", file=sys.stderr)
+        return 1
+    print(f"{dag_id} run {run_id}: {run['state']}")
+    if run.get("note"):
+        print(run["note"])
+    return 0 if run["state"] == "success" else 1
+
+
+def _action_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The action's options from its command's arguments (names as in the actions catalog)."""
+    names = ("counterpart", "side", "synchronize_after", "direction", "match_fields", "case_sensitive")
+    options = {name: getattr(args, name, None) for name in (*names, "create_new_if_no_match")}
+    if getattr(args, "sync_after", None):  # couple: --sync-after To|From is "synchronize after" + direction
+        options.update(synchronize_after=True, direction=args.sync_after)
+    return options
+
+
 def _guid(text: str) -> str:
     """A record id as the store keeps it (lower case, hyphens, no braces); checked before any I/O."""
     from bcsync.operations import normalize_guid
@@ -241,6 +293,16 @@ def _positive(text: str) -> int:
         value = 0
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a positive whole number, got {text!r}")
+    return value
+
+
+def _non_negative(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a number of days (0 or more), got {text!r}")
     return value
 
 
@@ -294,6 +356,67 @@ def _add_store_commands(commands: Any) -> None:
     )
     restore.set_defaults(handler=_restore)
 
+    errors.add_argument(
+        "--delete-older-than",
+        type=_non_negative,
+        metavar="DAYS",
+        help="delete errors and job log entries older than DAYS days, keeping those skipped records "
+        "reference (BC's Delete Entries), instead of listing the errors",
+    )
+
+
+def _add_action_commands(commands: Any) -> None:
+    """One command per manual record action; each triggers the action's DAG run."""
+    run = argparse.ArgumentParser(add_help=False)
+    run.add_argument("job", metavar="JOB", help="job name or alias, e.g. CUSTOMER")
+    run.add_argument("--wait", action="store_true", help="wait for the run to finish and print its note")
+    run.add_argument("--timeout", type=_positive, default=600, metavar="S", help="--wait at most S seconds")
+    run.add_argument("--note", help="a note for the run (shown above bcsync's counters)")
+    run.add_argument(
+        "--airflow-url",
+        metavar="URL",
+        help=f"Airflow's API server (default $BCSYNC_AIRFLOW_URL, else {_URL})",
+    )
+    records = "records: BC No. or Code, Sales name or number, or the id of either side"
+    side = {"choices": ["bc", "crm"], "help": "bc: Business Central records; crm: Sales records"}
+
+    def command(name: str, action: str, help_text: str, *, many: bool = True) -> argparse.ArgumentParser:
+        parser = commands.add_parser(name, parents=[run], help=help_text)
+        parser.add_argument("records", nargs="+" if many else 1, metavar="RECORD", help=records)
+        parser.set_defaults(handler=_action, action=action)
+        return parser
+
+    couple = command("couple", "couple", "couple a record to a record of the other side", many=False)
+    couple.add_argument(
+        "--to", dest="counterpart", required=True, metavar="RECORD", help="the other side's record"
+    )
+    couple.add_argument("--side", default="bc", **side)
+    couple.add_argument(
+        "--sync-after", type=_direction, metavar="To|From", help="synchronize right after, in this direction"
+    )
+    match = command("match-couple", "match_couple", "match-based coupling of BC records")
+    match.add_argument(
+        "--fields", dest="match_fields", nargs="+", metavar="FIELD", help="BC fields to match on"
+    )
+    match.add_argument(
+        "--case-sensitive", action="store_true", default=None, help="compare text case-sensitively"
+    )
+    match.add_argument("--create-new", dest="create_new_if_no_match", action="store_true", default=None,
+                       help="create the records without a match in Sales")  # fmt: skip
+    match.add_argument("--sync-after", dest="synchronize_after", action="store_true", default=None,
+                       help="synchronize the pairs coupled (default: the mapping's setting)")  # fmt: skip
+    command("uncouple", "uncouple", "uncouple records (and reset their Sales company)")
+    command("delete-coupling", "delete_coupling", "delete the couplings of records")
+    delete = command(
+        "delete-coupled-record", "delete_coupled_record", "delete the coupled record of one side"
+    )
+    delete.add_argument("--side", required=True, **side)
+    create = command("create-new", "create_new", "create records on the other side and couple them")
+    create.add_argument("--side", default="bc", **side)
+    sync = command("sync-now", "synchronize_now", "synchronize records now (forced; clears Skipped)")
+    sync.add_argument("--direction", type=_direction, metavar="To|From", help="only this direction")
+    command("restore-records", "restore", "restore skipped records; re-create a deleted counterpart")
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="bcsync", description="Business Central ↔ Dynamics 365 Sales sync")
@@ -328,6 +451,7 @@ def build_parser() -> argparse.ArgumentParser:
     validate.set_defaults(handler=_mappings_validate)
 
     _add_store_commands(commands)
+    _add_action_commands(commands)
     return parser
 
 

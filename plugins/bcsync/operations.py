@@ -238,6 +238,18 @@ def restore_message(count: int) -> str:
     return f"{count} records have been restored for synchronization."
 
 
+def delete_old_entries(store: CouplingStore, days: float, mapping: str | None = None) -> str:
+    """BC's Delete Entries on the job log: errors and jobs older than `days` days go, except those that
+    skipped couplings reference; returns what was done, in a sentence (the CLI and the pages show it)."""
+    errors, jobs, kept = store.delete_entries_older_than(days, mapping)
+    scope = f" of {mapping}" if mapping else ""
+    kept_text = f"; kept {kept} referenced by skipped records" if kept else ""
+    return (
+        f"Deleted {errors} error(s) and {jobs} job log entr{'y' if jobs == 1 else 'ies'}{scope} "
+        f"older than {days:g} day(s){kept_text}."
+    )
+
+
 # ---- rendering ----
 
 

@@ -230,9 +230,12 @@ def _records(records: Any) -> list[str]:
 
 def _check_sides(spec: ActionSpec, mapping: IntegrationTableMapping, options: dict[str, Any]) -> None:
     """Creating needs the mapping to write that way (BC's Create New in Sales / from Sales)."""
-    if spec.name != "create_new":
+    if spec.name == "match_couple" and options.get("create_new_if_no_match"):
+        side = BC  # the unmatched BC records are created in Sales
+    elif spec.name == "create_new":
+        side = options.get("side", BC)
+    else:
         return
-    side = options.get("side", BC)
     writes = mapping.direction.to_crm if side == BC else mapping.direction.to_bc
     if not writes:
         source, destination = SIDE_NAMES[side], SIDE_NAMES[CRM if side == BC else BC]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable
 
 import pandas as pd
@@ -20,10 +21,11 @@ from bcsync.engine.model import (
 )
 from bcsync.pipeline.company import COMPANY_LOOKUP, this_company
 from bcsync.pipeline.frames import as_destination, as_source
-from bcsync.pipeline.reading import read_pages
+from bcsync.pipeline.reading import ID_CHUNK, read_pages
 from bcsync.pipeline.references import ResolvedRecord
 from bcsync.registry.model import FieldStatus, IntegrationTableMapping
 from bcsync.store.schema import CoupledBy, JobType
+from bcsync.wire import odata
 from bcsync.wire.errors import RecordRejected
 
 
@@ -141,12 +143,12 @@ def match_couple(
 def uncouple(run: ActionRun, records: list[str]) -> None:
     """BC's Uncouple: remove the couplings and, where the Sales table has BC's company lookup (the
     mapping's company filter, written BC → Sales), reset the Sales record's company (§6.4)."""
-    _remove_couplings(run, records, reset_company=True)
+    _remove_couplings(run, records, as_uncouple=True)
 
 
 def delete_coupling(run: ActionRun, records: list[str]) -> None:
     """The Skipped Records page's Delete Coupling: the coupling goes, both records stay as they are."""
-    _remove_couplings(run, records, reset_company=False)
+    _remove_couplings(run, records, as_uncouple=False)
 
 
 def match_criteria(
@@ -169,7 +171,7 @@ def match_criteria(
     return [groups[p] for p in sorted(groups)]
 
 
-def _remove_couplings(run: ActionRun, records: list[str], *, reset_company: bool) -> None:
+def _remove_couplings(run: ActionRun, records: list[str], *, as_uncouple: bool) -> None:
     mapping = run.mapping
     with run.exclusive():
         found = run.resolve(records)
@@ -184,15 +186,33 @@ def _remove_couplings(run: ActionRun, records: list[str], *, reset_company: bool
         removed = run.store.uncouple(mapping.name, bc_ids=couplings["bc_id"].tolist())
         run.count(TO_CRM, uncoupled=removed)
         run.say(f"Uncoupled {removed} record(s).")
-        if (
-            reset_company
-            and mapping.company_filter
-            and mapping.direction.to_crm
-            and this_company(run.services)
-        ):
+        if as_uncouple:
+            _uncouple_children(run, couplings["crm_id"].tolist())
+        if as_uncouple and mapping.company_filter and mapping.direction.to_crm and this_company(run.services):
             for crm_id in couplings["crm_id"]:
                 _reset_company(run, crm_id)
         run.record_job(JobType.UNCOUPLING, _own(run))
+
+
+def _uncouple_children(run: ActionRun, parent_ids: list[str]) -> None:
+    """BC's cascade (§6.4): uncoupling an account also uncouples its contacts — the records of the
+    mappings whose Sales rows point at these rows through a parent lookup (`crm_rule_lookups`)."""
+    for child in run.services.registry.mappings:
+        for field, lookup in child.crm_rule_lookups.items():
+            if lookup.entity_set != run.mapping.crm_entity_set:
+                continue
+            ids: set[str] = set()
+            for chunk in range(0, len(parent_ids), ID_CHUNK):
+                parents = [uuid.UUID(i) for i in parent_ids[chunk : chunk + ID_CHUNK]]
+                for page in run.services.crm.iter_pages(
+                    child.crm_entity_set, select=[child.crm_key], filter=odata.in_(f"_{field}_value", parents)
+                ):
+                    ids.update(str(row[child.crm_key]).lower() for row in page)
+            removed = run.store.uncouple(child.name, crm_ids=sorted(ids)) if ids else 0
+            if removed:
+                run.say(
+                    f"Also uncoupled {removed} {child.name} record(s) of these {run.mapping.crm_entity}s."
+                )
 
 
 def _reset_company(run: ActionRun, crm_id: str) -> None:

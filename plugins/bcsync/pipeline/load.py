@@ -40,6 +40,7 @@ from bcsync.store.schema import CoupledBy
 log = logging.getLogger(__name__)
 
 WRITES = ("insert", "modify")
+PROGRESS_EVERY = 2_000  # records per write part: a long load reports its progress after each
 
 
 def load(
@@ -70,7 +71,6 @@ def _load(
     folder: ObjectStoragePath,
     plan: pd.DataFrame,
 ) -> LoadResult:
-    destination = sync_pass.destination
 
     job_id = job_id_for(run, mapping, sync_pass)
     services.store.start_job(
@@ -81,18 +81,35 @@ def _load(
     if len(outcome):
         writes = outcome[outcome["action"].isin(WRITES)]
         if len(writes):
-            written = (
-                write_crm(mapping, sync_pass, writes, services, job_id)
-                if destination is Side.CRM
-                else write_bc(mapping, sync_pass, writes, services, job_id)
-            )
-            outcome = _merge_writes(outcome, written)
+            outcome = _merge_writes(outcome, _write(mapping, sync_pass, writes, services, job_id))
         _record(mapping, sync_pass, run, services, job_id, outcome)
     write_frame(folder, f"results_{sync_pass.value}_try{run.try_number}", outcome)
     # The job's counters cover the whole run: what earlier tries settled plus this try's outcomes.
     counters = count_actions(pd.concat([settled["action"], outcome["action"]], ignore_index=True))
     failed = int((outcome["action"] == "fail").sum()) if len(outcome) else 0
     return LoadResult(sync_pass=sync_pass.value, job_id=job_id, counters=counters, failed=failed)
+
+
+def _write(
+    mapping: IntegrationTableMapping,
+    sync_pass: SyncPass,
+    writes: pd.DataFrame,
+    services: Services,
+    job_id: str,
+) -> pd.DataFrame:
+    """Send the writes in parts of PROGRESS_EVERY records; a long load logs "written N of M" after each
+    part and keeps it in its job row's message, where the job log page and `bcsync jobs` show it."""
+    writer = write_crm if sync_pass.destination is Side.CRM else write_bc
+    total, parts = len(writes), []
+    for start in range(0, total, PROGRESS_EVERY):
+        parts.append(
+            writer(mapping, sync_pass, writes.iloc[start : start + PROGRESS_EVERY], services, job_id)
+        )
+        if total > PROGRESS_EVERY:
+            done = min(start + PROGRESS_EVERY, total)
+            log.info("%s %s: written %d of %d", mapping.name, sync_pass.value, done, total)
+            services.store.report_progress(job_id, done, total)
+    return pd.concat([p for p in parts if len(p)] or [parts[0]], ignore_index=True)
 
 
 # ---- retries -----------------------------------------------------------------------------------------

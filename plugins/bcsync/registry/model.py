@@ -107,8 +107,9 @@ NOT_CARRIED: dict[str, str] = {
         "interval; there is no idle job to wake"
     ),
     "create_new_if_no_match": (
-        'BC\'s "Create New in Case of No Match" is not carried: it belongs to the match-based coupling '
-        "action, which bcsync does not have yet; a full synchronization creates every unmatched record"
+        'BC\'s "Create New in Case of No Match" is not carried as a mapping setting: it is the '
+        "create_new_if_no_match option of the match_couple action; a full synchronization creates "
+        "every unmatched record"
     ),
     "job_kind": (
         "job_kind is not carried: every job bcsync runs is a table synchronization; BC's Customer "

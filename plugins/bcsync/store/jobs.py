@@ -63,6 +63,19 @@ def finish_job(
         raise UnknownJobError(f"no job {job_id!r}: start_job must record it first")
 
 
+def report_progress(conn: Connection, job_id: str, written: int, total: int) -> None:
+    """A running job's progress in its message ("written N of M"), until `finish_job` sets the final one."""
+    conn.execute(
+        update(sync_jobs)
+        .where(sync_jobs.c.job_id == str(job_id), sync_jobs.c.finished_on.is_(None))
+        .values(message=progress_message(written, total))
+    )
+
+
+def progress_message(written: int, total: int) -> str:
+    return f"written {written} of {total}"
+
+
 def select_jobs(conn: Connection, mapping: str | None, limit: int) -> pd.DataFrame:
     """The newest jobs first."""
     query = (

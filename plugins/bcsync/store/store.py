@@ -310,6 +310,11 @@ class CouplingStore:
         with self._write() as conn:
             jobs.finish_job(conn, job_id, counters, message=message, finished_on=self._now())
 
+    def report_progress(self, job_id: str, written: int, total: int) -> None:
+        """Keep a running job's progress in its message ("written N of M") for the pages to show."""
+        with self._write() as conn:
+            jobs.report_progress(conn, job_id, written, total)
+
     def jobs(self, mapping: str | None = None, *, limit: int = 100) -> pd.DataFrame:
         """The job log, newest first."""
         if limit < 1:

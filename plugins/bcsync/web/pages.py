@@ -7,6 +7,7 @@ Imported by the routes on first use: it loads pandas and SQLAlchemy through the 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -19,6 +20,7 @@ from bcsync.operations import (
     JOB_COLUMNS,
     SKIPPED_COLUMNS,
     Column,
+    delete_old_entries,
     filtered_errors,
     job_log,
     normalize_guid,
@@ -53,6 +55,7 @@ ERROR_PAGE_COLUMNS = (
     Column("Dataverse ID", "crm_id"),
 )
 JOB_PAGE_COLUMNS = JOB_COLUMNS
+PROGRESS = re.compile(r"written (?P<written>\d+) of (?P<total>\d+)")
 
 
 # ---- the pages ----
@@ -158,22 +161,10 @@ def delete_entries(request: Request, job: str | None, days: float, user: Any) ->
     registry = page_registry()
     mapping = job_name(registry, job)
     with page_store() as store:
-        errors_deleted, jobs_deleted, kept = store.delete_entries_older_than(days, mapping)
-    message = (
-        f"Deleted {errors_deleted} error(s) and {jobs_deleted} job log entries older than {days:g} days"
-        f"{f' of {mapping}' if mapping else ''}; kept {kept} that skipped records refer to."
-    )
+        message = delete_old_entries(store, days, mapping)
     log.info("bcsync: %s: %s", render.user_name(user), message)
     if render.wants_json(request):
-        return render.json_response(
-            {
-                "job": mapping,
-                "days": days,
-                "errors_deleted": errors_deleted,
-                "jobs_deleted": jobs_deleted,
-                "kept": kept,
-            }
-        )
+        return render.json_response({"job": mapping, "days": days, "message": message})
     location = render.page_href(f"{render.app_root(request)}/errors", job=mapping, deleted=message)
     return RedirectResponse(location, status_code=303)
 
@@ -322,10 +313,18 @@ def _task_link(record: Mapping[str, Any]) -> str | None:
 
 
 def _progress(record: Mapping[str, Any]) -> str:
-    """A job still running: its state (the counters come when it finishes)."""
+    """A job still running: how far its load got ("written N of M", kept in the job row's message while
+    it writes), as a bar; the counters come when it finishes."""
     if record.get("finished_on") is not None:
         return ""
-    return '<span class="badge running">running</span>'
+    found = PROGRESS.search(str(record.get("message") or ""))
+    if not found:
+        return '<span class="badge running">running</span>'
+    written, total = int(found["written"]), int(found["total"])
+    return (
+        f'<progress value="{written}" max="{max(total, 1)}"></progress> '
+        f'<span class="muted">{written:,} of {total:,}</span>'
+    )
 
 
 def _skipped_actions(mapping: str, record: Mapping[str, Any], back: str) -> str:

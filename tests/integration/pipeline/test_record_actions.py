@@ -70,6 +70,28 @@ def test_uncouple_by_bc_number_removes_the_coupling_and_resets_the_sales_company
     assert (job["type"], job["uncoupled"], job["modified"]) == ("uncoupling", 1, 1)
 
 
+def test_uncoupling_a_customer_also_uncouples_the_contacts_of_its_account(harness):
+    fully_synced_pair(harness)
+    harness.run("CONTACT", RunKind.FULL)
+    contacts = harness.store.couplings("CONTACT")
+    parents = {
+        c["contactid"]: c["_parentcustomerid_value"]
+        for page in harness.crm.iter_pages("contacts", select=["contactid", "_parentcustomerid_value"])
+        for c in page
+    }
+    customers = harness.store.couplings("CUSTOMER").set_index("crm_id")
+    with_contacts = [parents[c] for c in contacts["crm_id"] if parents.get(c) in customers.index]
+    account_id = with_contacts[0]
+    children = {c for c, parent in parents.items() if parent == account_id} & set(contacts["crm_id"])
+
+    summary = act(harness, "uncouple", "CUSTOMER", [account_id])
+
+    assert counters(summary)["Uncoupled"] == 1
+    assert f"Also uncoupled {len(children)} CONTACT record(s) of these accounts." in summary["message"]
+    assert not children & set(harness.store.couplings("CONTACT")["crm_id"])
+    assert len(harness.store.couplings("CONTACT")) == len(contacts) - len(children)
+
+
 def test_couple_to_another_account_and_synchronize_after_writes_bc_to_sales(harness):
     pair = fully_synced_pair(harness)
     number = bc_number(harness, pair["bc_id"])
@@ -295,3 +317,28 @@ def test_delete_entries_older_than_keeps_what_skipped_couplings_reference(harnes
     assert jobs > 0 and kept >= 1
     assert set(harness.store.open_errors()["job_id"]) <= {skipped["to_crm_job_id"]}
     assert errors >= 0
+
+
+def test_a_long_load_logs_and_keeps_its_progress_in_the_job_row(harness, monkeypatch, caplog):
+    import bcsync.pipeline.load as load_step
+
+    seen: list[str | None] = []  # the job row's message as the job log page reads it before each part
+    real_writer = load_step.write_crm
+
+    def writer_then_read_the_job_row(mapping, sync_pass, writes, services, job_id):
+        row = services.store.jobs(mapping.name, limit=10).set_index("job_id").loc[job_id]
+        seen.append(None if row["message"] != row["message"] else row["message"])
+        return real_writer(mapping, sync_pass, writes, services, job_id)
+
+    harness.run("SALESPEOPLE", RunKind.FULL)
+    harness.run("CURRENCY", RunKind.FULL)
+    monkeypatch.setattr(load_step, "PROGRESS_EVERY", 4)
+    monkeypatch.setattr(load_step, "write_crm", writer_then_read_the_job_row)
+    with caplog.at_level("INFO", logger="bcsync.pipeline.load"):
+        summary = harness.run("CUSTOMER", RunKind.FULL)
+
+    inserted = harness.counters(summary, TO_CRM)["Inserted"]
+    lines = [r.getMessage() for r in caplog.records if "written" in r.getMessage()]
+    assert f"CUSTOMER ToIntegrationTable: written 4 of {inserted}" in lines
+    assert f"CUSTOMER ToIntegrationTable: written {inserted} of {inserted}" in lines
+    assert seen == [None] + [f"written {n} of {inserted}" for n in range(4, inserted, 4)]

@@ -74,6 +74,7 @@ def test_match_fields_by_caption_or_api_name():
             "CURRENCY",
         ),
         ("create_new", "CURRENCY", ["EUR"], {"side": "crm"}, "does not write to Business Central"),
+        ("match_couple", "SALESPEOPLE", ["AH"], {"create_new_if_no_match": True}, "does not write to Sales"),
         ("delete_coupled_record", "CUSTOMER", ["C1"], {"side": "left"}, "side must be 'bc'"),
         ("match_couple", "CUSTOMER", ["C1"], {"match_fields": ["Colour"]}, "no field mapping for Colour"),
         (

@@ -645,3 +645,15 @@ def test_the_job_log_draws_the_counters_trend(viewer: TestClient, filled: Filled
     assert '<svg class="trend"' in text
     assert text.count('<rect class="inserted"') == 1  # only CURRENCY's job inserted anything
     assert text.count('<rect class="failed"') == 4  # CURRENCY's job, CUSTOMER's two To jobs and its From job
+
+
+def test_a_running_load_shows_its_progress_on_the_job_log(viewer: TestClient, filled: Filled):
+    job = filled.store.start_job("CONTACT", TO, run_id="manual__2026-03-01T10:00:00+00:00")
+    filled.store.report_progress(job, 2000, 5000)
+
+    text = viewer.get("/bcsync/jobs?job=CONTACT").text
+
+    assert '<progress value="2000" max="5000"></progress>' in text
+    assert "2,000 of 5,000" in text
+    # A finished job's page has no progress column.
+    assert "<th>Progress</th>" not in viewer.get("/bcsync/jobs?job=CURRENCY").text
