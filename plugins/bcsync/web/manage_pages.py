@@ -10,11 +10,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
+from urllib.parse import urlencode
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from bcsync.actions.catalog import ACTIONS, ActionError, action_request
+from bcsync.operations import OperatorError, resolve_job
 from bcsync.pipeline.services import Services
 from bcsync.registry import IntegrationTableMapping, Registry
 from bcsync.web import couplings, mappings, render, runs
@@ -232,14 +234,10 @@ def _safe_page(path: str) -> str:
 
 
 def _with_params(url: str, **params: str) -> str:
-    from urllib.parse import urlencode
-
     return f"{url}{'&' if '?' in url else '?'}{urlencode(params)}"
 
 
 def _job(registry: Registry, job: str | None) -> IntegrationTableMapping:
-    from bcsync.operations import OperatorError, resolve_job
-
     try:
         return resolve_job(registry, job or "")
     except OperatorError as error:
