@@ -249,6 +249,35 @@ def test_deleting_old_entries_keeps_what_skipped_records_refer_to(
     assert store.jobs("CURRENCY").empty
 
 
+def test_the_pages_follow_airflows_dark_and_light_mode(airflow_stack: AirflowStack, browser: Any):
+    """Airflow's colours, copied from its UI into the frame, in the mode the user chose and after a switch."""
+    context = browser.new_context(viewport=VIEWPORT)
+    context.add_init_script("try { localStorage.setItem('theme', 'dark'); } catch (e) {}")  # next-themes
+    page = context.new_page()
+    try:
+        open_view(page, airflow_stack, "jobs")
+        inner = page.locator("iframe").first.element_handle().content_frame()
+        airflow_bg = (
+            "getComputedStyle(document.documentElement).getPropertyValue('--chakra-colors-bg').trim()"
+        )
+        page_bg = "getComputedStyle(document.body).getPropertyValue('background-color')"
+        assert page.evaluate("document.documentElement.className") == "dark"
+        assert inner.evaluate("document.documentElement.dataset.airflowTheme") == "dark"
+        dark = inner.evaluate(page_bg)
+        assert inner.evaluate(airflow_bg) == page.evaluate(airflow_bg)  # Airflow's own token, copied
+        screenshot(page, "jobs-dark")
+
+        page.evaluate("document.documentElement.classList.replace('dark', 'light')")  # the mode switch
+        page.wait_for_function(
+            "f => f.contentDocument.documentElement.dataset.airflowTheme === 'light'",
+            arg=page.locator("iframe").first.element_handle(),
+        )
+        assert inner.evaluate(page_bg) != dark
+        assert inner.evaluate(airflow_bg) == page.evaluate(airflow_bg)
+    finally:
+        context.close()
+
+
 # ---- helpers ----
 
 
@@ -266,7 +295,7 @@ def frame(page: Any) -> Any:
 
 def submit(page: Any, button: Any) -> None:
     """Click a button that loads another page in the frame, and wait for that page."""
-    bcsync = next(f for f in page.frames if "/bcsync/" in f.url)
+    bcsync = page.locator("iframe").first.element_handle().content_frame()  # the page's, not Airflow's
     with bcsync.expect_navigation():
         button.click()
     frame(page).locator("h1").wait_for()
