@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 export PYTHONPATH := $(CURDIR)/plugins:$(CURDIR)/include
 export SANDBOX_DATA_DIR ?= $(CURDIR)/var/sandbox
 
-.PHONY: demo test sandbox airflow lint lock bench clean
+.PHONY: demo test sandbox airflow lint lock bench clean browser
 
 $(VENV)/.installed: requirements.lock pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -21,7 +21,7 @@ demo: $(VENV)/.installed
 ## Run the whole test suite (lint first: a ruff finding fails the build). The end-to-end tier, mostly
 ## waiting on Airflow, runs beside the other tiers (2 cores: about a third less wall time); its output
 ## (var/test-e2e.log) follows theirs, and its timing figures are then those of a busy machine.
-test: $(VENV)/.installed
+test: $(VENV)/.installed browser
 	$(VENV)/bin/ruff check .
 	@mkdir -p var
 	@$(PY) -m pytest -m e2e tests/e2e > var/test-e2e.log 2>&1 & e2e=$$!; \
@@ -32,7 +32,7 @@ test: $(VENV)/.installed
 	[ $$others -eq 0 ] && [ $$e2e_status -eq 0 ]
 
 ## The same, one tier after the other (every tier's timing figures on an otherwise idle machine).
-test-serial: $(VENV)/.installed
+test-serial: $(VENV)/.installed browser
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest
 
@@ -40,13 +40,21 @@ test-serial: $(VENV)/.installed
 ## dags or e2e. Narrow it down with PYTEST_ARGS, e.g. make test-unit PYTEST_ARGS="-k store".
 TIERS := test-unit test-integration test-dags test-e2e
 .PHONY: test-fast test-serial $(TIERS)
-$(TIERS): test-%: $(VENV)/.installed
+$(TIERS): test-%: $(VENV)/.installed browser
 	$(PY) -m pytest -m $* $(PYTEST_ARGS) tests/$*
 
 ## Everything but the end-to-end tier (lint first, as in `make test`).
 test-fast: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest -m "not e2e" $(PYTEST_ARGS)
+
+## Debian's Chromium for the browser test (tests/e2e/test_web_browser.py), installed with apt-get when
+## missing; quiet, and never failing: without apt (or root) the browser test skips and says why.
+browser:
+	@command -v chromium >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1 || \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null 2>&1 || \
+	  { apt-get update -qq >/dev/null 2>&1 && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null 2>&1; } || true
 
 ## Start the local Entra ID, Dataverse and Business Central services in the foreground.
 sandbox: $(VENV)/.installed

@@ -19,7 +19,8 @@ from bcsync import listeners, web
 
 class BcsyncPlugin(AirflowPlugin):
     """Writes BC's job counters into the note of each finished bcsync DAG run, and adds BC's
-    synchronization pages (job log, errors, skipped records) to the Airflow UI's Browse menu."""
+    synchronization pages (mappings, couplings, job log, errors, skipped records) to the Airflow UI's
+    Browse menu."""
 
     name = "bcsync"
     listeners = [listeners]

@@ -6,10 +6,13 @@ changed yesterday), a BC setup row (an exchange rate) entered by a BC administra
 
 from __future__ import annotations
 
+import os
+import subprocess
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from sandbox.bc import SCHEMAS as BC_SCHEMAS
@@ -17,6 +20,16 @@ from sandbox.dataverse import SCHEMAS as DATAVERSE_SCHEMAS
 from sandbox.launcher import RunningSandbox
 from sandbox.storage.database import Database
 from sandbox.storage.repository import Repository
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def sandbox_cli(sandbox: RunningSandbox, *args: str) -> subprocess.CompletedProcess[str]:
+    """`bin/sandbox <args>` on this sandbox's data: an edit or delete as a user makes it in BC or Sales."""
+    env = {**os.environ, "SANDBOX_DATA_DIR": str(sandbox.data_dir), "SANDBOX_DB_URL": sandbox.db_url}
+    return subprocess.run(
+        [str(ROOT / "bin" / "sandbox"), *args], env=env, capture_output=True, text=True, timeout=60
+    )
 
 
 @contextmanager

@@ -1,4 +1,5 @@
-"""Command line of the local services: `python -m sandbox serve | seed | info` (settings from SANDBOX_*)."""
+"""Command line of the local services: `python -m sandbox serve | seed | info | edit | delete` (settings
+from SANDBOX_*)."""
 
 from __future__ import annotations
 
@@ -23,6 +24,20 @@ def main(argv: list[str] | None = None) -> int:
     seed.add_argument("--seed", type=int, default=None, help="random seed (default SANDBOX_SEED)")
     seed.add_argument("--reset", action="store_true", help="empty every table first")
     commands.add_parser("info", help="print URLs, identities, Airflow connections and record counts")
+    edit = commands.add_parser(
+        "edit",
+        help="change a record as a user does in BC or Sales (modified-on moves); key 'new' creates one",
+        description="Example: edit bc currencyExchangeRate new currencyCode=CHF startingDate=2026-01-01 "
+        "exchangeRateAmount=100 relationalExchangeRateAmount=112.5",
+    )
+    delete = commands.add_parser("delete", help="delete a record as a user does in BC or Sales")
+    for command in (edit, delete):
+        command.add_argument("service", help="bc or dataverse")
+        command.add_argument("table", help="logical or entity-set name: customer, accounts, currency, ...")
+        command.add_argument("key", help="the record's id, its number/code/name, or field:value")
+    edit.add_argument(
+        "assignments", nargs="+", metavar="field=value", help="text as is; numbers, true/false, null"
+    )
     args = parser.parse_args(argv)
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -32,6 +47,8 @@ def main(argv: list[str] | None = None) -> int:
             return serve(settings)
         if args.command == "seed":
             return seed_command(settings, customers=args.customers, seed=args.seed, reset=args.reset)
+        if args.command in ("edit", "delete"):
+            return edit_command(settings, args)
         return info(settings)
     except SettingsError as error:
         print(f"error: {error}", file=sys.stderr)
@@ -62,6 +79,30 @@ def seed_command(settings: SandboxSettings, *, customers: int, seed: int | None,
     seed_database(sandbox, customers=customers, seed=seed)
     _print_counts(sandbox.repository, tuple(_all_schemas()))
     sandbox.database.dispose()
+    return 0
+
+
+def edit_command(settings: SandboxSettings, args: argparse.Namespace) -> int:
+    """`edit` / `delete`: one record through the services' storage; prints it as stored (or deleted)."""
+    from sandbox import edit
+    from sandbox.server import open_storage
+    from sandbox.storage.errors import StorageError
+
+    schemas = tuple(_all_schemas())
+    database, repository = open_storage(settings, schemas)
+    try:
+        target = edit.target_for(settings, edit.find_schema(schemas, args.service, args.table))
+        if args.command == "delete":
+            row = edit.delete(repository, target, args.key)
+            print(f"deleted {target.schema.logical_name} {row[target.schema.key]}")
+        else:
+            row = edit.edit(repository, target, args.key, args.assignments)
+            print(edit.printable(target.schema, row))
+    except (edit.EditError, StorageError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    finally:
+        database.dispose()
     return 0
 
 

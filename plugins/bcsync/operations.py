@@ -114,7 +114,29 @@ def job_log(store: CouplingStore, mapping: str | None, limit: int) -> list[Recor
 
 def record_errors(store: CouplingStore, mapping: str | None, direction: Direction | None) -> list[Record]:
     """Open per-record errors (BC's Integration Synch. Job Errors), oldest first."""
-    frame = store.open_errors(mapping, direction)
+    return error_records(store.open_errors(mapping, direction))
+
+
+ERROR_STATUSES = {"open": False, "closed": True, "all": None}
+
+
+def filtered_errors(
+    store: CouplingStore,
+    mapping: str | None,
+    direction: Direction | None,
+    *,
+    status: str = "open",
+    since: datetime | None = None,
+    limit: int = 1000,
+) -> list[Record]:
+    """Errors open, closed (a later success of the record closed them) or all, logged since `since`."""
+    return error_records(
+        store.errors(mapping, direction, resolved=ERROR_STATUSES[status], since=since, limit=limit)
+    )
+
+
+def error_records(frame: pd.DataFrame) -> list[Record]:
+    """The store's error rows as the pages and `--json` show them."""
     return [
         {
             "job": row["mapping"],
@@ -131,6 +153,7 @@ def record_errors(store: CouplingStore, mapping: str | None, direction: Directio
             "job_id": _plain(row["job_id"]),
             "detail": _plain(row["detail"]),
             "error_id": _count(row["id"]),
+            "status": "Closed" if row["resolved"] else "Open",
         }
         for row in _rows(frame)
     ]
@@ -314,6 +337,9 @@ def _plain(value: Any) -> Any:
     if hasattr(value, "item"):  # numpy scalars
         return value.item()
     return value
+
+
+plain_value = _plain  # public: the web pages read store frames too
 
 
 def _count(value: Any) -> int | None:

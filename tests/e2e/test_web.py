@@ -144,7 +144,13 @@ def test_airflow_lists_the_plugins_app_and_views(airflow_stack: AirflowStack):
         {"app": "fastapi.applications.FastAPI", "url_prefix": "/bcsync", "name": "bcsync"}
     ]
     views = {v["url_route"]: v for v in bcsync["external_views"]}
-    assert set(views) == {"bcsync-jobs", "bcsync-errors", "bcsync-skipped"}
+    assert set(views) == {
+        "bcsync-mappings",
+        "bcsync-couplings",
+        "bcsync-jobs",
+        "bcsync-errors",
+        "bcsync-skipped",
+    }
     assert views["bcsync-errors"]["href"] == "bcsync/errors"
     assert {(v["destination"], v["category"]) for v in views.values()} == {("nav", "browse")}
     assert bcsync["listeners"] == ["bcsync.listeners"]

@@ -46,7 +46,7 @@ def _mapping_text(m: IntegrationTableMapping, source: str | None) -> str:
         f"  source: {source}" if source else None,
     ]
     rows = [("BC field", "caption", "dir", "Sales field", "notes")]
-    rows += [_field_row(f) for f in m.fields]
+    rows += [field_row(f) for f in m.fields]
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     table = [
         "  " + "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)) for row in rows
@@ -54,7 +54,7 @@ def _mapping_text(m: IntegrationTableMapping, source: str | None) -> str:
     return "\n".join([line for line in lines if line is not None] + [line.rstrip() for line in table])
 
 
-def _field_row(f: IntegrationFieldMapping) -> tuple[str, str, str, str, str]:
+def field_row(f: IntegrationFieldMapping) -> tuple[str, str, str, str, str]:
     notes = []
     if f.is_constant:
         notes.append(f"constant {f.constant!r}")

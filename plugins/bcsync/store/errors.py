@@ -91,6 +91,30 @@ def select_open_errors(
     return to_frame(conn.execute(query).all(), COLUMNS, TIMESTAMPS)
 
 
+def select_errors(
+    conn: Connection,
+    mapping: str | None,
+    direction: Direction | None,
+    *,
+    resolved: bool | None,
+    since: datetime | None,
+    limit: int,
+) -> pd.DataFrame:
+    """Errors open (`resolved=False`), closed (True) or both (None), logged at or after `since`; the
+    newest `limit`, returned oldest first."""
+    query = select(*record_errors.columns)
+    if resolved is not None:
+        query = query.where(record_errors.c.resolved.is_(resolved))
+    if mapping is not None:
+        query = query.where(record_errors.c.mapping == mapping)
+    if direction is not None:
+        query = query.where(record_errors.c.direction == direction.value)
+    if since is not None:
+        query = query.where(record_errors.c.logged_on >= since)
+    newest = query.order_by(record_errors.c.id.desc()).limit(limit)
+    return to_frame(conn.execute(newest).all()[::-1], COLUMNS, TIMESTAMPS)
+
+
 def resolve_errors(
     conn: Connection, mapping: str, direction: Direction, source_ids: Sequence[str], *, now: datetime
 ) -> int:

@@ -260,6 +260,28 @@ class CouplingStore:
         with self._write() as conn:
             return errors.add_record_errors(conn, frame_of(rows), now=self._now())
 
+    def errors(
+        self,
+        mapping: str | None = None,
+        direction: Direction | str | None = None,
+        *,
+        resolved: bool | None = False,
+        since: datetime | None = None,
+        limit: int = 1000,
+    ) -> pd.DataFrame:
+        """Errors open (default), closed (`resolved=True`) or both (None), logged since `since`: the
+        newest `limit`, oldest first (the Errors page's filters)."""
+        chosen = None if direction is None else direction_of(direction)
+        with self._read() as conn:
+            return errors.select_errors(
+                conn,
+                None if mapping is None else _mapping(mapping),
+                chosen,
+                resolved=resolved,
+                since=since,
+                limit=limit,
+            )
+
     def open_errors(
         self, mapping: str | None = None, direction: Direction | str | None = None
     ) -> pd.DataFrame:

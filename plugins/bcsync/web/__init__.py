@@ -1,5 +1,6 @@
-"""BC's synchronization pages inside the Airflow UI: the job log, the per-record errors and the skipped
-records (with Restore), served by a FastAPI app that the bcsync plugin mounts in Airflow's API server.
+"""BC's synchronization pages inside the Airflow UI: Integration Table Mappings, Couplings, the job log,
+the per-record errors and the skipped records, with BC's actions as DAG runs, served by a FastAPI app
+that the bcsync plugin mounts in Airflow's API server.
 
 This module is what `plugins/bcsync_plugin.py` imports in every Airflow component, so it holds only the
 registration data. The app is built on first use (`fastapi_app()`), which happens in the API server
@@ -19,6 +20,8 @@ APP_NAME = "bcsync"
 
 # (path under URL_PREFIX, BC's page name): the navigation entries, in BC's order.
 PAGES = (
+    ("mappings", "Integration Table Mappings"),
+    ("couplings", "Couplings"),
     ("jobs", "Integration Synch. Job List"),
     ("errors", "Integration Synch. Errors"),
     ("skipped", "CRM Skipped Records"),

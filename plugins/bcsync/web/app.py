@@ -23,10 +23,13 @@ MAX_LIMIT = 1000
 
 
 def create_app() -> FastAPI:
+    from airflow.api_fastapi.auth.managers.models.resource_details import DagAccessEntity
     from airflow.api_fastapi.core_api.security import GetUserDep, requires_access_dag
 
     read = [Depends(requires_access_dag(method="GET"))]
     edit = [Depends(requires_access_dag(method="PUT"))]
+    trigger = [Depends(requires_access_dag(method="POST", access_entity=DagAccessEntity.RUN))]
+    _warm_up()
 
     # No /docs or /openapi.json: they would answer without authentication.
     app = FastAPI(title="bcsync", docs_url=None, redoc_url=None, openapi_url=None)
@@ -36,6 +39,60 @@ def create_app() -> FastAPI:
     @app.get("/", dependencies=read)
     def index(request: Request) -> Response:
         return RedirectResponse(f"{app_root(request)}/jobs", status_code=307)
+
+    @app.get("/mappings", dependencies=read)
+    def mappings(request: Request) -> Response:
+        """BC's Integration Table Mappings, with the list's actions."""
+        from bcsync.web import manage_pages
+
+        return manage_pages.mappings_page(request)
+
+    @app.post("/mappings/synchronize", dependencies=trigger)
+    def synchronize(
+        request: Request, user: GetUserDep, job: Annotated[str, Form()], kind: Annotated[str, Form()]
+    ) -> Response:
+        """Run Full Synchronization (kind=full) / Synchronize Modified Records (kind=modified)."""
+        from bcsync.web import manage_pages
+
+        return manage_pages.synchronize_job(request, job, kind, user)
+
+    @app.get("/couplings", dependencies=read)
+    def couplings(request: Request, job: str | None = None, q: str | None = None) -> Response:
+        """A job's couplings, searchable by BC number or name, Sales name, or id; with the record actions."""
+        from bcsync.web import manage_pages
+
+        return manage_pages.couplings_page(request, job or None, (q or "").strip() or None)
+
+    @app.post("/actions/{action}", dependencies=trigger)
+    def action(
+        request: Request,
+        user: GetUserDep,
+        action: str,
+        job: Annotated[str, Form()],
+        records: Annotated[list[str], Form()],
+        back: Annotated[str, Form()] = "couplings",
+        counterpart: Annotated[str | None, Form()] = None,
+        side: Annotated[str | None, Form()] = None,
+        direction: Annotated[str | None, Form()] = None,
+        synchronize_after: Annotated[str | None, Form()] = None,
+        match_fields: Annotated[list[str] | None, Form()] = None,
+        case_sensitive: Annotated[str | None, Form()] = None,
+        create_new_if_no_match: Annotated[str | None, Form()] = None,
+    ) -> Response:
+        """A record action (bcsync.actions.catalog) as a DAG run; back to `back` with the run's ids."""
+        from bcsync.web import manage_pages
+
+        given = {
+            "counterpart": counterpart,
+            "side": side,
+            "direction": direction,
+            "synchronize_after": synchronize_after,
+            "match_fields": match_fields,
+            "case_sensitive": case_sensitive,
+            "create_new_if_no_match": create_new_if_no_match,
+        }
+        options = {name: value for name, value in given.items() if value not in (None, "", [])}
+        return manage_pages.start_action(request, action, job, records, options, back, user)
 
     @app.get("/jobs", dependencies=read)
     def jobs(
@@ -49,11 +106,37 @@ def create_app() -> FastAPI:
         return pages.jobs(request, job or None, limit)
 
     @app.get("/errors", dependencies=read)
-    def errors(request: Request, job: str | None = None, direction: str | None = None) -> Response:
-        """BC's Integration Synch. Errors: open per-record errors, oldest first."""
+    def errors(
+        request: Request,
+        job: str | None = None,
+        direction: str | None = None,
+        status: str = "open",
+        days: str | None = None,  # text: the form sends "" for "any age"
+        deleted: str | None = None,
+    ) -> Response:
+        """BC's Integration Synch. Errors: open (closed, all) per-record errors, oldest first."""
         from bcsync.web import pages
 
-        return pages.errors(request, job or None, direction or None)
+        return pages.errors(
+            request,
+            job or None,
+            direction or None,
+            status=status,
+            days=pages.days_value(days),
+            deleted=deleted,
+        )
+
+    @app.post("/errors/delete", dependencies=edit)
+    def delete_entries(
+        request: Request,
+        user: GetUserDep,
+        days: Annotated[float, Form(ge=0)],
+        job: Annotated[str | None, Form()] = None,
+    ) -> Response:
+        """BC's "Delete Entries Older Than N Days" (job log and errors; skipped records' entries stay)."""
+        from bcsync.web import pages
+
+        return pages.delete_entries(request, job or None, days, user)
 
     @app.get("/skipped", dependencies=read)
     def skipped(
@@ -84,6 +167,23 @@ def create_app() -> FastAPI:
         )
 
     return app
+
+
+def _warm_up() -> None:
+    """Load pandas, the store and the mappings in the background when the API server builds the app,
+    so the first page an admin opens is not blank for seconds while they load."""
+    import threading
+
+    def load() -> None:
+        try:
+            from bcsync.registry import load_registry
+            from bcsync.web import manage_pages, pages  # noqa: F401
+
+            load_registry()
+        except Exception:  # a broken mapping or store shows on the page itself, with its reason
+            pass
+
+    threading.Thread(target=load, name="bcsync-web-warm-up", daemon=True).start()
 
 
 async def _page_error(request: Request, error: Exception) -> Response:

@@ -1,7 +1,8 @@
 """HTML for bcsync's pages: one plain layout, tables, filter forms and error pages; JSON alternatives.
 
 Every value that reaches the HTML goes through `html.escape` (text and attribute values alike); the
-pages carry no script. Links are relative to the app's root, set as the page's `<base href>` from the
+only script is the theme's (`theme.py`: Airflow's colours, links into Airflow in the top window).
+Links are relative to the app's root, set as the page's `<base href>` from the
 request's root path (as Airflow's own UI does): `jobs?job=…` is a page of ours, `../dags/…` the Airflow
 UI, so the HTML works wherever Airflow is served, also under a path prefix.
 
@@ -20,43 +21,10 @@ from urllib.parse import quote, urlencode
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
-from bcsync.web import PAGES
+from bcsync.web import PAGES, theme
 
 AIRFLOW_UI = "../"  # from the app's root (<prefix>/bcsync/) to the Airflow UI's
 SHORT_DIRECTIONS = {"ToIntegrationTable": "To", "FromIntegrationTable": "From"}
-
-CSS = """
-body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 1rem 1.5rem;
-       color: #1f2328; background: #fff; }
-nav { margin-bottom: .75rem; } nav a { margin-right: 1rem; } nav a.current { font-weight: 600; }
-h1 { font-size: 1.3rem; margin: .25rem 0 .75rem; }
-a { color: #0b5cad; text-decoration: none; } a:hover { text-decoration: underline; }
-form.filters { display: flex; gap: .75rem; align-items: end; flex-wrap: wrap; margin-bottom: .75rem; }
-label { display: flex; flex-direction: column; font-size: .8rem; color: #57606a; }
-select, input, button { font: inherit; padding: .2rem .4rem; }
-button { cursor: pointer; border: 1px solid #8c959f; border-radius: 4px; background: #f6f8fa; }
-table { border-collapse: collapse; width: 100%; }
-th, td { border-bottom: 1px solid #d0d7de; padding: .3rem .5rem; text-align: left; vertical-align: top; }
-th { background: #f6f8fa; position: sticky; top: 0; white-space: nowrap; }
-td.num { text-align: right; font-variant-numeric: tabular-nums; }
-td.id, td.time { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: .85em;
-                 white-space: nowrap; }
-td.text { white-space: pre-wrap; min-width: 20rem; }
-td form { margin: 0; }
-.notice { padding: .5rem .75rem; border-radius: 4px; margin-bottom: .75rem; background: #dafbe1; }
-.notice.warn { background: #fff8c5; }
-.error { padding: .75rem; white-space: pre-wrap; border-radius: 4px; background: #ffebe9;
-         border: 1px solid #ff8182; }
-.muted { color: #57606a; }
-.actions { display: flex; gap: .75rem; align-items: center; margin: .5rem 0 .75rem; }
-@media (prefers-color-scheme: dark) {
-  body { color: #e6edf3; background: #0d1117; } a { color: #4493f8; }
-  th { background: #161b22; } th, td { border-color: #30363d; }
-  button, select, input { background: #21262d; color: #e6edf3; border-color: #30363d; }
-  .notice { background: #0f3d1f; } .notice.warn { background: #3d2e00; }
-  .error { background: #3c1618; border-color: #8e1519; } .muted, label { color: #8d96a0; }
-}
-"""
 
 
 class PageError(Exception):
@@ -113,9 +81,9 @@ def app_root(request: Request) -> str:
 def layout(
     request: Request, title: str, body: str, *, current: str | None, notice: str = "", warning: str = ""
 ) -> str:
-    links = " ".join(
-        f'<a href="{_e(path)}"{" class=current" if path == current else ""}>{_e(name)}</a>'
-        for path, name in PAGES
+    current_tab = ' class="current" aria-current="page"'
+    links = "".join(
+        f'<a href="{_e(path)}"{current_tab if path == current else ""}>{_e(name)}</a>' for path, name in PAGES
     )
     notices = "".join(
         f'<div class="notice{cls}" role="status">{_e(text)}</div>'
@@ -127,9 +95,16 @@ def layout(
         '<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f'<base href="{_e(app_root(request))}/">'
-        f"<title>{_e(title)} · bcsync</title><style>{CSS}</style></head>\n"
-        f"<body><nav>{links}</nav><h1>{_e(title)}</h1>\n{notices}{body}\n</body></html>\n"
+        f"<title>{_e(title)} · bcsync</title><style>{theme.css()}</style>{theme.script_tag()}</head>\n"
+        f'<body><nav class="tabs">{links}</nav><h1>{_e(title)}</h1>\n{notices}{body}\n</body></html>\n'
     )
+
+
+def anchor(href: str, text: str) -> str:
+    """A link; one into the Airflow UI opens in the top window (theme.py), never inside the frame."""
+    if href.startswith(AIRFLOW_UI):
+        return f'<a href="{_e(href)}" target="_top" data-airflow>{text}</a>'
+    return f'<a href="{_e(href)}">{text}</a>'
 
 
 def filters(
@@ -140,18 +115,20 @@ def filters(
     direction: str | None = None,
     with_direction: bool = False,
     limit: int | None = None,
+    extra: str = "",
 ) -> str:
-    """The GET form on top of a page: job (and direction, and how many)."""
+    """The GET form on top of a page: job (and direction, and how many, and `extra` fields' HTML)."""
     options = [("", "All jobs")] if any_job else [("", "Choose a job…")]
     options += [(name, name) for name in jobs]
-    parts = [f"<label>Job{_select('job', options, job or '')}</label>"]
+    parts = [f"<label>Job{select('job', options, job or '')}</label>"]
     if with_direction:
         directions = [("", "Both"), *((d, f"{s} ({d})") for d, s in SHORT_DIRECTIONS.items())]
-        parts.append(f"<label>Direction{_select('direction', directions, direction or '')}</label>")
+        parts.append(f"<label>Direction{select('direction', directions, direction or '')}</label>")
     if limit is not None:
         parts.append(
             f'<label>Show<input type="number" name="limit" min="1" max="1000" value="{_e(limit)}"></label>'
         )
+    parts.append(extra)
     parts.append('<button type="submit">Show</button>')
     return f'<form class="filters" method="get">{"".join(parts)}</form>'
 
@@ -180,13 +157,17 @@ def table(
             text = _e(cell_text(value))
             href = links[column.key](record) if column.key in links and value is not None else None
             if href:
-                text = f'<a href="{_e(href)}">{text}</a>'
+                text = anchor(href, text)
             css = _cell_class(column, value)
             cells.append(f'<td class="{css}">{text}</td>' if css else f"<td>{text}</td>")
         if extra:
             cells.append(f"<td>{extra[1](record)}</td>")
         rows.append(f"<tr>{''.join(cells)}</tr>")
-    return f"<table><thead><tr>{head}</tr></thead><tbody>\n" + "\n".join(rows) + "\n</tbody></table>"
+    return (
+        f'<div class="table-wrap"><table><thead><tr>{head}</tr></thead><tbody>\n'
+        + "\n".join(rows)
+        + "\n</tbody></table></div>"
+    )
 
 
 def hidden(name: str, value: Any) -> str:
@@ -218,18 +199,37 @@ def page_href(path: str, **params: Any) -> str:
     return f"{path}?{query}" if query else path
 
 
+def user_name(user: Any) -> str:
+    """Who asked, for the API server's log and the runs' "triggered by"."""
+    try:
+        return str(user.get_name())
+    except Exception:
+        return "a user"
+
+
+def time_text(value: Any) -> str:
+    """A time as the tables show it (UTC, to the second)."""
+    from bcsync.operations import cell_text
+
+    return cell_text(value)
+
+
 # ---- helpers ----
 
 
-def _e(value: Any) -> str:
+def esc(value: Any) -> str:
+    """Text or an attribute value, escaped for HTML."""
     return escape(str(value), quote=True)
+
+
+_e = esc
 
 
 def _segment(value: str) -> str:
     return quote(str(value), safe="")
 
 
-def _select(name: str, options: Iterable[tuple[str, str]], selected: str) -> str:
+def select(name: str, options: Iterable[tuple[str, str]], selected: str) -> str:
     items = "".join(
         f'<option value="{_e(value)}"{" selected" if value == selected else ""}>{_e(label)}</option>'
         for value, label in options

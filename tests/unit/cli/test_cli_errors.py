@@ -78,6 +78,7 @@ def test_json_gives_each_error_with_its_task_try_and_detail(run: Run, filled: Fi
         "job_id": filled.customer_from_job,
         "detail": None,
         "error_id": 7,
+        "status": "Open",
     }
 
 

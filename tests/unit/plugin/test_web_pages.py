@@ -29,7 +29,7 @@ from fastapi.testclient import TestClient
 from store_records import Clock, coupled_customers, customer_error
 
 from bcsync.store import CouplingStore, Direction
-from bcsync.web import EXTERNAL_VIEWS, URL_PREFIX
+from bcsync.web import EXTERNAL_VIEWS, URL_PREFIX, runs
 from bcsync.web.app import create_app
 from bcsync_dev.local_runs import ROOT
 
@@ -374,12 +374,20 @@ def test_the_skipped_page_lists_the_skipped_records_with_restore_buttons(viewer:
         (filled.bc[0], filled.crm[0], "To", SALESPERSON_ERROR),
         (filled.bc[1], filled.crm[1], "To", SALESPERSON_ERROR),
     ]
-    posts = [f for f in page.forms if f["method"] == "post"]
-    assert all(f["action"] == "skipped/restore" for f in posts)
-    assert [f["fields"] for f in posts] == [
-        [("job", "CUSTOMER"), ("all", "1")],
-        [("job", "CUSTOMER"), ("bc_id", filled.bc[0])],
-        [("job", "CUSTOMER"), ("bc_id", filled.bc[1])],
+    restores = [f for f in page.forms if f["method"] == "post" and f["action"] == "skipped/restore"]
+    assert [f["fields"] for f in restores] == [[("job", "CUSTOMER"), ("all", "1")]]
+    # Per record, BC's actions as runs: restore, synchronize now, delete coupling, delete coupled record.
+    actions = [f for f in page.forms if f["method"] == "post" and f["action"].startswith("actions/")]
+    back = ("back", "skipped?job=CUSTOMER")
+    assert [(f["action"], f["fields"]) for f in actions] == [
+        (action, [("job", "CUSTOMER"), ("records", bc_id), back, *options])
+        for bc_id in filled.bc[:2]
+        for action, options in (
+            ("actions/restore", []),
+            ("actions/synchronize_now", []),
+            ("actions/delete_coupling", []),
+            ("actions/delete_coupled_record", [("side", "crm")]),
+        )
     ]
 
 
@@ -488,7 +496,7 @@ def test_the_index_redirects_to_the_job_log(viewer: TestClient, filled: Filled):
 # ---- registration with Airflow ----
 
 
-def test_the_plugin_registers_the_app_and_three_browse_views_that_airflow_accepts():
+def test_the_plugin_registers_the_app_and_five_browse_views_that_airflow_accepts():
     from airflow.api_fastapi.core_api.datamodels.plugins import ExternalViewResponse, FastAPIAppResponse
     from bcsync_plugin import BcsyncPlugin
 
@@ -500,6 +508,8 @@ def test_the_plugin_registers_the_app_and_three_browse_views_that_airflow_accept
     FastAPIAppResponse(**{**entry, "app": "fastapi.applications.FastAPI"})
     views = [ExternalViewResponse(**view) for view in plugin.external_views]
     assert [(v.name, v.href, v.url_route, v.category, v.destination) for v in views] == [
+        ("Integration Table Mappings", "bcsync/mappings", "bcsync-mappings", "browse", "nav"),
+        ("Couplings", "bcsync/couplings", "bcsync-couplings", "browse", "nav"),
         ("Integration Synch. Job List", "bcsync/jobs", "bcsync-jobs", "browse", "nav"),
         ("Integration Synch. Errors", "bcsync/errors", "bcsync-errors", "browse", "nav"),
         ("CRM Skipped Records", "bcsync/skipped", "bcsync-skipped", "browse", "nav"),
@@ -522,3 +532,128 @@ def test_importing_the_plugin_builds_no_app():
         [sys.executable, "-c", PROBE], env=env, capture_output=True, text=True, check=True, timeout=60
     )
     assert json.loads(result.stdout.strip().splitlines()[-1]) == []
+
+
+# ---- Integration Table Mappings, the actions, the errors' filters, the trend ----
+# Which DAGs Airflow has is Airflow's metadata database, not there in this tier: `runs.airflow_dags` is
+# given the answer. Starting the runs and what they do is tested in the real API server
+# (tests/e2e/test_web_browser.py).
+
+
+@pytest.fixture
+def customer_dag_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Airflow has the CUSTOMER job's DAG (paused) and no other."""
+    monkeypatch.setattr(runs, "airflow_dags", lambda dag_ids: {"bcsync_customer": True})
+
+
+def test_the_mappings_page_shows_each_mappings_settings_fields_and_latest_jobs(
+    viewer: TestClient, filled: Filled, customer_dag_only: None
+):
+    response = viewer.get("/bcsync/mappings")
+
+    assert response.status_code == 200
+    text = response.text
+    assert "<h1>Integration Table Mappings</h1>" in text
+    for fact in (
+        "Synch. only coupled records",
+        "Update conflict resolution",
+        "Integration table filter (Sales)",
+    ):
+        assert fact in text
+    page = Page(text)
+    # CUSTOMER's field mappings, as `bcsync mappings` lists them.
+    assert any(row[:2] == ["addressLine2", "Address 2"] and row[3] == "address1_line2" for row in page.rows)
+    # The list's actions only for the job whose DAG Airflow has.
+    posts = [f for f in page.forms if f["action"] == "mappings/synchronize"]
+    assert [f["fields"] for f in posts] == [
+        [("job", "CUSTOMER"), ("kind", "full")],
+        [("job", "CUSTOMER"), ("kind", "modified")],
+    ]
+    assert 'id="CURRENCY"' in text and "no DAG in Airflow" in text
+
+
+def test_the_mappings_page_as_json(viewer: TestClient, filled: Filled, customer_dag_only: None):
+    body = viewer.get("/bcsync/mappings?format=json").json()
+
+    by_name = {m["name"]: m for m in body["mappings"]}
+    customer, currency = by_name["CUSTOMER"], by_name["CURRENCY"]
+    assert (customer["dag_in_airflow"], customer["dag_paused"]) == (True, True)
+    assert (currency["dag_in_airflow"], currency["dag_paused"]) == (False, None)
+    assert [j["failed"] for j in currency["recent_jobs"]] == [1]
+    assert customer["direction"] == "Bidirectional" and customer["fields"]
+
+
+def test_a_job_without_a_dag_in_airflow_cannot_be_started(
+    editor: TestClient, filled: Filled, customer_dag_only: None
+):
+    response = editor.post("/bcsync/mappings/synchronize", data={"job": "currency", "kind": "full"})
+
+    assert response.status_code == 400
+    assert "CURRENCY has no DAG in Airflow (bcsync_currency)" in response.text
+
+
+def test_a_bad_action_request_is_a_400_with_the_catalogs_message(editor: TestClient, filled: Filled):
+    cases = {
+        ("couple", "CUSTOMER", ""): "Select at least one record",
+        ("couple", "CUSTOMER", "C00010"): "Couple needs counterpart.",
+        ("teleport", "CUSTOMER", "C00010"): "Unknown action &#x27;teleport&#x27;; actions: couple",
+        ("uncouple", "NOSUCHJOB", "C00010"): "There is no job &#x27;NOSUCHJOB&#x27;; jobs:",
+    }
+    for (action, job, record), message in cases.items():
+        response = editor.post(f"/bcsync/actions/{action}", data={"job": job, "records": [record]})
+        assert response.status_code == 400, (action, response.text)
+        assert message in response.text, (action, response.text)
+
+
+def test_a_viewer_may_not_start_an_action(viewer: TestClient, filled: Filled):
+    response = viewer.post("/bcsync/actions/uncouple", data={"job": "CUSTOMER", "records": ["C00010"]})
+
+    assert (response.status_code, response.json()) == (403, {"detail": "Forbidden"})
+
+
+def test_the_errors_page_filters_by_status_and_age(viewer: TestClient, filled: Filled):
+    def messages(**params: str) -> list[str]:
+        body = viewer.get("/bcsync/errors", params={"format": "json", "job": "CURRENCY", **params}).json()
+        return [f"{e['status']}: {e['message']}" for e in body["errors"]]
+
+    assert messages() == [f"Open: {CHF_ERROR}"]
+    assert messages(status="closed") == []
+    assert messages(status="all") == [f"Open: {CHF_ERROR}"]
+    assert messages(days="") == [f"Open: {CHF_ERROR}"]  # the form's blank: any age
+    assert messages(days="0.0000001") == []  # logged (by the fixture's clock) long before that
+    assert viewer.get("/bcsync/errors", params={"status": "gone"}).status_code == 400
+    assert viewer.get("/bcsync/errors", params={"days": "-1"}).status_code == 400
+
+
+def test_the_errors_page_puts_the_message_next_to_the_bc_number_and_name(viewer: TestClient, filled: Filled):
+    page = Page(viewer.get("/bcsync/errors", params={"job": "CURRENCY"}).text)
+
+    header = page.rows[0]
+    assert header[:7] == ["Time (UTC)", "Job", "Direction", "BC No.", "Name", "Message", "Status"]
+    [row] = page.table()
+    assert (row["BC No."], row["Name"], row["Message"], row["Status"]) == (
+        "CHF",
+        "Swiss franc",
+        CHF_ERROR,
+        "Open",
+    )
+
+
+def test_the_job_log_draws_the_counters_trend(viewer: TestClient, filled: Filled):
+    text = viewer.get("/bcsync/jobs").text
+
+    assert '<svg class="trend"' in text
+    assert text.count('<rect class="inserted"') == 1  # only CURRENCY's job inserted anything
+    assert text.count('<rect class="failed"') == 4  # CURRENCY's job, CUSTOMER's two To jobs and its From job
+
+
+def test_a_running_load_shows_its_progress_on_the_job_log(viewer: TestClient, filled: Filled):
+    job = filled.store.start_job("CONTACT", TO, run_id="manual__2026-03-01T10:00:00+00:00")
+    filled.store.report_progress(job, 2000, 5000)
+
+    text = viewer.get("/bcsync/jobs?job=CONTACT").text
+
+    assert '<progress value="2000" max="5000"></progress>' in text
+    assert "2,000 of 5,000" in text
+    # A finished job's page has no progress column.
+    assert "<th>Progress</th>" not in viewer.get("/bcsync/jobs?job=CURRENCY").text
