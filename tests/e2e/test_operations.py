@@ -14,6 +14,7 @@ import pytest
 from e2e_stack import AirflowStack, record_timing
 from sandbox_data import bc_update, dataverse_get, enter_chf_exchange_rate
 
+from bcsync.registry import load_registry
 from bcsync.store.store import CouplingStore
 
 pytestmark = pytest.mark.e2e
@@ -192,21 +193,17 @@ def test_fixing_the_data_and_clearing_the_failed_task_turns_the_run_green(airflo
         store.dispose()
 
 
-FULL_SYNC_JOBS = (
-    "bcsync_salespeople",
-    "bcsync_currency",
-    "bcsync_customer",
-    "bcsync_contact",
-    "bcsync_customer_statistics",
-)
+# Every job the registry builds a DAG for: the full synchronization runs them all, in waves.
+FULL_SYNC_JOBS = tuple(mapping.dag_id for mapping in load_registry().enabled_jobs)
 
 
+@pytest.mark.timeout(1200)  # eleven jobs' initial loads, four waves, under the real scheduler
 def test_initial_load_runs_the_jobs_in_dependency_waves(airflow_stack: AirflowStack):
     """`bcsync_full_sync` (BC's "CRM Full Synch. Review"): a job starts once its dependencies ended."""
     api = airflow_stack.api
     for dag_id in FULL_SYNC_JOBS:
         api.unpause(dag_id)  # the runs it triggers wait while their DAG is paused
-    run_id, run = run_job(airflow_stack, "bcsync_full_sync", {}, timeout=RUN_TIMEOUT * 2)
+    run_id, run = run_job(airflow_stack, "bcsync_full_sync", {}, timeout=RUN_TIMEOUT * 7)
     assert run["state"] in ("success", "failed")
 
     triggers = {ti["task_id"]: ti["state"] for ti in api.task_instances("bcsync_full_sync", run_id)}
@@ -225,6 +222,8 @@ def test_initial_load_runs_the_jobs_in_dependency_waves(airflow_stack: AirflowSt
     assert started["bcsync_customer"] >= max(ended["bcsync_salespeople"], ended["bcsync_currency"])
     assert started["bcsync_contact"] >= ended["bcsync_customer"]
     assert started["bcsync_customer_statistics"] >= ended["bcsync_customer"]
+    assert started["bcsync_item_product"] >= ended["bcsync_unitofmeasure"]
+    assert started["bcsync_postedsalesinv_inv"] >= max(ended["bcsync_customer"], ended["bcsync_item_product"])
 
 
 def test_backfill_resyncs_a_change_inside_its_intervals_idempotently_and_leaves_the_watermark(
