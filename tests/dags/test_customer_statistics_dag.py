@@ -22,7 +22,11 @@ def test_the_statistics_dag_runs_both_parts_of_bcs_job_bc_to_sales_only() -> Non
     assert set(dag.task_ids) == statistics | payments
     assert dag.get_task("INVOICE_PAYMENT_STATUS.load_crm").retries == 1  # the job's 2 attempts
     full_sync = DagBag(dag_folder=str(DAGS)).dags["bcsync_full_sync"]
-    assert full_sync.get_task("full_sync_customer_statistics").upstream_task_ids == {"full_sync_customer"}
+    # BC's statistics job runs after CUSTOMER and after the invoices whose payment status it sets.
+    assert full_sync.get_task("full_sync_customer_statistics").upstream_task_ids == {
+        "full_sync_customer",
+        "full_sync_postedsalesinv_inv",
+    }
 
 
 def test_a_run_after_customer_gives_every_coupled_account_its_statistics(

@@ -28,6 +28,13 @@ def test_team_model_has_no_salespeople_dag_and_customers_no_longer_wait_for_it(t
             "bcsync_currency",
             "bcsync_customer",
             "bcsync_contact",
+            "bcsync_unitofmeasure",
+            "bcsync_item_product",
+            "bcsync_resource_product",
+            "bcsync_custprcgrp_price",
+            "bcsync_salesprc_productprice",
+            "bcsync_postedsalesinv_inv",
+            "bcsync_customer_statistics",
             "bcsync_full_sync",
         }
         | ACTION_DAG_IDS

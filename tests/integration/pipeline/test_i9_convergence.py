@@ -123,14 +123,21 @@ def world(harness) -> World:
 
 def syncable_pairs(harness, name: str, job: Job) -> pd.DataFrame:
     """The job's coupled pairs that can sync both ways: not skipped, no open error, and with a BC
-    salesperson (the Sales owner is "Not Null": without one a BC → Sales update fails, as in BC)."""
+    salesperson coupled in SALESPEOPLE (a BC → Sales update of a record whose salesperson has no
+    Sales user fails with "must be coupled", as in BC)."""
     couplings = harness.store.couplings(name)
     errors = harness.store.open_errors(name)
+    coupled_people = set(harness.store.couplings("SALESPEOPLE")["bc_id"])
+    salespeople = {
+        row["code"]
+        for row in all_rows(harness.bc, "salespeoplePurchasers", ["id", "code"])
+        if row["id"].lower() in coupled_people
+    }
     api = "v2.0" if name == "CUSTOMER" else "custom"  # where the page has salespersonCode
     owned = {
         row["id"].lower()
         for row in all_rows(harness.bc, job.bc_set, ["id", "salespersonCode"], api=api)
-        if row["salespersonCode"]
+        if row["salespersonCode"] in salespeople
     }
     usable = couplings[
         ~couplings["skipped"]
