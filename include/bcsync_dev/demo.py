@@ -83,7 +83,7 @@ def _print_job_log(since: datetime, order: list[str]) -> None:
     # BC's order: jobs in dependency order, and within a job To (BC → Sales) before From.
     jobs["order"] = jobs["mapping"].map({name: i for i, name in enumerate(order)}).fillna(len(order))
     jobs = jobs.sort_values(["order", "direction"], ascending=[True, False])
-    width = max([len("job"), *map(len, order)])
+    width = max([len("job"), *map(len, order), *map(len, jobs["mapping"])])  # linked mappings too
     header = f"   {'job':<{width}} {'direction':<21}" + "".join(f"{c:>10}" for c in COUNTERS)
     print(header)
     print("   " + "-" * (len(header) - 3))
