@@ -10,7 +10,8 @@ in this run, in the direction BC's follow-up job would take (`synchronized_after
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from functools import cache, partial
 
 import pandas as pd
 from airflow.sdk import ObjectStoragePath
@@ -146,7 +147,10 @@ def _couple_by_matching(
         if sync_pass in candidates and mapping.linked_to:
             proposed[sync_pass] = linked_pairs(mapping, services, candidates[sync_pass])
         elif sync_pass in candidates and _may_match(mapping, run):
-            destination = staged[sync_pass.destination]
+            # Read at most once per pass, and only when matching or a table rule needs it.
+            destination = cache(
+                partial(_destination_candidates, mapping, sync_pass, services, staged[sync_pass.destination])
+            )
             proposed[sync_pass] = _match(mapping, sync_pass, services, candidates[sync_pass], destination)
             found[sync_pass] = _found(
                 mapping, sync_pass, services, candidates[sync_pass], proposed[sync_pass], destination
@@ -260,7 +264,7 @@ def _match(
     sync_pass: SyncPass,
     services: Services,
     candidates_source: pd.DataFrame,
-    staged_destination: pd.DataFrame,
+    destination: Callable[[], pd.DataFrame],
 ) -> pd.DataFrame:
     """New pairs (bc_id, crm_id and, unless the mapping syncs after coupling, both synced-on stamps)."""
     groups = match_groups(mapping, sync_pass)
@@ -272,7 +276,7 @@ def _match(
     uncoupled = candidates_source[~candidates_source[SOURCE_ID].isin(set(couplings[source_column]))]
     if uncoupled.empty:
         return pd.DataFrame()
-    candidates = _destination_candidates(mapping, sync_pass, services, staged_destination)
+    candidates = destination()
     if candidates.empty:
         return pd.DataFrame()
     matches = match_records(uncoupled, candidates, groups, set(couplings[destination_column]))
@@ -307,7 +311,7 @@ def _found(
     services: Services,
     candidates: pd.DataFrame,
     matched: pd.DataFrame,
-    staged_destination: pd.DataFrame,
+    destination_candidates: Callable[[], pd.DataFrame],
 ) -> pd.DataFrame:
     """Counterparts the BC table's FIND_UNCOUPLED rule found for records still uncoupled (BC's
     OnFindUncoupledDestinationRecord), one-to-one; the plan then writes them whatever changed, as BC
@@ -323,7 +327,7 @@ def _found(
     if uncoupled.empty:
         return pd.DataFrame()
     taken = set(couplings[destination_column]) | set(matched.get(destination_column, ()))
-    destination = _destination_candidates(mapping, sync_pass, services, staged_destination)
+    destination = destination_candidates()
     free = destination[~destination[DESTINATION_ID].isin(taken)] if len(destination) else destination
     found = find_uncoupled(mapping, sync_pass, uncoupled, free, services)
     if found.empty:
