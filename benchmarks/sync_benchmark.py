@@ -284,7 +284,7 @@ def newly_coupled(log_file: Path) -> int:
 _LOG_TIME = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+)Z ")
 _TASK_START = re.compile(r"\[DAG TEST\] starting task_id=(\S+)")
 _TASK_END = re.compile(r"\[DAG TEST\] end task task_id=(\S+)")
-_CODE_TIME = re.compile(r"bcsync code time: .+ ([\d.]+) s")
+_CODE_TIME = re.compile(r"bcsync code time: \S+ \w+ ([\d.]+) s")
 
 
 def task_times(log_file: Path) -> dict[str, TaskTime]:

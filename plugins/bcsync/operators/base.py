@@ -27,7 +27,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-TIME_MARKER = "bcsync code time"  # the line each task logs last: how long bcsync's own code took
+# The line each task logs last: how long bcsync's own code took, wall clock and this process's CPU
+# ("bcsync code time: CUSTOMER extract 0.412 s, cpu 0.305 s"); benchmarks split Airflow's time from ours.
+TIME_MARKER = "bcsync code time"
 DEFAULT_STORE_CONN_ID = "bcsync_store"
 
 
@@ -86,6 +88,7 @@ class IntegrationStepOperator(BaseOperator):
         from bcsync.pipeline.staging import run_folder, staging_root
 
         started = time.perf_counter()
+        cpu_started = time.process_time()
         try:
             run = RunContext.from_airflow(context)
             services = Services(
@@ -106,11 +109,12 @@ class IntegrationStepOperator(BaseOperator):
             raise
         finally:
             log.info(
-                "%s: %s %s %.3f s",
+                "%s: %s %s %.3f s, cpu %.3f s",
                 TIME_MARKER,
                 self.mapping_name,
                 self.step_name,
                 time.perf_counter() - started,
+                time.process_time() - cpu_started,
             )
 
     def run_step(self, step: Step) -> Any:
