@@ -443,6 +443,7 @@ def check_dockerfile(text: str | None = None) -> Problems:
         )
     if "pip install --no-cache-dir --no-deps ." not in runs:
         problems.append("bcsync itself is not installed (its provider entry point)")
+    problems += check_requirements_agree_with_the_lock()
     allowed = [
         line[1:].rstrip("/")
         for line in (ROOT / ".dockerignore").read_text().splitlines()
@@ -468,6 +469,33 @@ def check_dockerfile(text: str | None = None) -> Problems:
         if folder not in copied:
             problems.append(f"nothing is copied to {folder}")
     return problems
+
+
+def check_requirements_agree_with_the_lock(
+    requirements: str | None = None, lock: str | None = None
+) -> Problems:
+    """Every pin of requirements.txt (and each extra's package) is the lock's, so installing the runtime
+    requirements with the lock as constraints resolves (a disagreement fails the image build)."""
+    requirements = requirements or (ROOT / "requirements.txt").read_text()
+    lock = lock or (ROOT / "requirements.lock").read_text()
+    locked = {
+        canonical(m["name"]): m["version"]
+        for m in re.finditer(r"^(?P<name>[A-Za-z0-9._-]+)==(?P<version>\S+)", lock, re.MULTILINE)
+    }
+    problems = []
+    for m in re.finditer(
+        r"^(?P<name>[A-Za-z0-9._-]+)(\[(?P<extras>[^\]]+)\])?==(?P<version>\S+)", requirements, re.MULTILINE
+    ):
+        if locked.get(canonical(m["name"])) != m["version"]:
+            problems.append(f"{m['name']}=={m['version']}: the lock has {locked.get(canonical(m['name']))}")
+        for extra in (m["extras"] or "").split(","):
+            if extra and canonical(extra) not in locked:
+                problems.append(f"{m['name']}[{extra}]: {extra} is not in the lock")
+    return problems
+
+
+def canonical(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 CHECKS: dict[str, Callable[[Compose, Compose], Problems]] = {
@@ -679,6 +707,13 @@ def test_dockerfile_check_fails_on_a_broken_dockerfile(old, new):
     text = DOCKERFILE.read_text()
     assert old in text
     assert check_dockerfile(text.replace(old, new)) != []
+
+
+def test_a_requirement_pinned_apart_from_the_lock_is_found():
+    requirements = (ROOT / "requirements.txt").read_text()
+    assert check_requirements_agree_with_the_lock(requirements.replace("pandas==", "pandas==0.")) != []
+    missing_extra = requirements.replace("amazon[s3fs]", "amazon[s3fs,nosuchextra]")
+    assert check_requirements_agree_with_the_lock(missing_extra) != []
 
 
 def test_an_alias_to_no_anchor_fails_to_load():
