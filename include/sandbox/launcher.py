@@ -203,7 +203,7 @@ def start_sandbox(
         p for p in (str(INCLUDE_DIR), os.environ.get("PYTHONPATH", "")) if p
     )
     settings = SandboxSettings.from_env(variables)
-    ensure_certificates(settings.data_dir)  # made here, so waiting can trust the CA at once
+    ensure_certificates(settings.data_dir, settings.host)  # made here, so waiting can trust the CA at once
     log_file = data_dir / "sandbox.log"
     with log_file.open("ab") as log:
         process = subprocess.Popen(

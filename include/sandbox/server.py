@@ -146,7 +146,7 @@ def build_sandbox(
 ) -> Sandbox:
     """Certificates, signing key, storage and the three wrapped apps; seeds an empty database."""
     dataverse, bc = services or load_service_modules()
-    tls = ensure_certificates(settings.data_dir)
+    tls = ensure_certificates(settings.data_dir, settings.host)
     issuer = TokenIssuer(settings, SigningKey.load_or_create(settings.data_dir))
     schemas = tuple(dataverse.SCHEMAS) + tuple(bc.SCHEMAS)
     database, repository = open_storage(settings, schemas)

@@ -1,7 +1,8 @@
 """A local certificate authority and the HTTPS server certificate the three services share.
 
 Written once into the data dir (ca.pem, server.pem, server-key.pem) and reused; regenerated when a
-file is missing or a certificate is about to expire. Clients trust `ca.pem`.
+file is missing, a certificate is about to expire or the server certificate does not name the host the
+services listen on (`SANDBOX_HOST`, e.g. `sandbox` in docker-compose). Clients trust `ca.pem`.
 """
 
 from __future__ import annotations
@@ -31,8 +32,9 @@ class TlsFiles:
     key_file: Path
 
 
-def ensure_certificates(data_dir: Path) -> TlsFiles:
-    """Return the CA and server certificate files in `data_dir`, creating them when needed."""
+def ensure_certificates(data_dir: Path, host: str = "127.0.0.1") -> TlsFiles:
+    """Return the CA and server certificate files in `data_dir`, creating them when needed; the server
+    certificate names `host` besides localhost and the loopback addresses."""
     data_dir.mkdir(parents=True, exist_ok=True)
     files = TlsFiles(data_dir / "ca.pem", data_dir / "server.pem", data_dir / "server-key.pem")
     ca_key_file = data_dir / "ca-key.pem"
@@ -45,9 +47,15 @@ def ensure_certificates(data_dir: Path) -> TlsFiles:
         _write_private(ca_key_file, _private_pem(ca_key))
         _write(files.ca_file, ca_cert.public_bytes(serialization.Encoding.PEM))
         files.cert_file.unlink(missing_ok=True)  # signed by the old CA
-    if not (_usable(files.cert_file) and files.key_file.exists() and _signed_by(files.cert_file, ca_cert)):
+    names = server_names(host)
+    if not (
+        _usable(files.cert_file)
+        and files.key_file.exists()
+        and _signed_by(files.cert_file, ca_cert)
+        and _names_of(files.cert_file) >= set(names)
+    ):
         server_key = ec.generate_private_key(ec.SECP256R1())
-        server_cert = _server_certificate(server_key, ca_cert, ca_key)  # type: ignore[arg-type]
+        server_cert = _server_certificate(server_key, ca_cert, ca_key, names)  # type: ignore[arg-type]
         _write_private(files.key_file, _private_pem(server_key))
         _write(files.cert_file, server_cert.public_bytes(serialization.Encoding.PEM))
     return files
@@ -61,6 +69,29 @@ def _usable(cert_file: Path) -> bool:
     except ValueError:
         return False
     return cert.not_valid_after_utc - RENEW_BEFORE > _now()
+
+
+def server_names(host: str) -> tuple[x509.GeneralName, ...]:
+    """The names the server certificate holds: localhost, the loopback addresses and `host`."""
+    names: list[x509.GeneralName] = [x509.DNSName(n) for n in SERVER_NAMES]
+    names += [x509.IPAddress(ipaddress.ip_address(a)) for a in SERVER_ADDRESSES]
+    host = host.strip("[]")
+    try:
+        extra: x509.GeneralName = x509.IPAddress(ipaddress.ip_address(host))
+    except ValueError:
+        extra = x509.DNSName(host)
+    # A wildcard address (0.0.0.0, ::) is where to listen, not a name a client connects to.
+    if extra not in names and host not in ("0.0.0.0", "::"):
+        names.append(extra)
+    return tuple(names)
+
+
+def _names_of(cert_file: Path) -> set[x509.GeneralName]:
+    cert = x509.load_pem_x509_certificate(cert_file.read_bytes())
+    try:
+        return set(cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value)
+    except x509.ExtensionNotFound:
+        return set()
 
 
 def _signed_by(cert_file: Path, ca_cert: x509.Certificate) -> bool:
@@ -106,11 +137,12 @@ def _ca_certificate(key: ec.EllipticCurvePrivateKey) -> x509.Certificate:
 
 
 def _server_certificate(
-    key: ec.EllipticCurvePrivateKey, ca_cert: x509.Certificate, ca_key: ec.EllipticCurvePrivateKey
+    key: ec.EllipticCurvePrivateKey,
+    ca_cert: x509.Certificate,
+    ca_key: ec.EllipticCurvePrivateKey,
+    alt_names: tuple[x509.GeneralName, ...],
 ) -> x509.Certificate:
     now = _now()
-    alt_names: list[x509.GeneralName] = [x509.DNSName(n) for n in SERVER_NAMES]
-    alt_names += [x509.IPAddress(ipaddress.ip_address(a)) for a in SERVER_ADDRESSES]
     ca_ski = ca_cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
     return (
         x509.CertificateBuilder()
@@ -120,7 +152,7 @@ def _server_certificate(
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - dt.timedelta(minutes=5))
         .not_valid_after(now + SERVER_VALIDITY)
-        .add_extension(x509.SubjectAlternativeName(alt_names), critical=False)
+        .add_extension(x509.SubjectAlternativeName(list(alt_names)), critical=False)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
