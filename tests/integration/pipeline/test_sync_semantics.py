@@ -270,6 +270,24 @@ def test_a_bc_read_that_finds_nothing_does_not_ask_the_custom_page(harness):
     ], routes
 
 
+def test_a_run_of_unchanged_records_reads_no_lookup_table_and_no_metadata(harness):
+    """Lookups and field lengths serve only records whose values are transferred: a run whose
+    candidates are all unchanged since their last synchronization (Sales' look-back re-reads its
+    newest account) counts them Unchanged without reading either."""
+    fully_synced_pair(harness)
+    harness.run("CUSTOMER")  # reads back once the BC customers the full sync created
+    for service in ("bc", "dataverse"):
+        harness.sandbox.admin(service, "POST", "stats/reset")
+    summary = harness.run("CUSTOMER")
+    stats = [harness.sandbox.admin(service, "GET", "stats") for service in ("bc", "dataverse")]
+    routes = [route for answered in stats for route in answered["by_route"]]
+    counters = summary["directions"]
+    assert counters[FROM_CRM]["Unchanged"] >= 1, counters
+    assert all(counters[d][c] == 0 for d in (TO_CRM, FROM_CRM) for c in ("Inserted", "Modified", "Failed"))
+    lookups_and_metadata = ("$metadata", "currencies", "salespeoplePurchasers", "transactioncurrencies")
+    assert not [route for route in routes if route.endswith(lookups_and_metadata)], routes
+
+
 def test_dry_run_plans_but_writes_nothing(harness):
     full_sync_dependencies(harness)
     before = len(accounts(harness))
