@@ -17,7 +17,8 @@ on SQLite or `--metadata-db`), and drives it through the REST API v2 as a user w
 Per run: wall from the run's creation to its success (the API's `queued_at` → `end_date`) and by this
 script's clock (POST → success seen, polled every 0.2 s); bcsync's own code (Σ of the tasks'
 `bcsync code time` lines: wall and CPU); the CPU of every Airflow process and task process meanwhile
-(psutil, the stack's process trees); Airflow = total − bcsync; the tasks that ran and were skipped;
+(psutil, the stack's process trees); Airflow = total − bcsync, and the time no task of the run was
+running (scheduling and queueing between tasks); the tasks that ran and were skipped;
 the HTTP requests both services answered (`/_sandbox/stats`), by route; the job log's counters.
 
     PYTHONPATH=plugins:include .venv/bin/python benchmarks/scheduled_runs.py [--customers 10000]
@@ -75,6 +76,7 @@ class RunFigures:
     tasks_ran: int
     tasks_skipped: int
     requests: int
+    gaps: float  # time no task of the run was running: scheduling, queueing, task process start
     routes: dict[str, int] = field(default_factory=dict)
     counters: dict[str, dict[str, int]] = field(default_factory=dict)
 
@@ -146,6 +148,7 @@ def timed_run(name: str, api: AirflowApi, stack: LocalAirflow) -> RunFigures:
             code_wall += float(found["wall"])
             code_cpu += float(found["cpu"])
     created = run.get("queued_at") or run["start_date"]
+    timing = api.run_timing(CUSTOMER, run_id)
     return RunFigures(
         name=name,
         wall_api=(_dt(run["end_date"]) - _dt(created)).total_seconds(),
@@ -157,6 +160,7 @@ def timed_run(name: str, api: AirflowApi, stack: LocalAirflow) -> RunFigures:
         tasks_ran=ran,
         tasks_skipped=skipped,
         requests=sum(routes.values()),
+        gaps=timing.idle,
         routes=routes,
         counters=job_counters(stack.store_url, run_id),
     )
@@ -251,7 +255,8 @@ def print_report(runs: list[RunFigures]) -> None:
     print()
     print(
         "| run | state | wall s (created → success) | wall s (own clock) | bcsync wall s | bcsync CPU s "
-        "| Airflow wall s | Airflow CPU s | tasks ran / skipped | requests | counters (To; From) |"
+        "| Airflow wall s (of which no task running) | Airflow CPU s | tasks ran / skipped | requests "
+        "| counters (To; From) |"
     )
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for r in runs:
@@ -261,8 +266,8 @@ def print_report(runs: list[RunFigures]) -> None:
         )
         print(
             f"| {r.name} | {r.state} | {r.wall_api:.2f} | {r.wall_clock:.2f} | {r.code_wall:.2f} "
-            f"| {r.code_cpu:.2f} | {r.airflow_wall:.2f} | {r.airflow_cpu:.2f} | {r.tasks_ran} / "
-            f"{r.tasks_skipped} | {r.requests} | {counters or '-'} |"
+            f"| {r.code_cpu:.2f} | {r.airflow_wall:.2f} ({r.gaps:.2f}) | {r.airflow_cpu:.2f} "
+            f"| {r.tasks_ran} / {r.tasks_skipped} | {r.requests} | {counters or '-'} |"
         )
     quiet = [r for r in runs if r.name.startswith("no change")]
     if quiet:
