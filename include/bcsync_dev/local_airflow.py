@@ -40,6 +40,22 @@ DEFAULT_WORK_DIR = ROOT / "var" / "airflow"
 
 PhaseTimer = Callable[[str, float], None]
 
+# What the LocalExecutor's forkserver imports once for every task process it starts (Airflow's
+# `[core] mp_forkserver_preload`): without it each task imports Airflow's task runner, pandas, pyarrow,
+# alembic, MSAL and bcsync's steps itself, ≈ 1 CPU-s per task. A module missing is skipped.
+TASK_PRELOAD = (
+    "airflow.sdk",
+    "airflow.sdk.execution_time.supervisor",
+    "airflow.sdk.execution_time.task_runner",
+    "airflow.executors.local_executor",
+    "pandas",
+    "pyarrow.parquet",
+    "alembic",
+    "msal",
+    "bcsync.dag_factory",
+    "bcsync.pipeline.runner",
+)
+
 
 @dataclass
 class Component:
@@ -111,6 +127,13 @@ def server_environment(
         **({"AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": metadata_db} if metadata_db else {}),
         "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
         "AIRFLOW__CORE__PARALLELISM": "4",  # a few task processes at a time on a laptop
+        # A run's next task waits on these (docs/architecture.md, "Scheduling latency"): the task's
+        # supervisor checks on it every min_heartbeat_interval s (default 5), the idle scheduler loops
+        # every scheduler_idle_sleep_time s (default 1); task processes come from a preloaded forkserver.
+        "AIRFLOW__WORKERS__MIN_HEARTBEAT_INTERVAL": "1",
+        "AIRFLOW__SCHEDULER__SCHEDULER_IDLE_SLEEP_TIME": "0.25",
+        "AIRFLOW__SCHEDULER__MP_START_METHOD": "forkserver",
+        "AIRFLOW__SCHEDULER__MP_FORKSERVER_PRELOAD": ",".join(TASK_PRELOAD),
         # Local use only: everyone who reaches 127.0.0.1 is an admin, no login page.
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
         "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{base_url}/execution/",

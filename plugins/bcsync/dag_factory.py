@@ -22,6 +22,7 @@ from airflow.sdk import (
     DeltaDataIntervalTimetable,
     TriggerRule,
     conf,
+    get_parsing_context,
 )
 
 from bcsync.operators.params import sync_params
@@ -171,13 +172,25 @@ def build_full_sync_dag(
     return dag
 
 
-def build_dags() -> dict[str, DAG]:
+def build_dags(only: str | None = None) -> dict[str, DAG]:
+    """Every job's DAG and `bcsync_full_sync`; or only the DAG `only` names (any other id: all).
+
+    `only` defaults to the DAG a task process parses the file for (Airflow's parsing context): a task
+    of `bcsync_customer` needs that DAG alone, not eleven others and the initial load's operators.
+    The DAG processor parses without a context and gets them all.
+    """
+    if only is None:
+        only = get_parsing_context().dag_id
     registry = load_registry()
     jobs = list(registry.enabled_jobs)
     by_name = {m.name: m for m in jobs}
     children = [m for m in registry.mappings if m.enabled and m.is_child and m.linked_to]
-    dags = {m.dag_id: build_dag(m, by_name, [c for c in children if c.parent == m.name]) for m in jobs}
-    dags[FULL_SYNC_DAG_ID] = build_full_sync_dag(jobs, registry.dependency_waves())
+    if only == FULL_SYNC_DAG_ID:
+        return {FULL_SYNC_DAG_ID: build_full_sync_dag(jobs, registry.dependency_waves())}
+    wanted = [m for m in jobs if m.dag_id == only] or jobs
+    dags = {m.dag_id: build_dag(m, by_name, [c for c in children if c.parent == m.name]) for m in wanted}
+    if len(wanted) == len(jobs):
+        dags[FULL_SYNC_DAG_ID] = build_full_sync_dag(jobs, registry.dependency_waves())
     # Broken mappings' DAGs are stand-ins in dags/bcsync_mapping_errors.py (bcsync.broken_mapping).
     return dags
 

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from airflow.dag_processing.dagbag import DagBag
 from airflow.sdk import DAG, Asset, AssetAlias, AssetAll, AssetOrTimeSchedule, DeltaDataIntervalTimetable
+from airflow.sdk.definitions.context import _AIRFLOW_PARSING_CONTEXT_DAG_ID
 from airflow.serialization.serialized_objects import DagSerialization
 
 from bcsync.actions.catalog import ACTION_DAG_IDS
@@ -74,6 +75,21 @@ def test_one_dag_per_implemented_job_named_after_the_job_code_and_the_full_sync_
     statistics = {"bcsync_customer_statistics"}
     every = jobs | products | prices | invoices | statistics | {"bcsync_full_sync"}
     assert set(dagbag.dag_ids) == every | ACTION_DAG_IDS
+
+
+@pytest.mark.parametrize(
+    ("dag_id", "parsed"),
+    [("bcsync_customer", {"bcsync_customer"}), ("bcsync_full_sync", {"bcsync_full_sync"})],
+)
+def test_a_task_process_parses_only_its_own_dag(dag_id, parsed, dagbag, monkeypatch):
+    """The task runner parses the DAG file inside Airflow's parsing context (the variable its
+    context manager sets, which it leaves set afterwards): one job's DAG is built, not all of them;
+    the DAG processor (no context) still gets every DAG."""
+    monkeypatch.setenv(_AIRFLOW_PARSING_CONTEXT_DAG_ID, dag_id)
+    in_task = DagBag(dag_folder=str(DAGS / "bcsync_jobs.py"))
+    assert set(in_task.dags) == parsed and not in_task.import_errors
+    assert in_task.dags[dag_id].task_dict.keys() == dagbag.dags[dag_id].task_dict.keys()
+    assert {"bcsync_customer", "bcsync_contact", "bcsync_full_sync"} <= set(dagbag.dags)
 
 
 def test_bidirectional_job_extracts_both_sides_and_loads_both_ways(dagbag):

@@ -31,36 +31,13 @@ from sandbox.launcher import RunningSandbox, free_ports, running_sandbox
 E2E_TIMINGS: list[tuple[str, float]] = []
 POSTGRES_SERVER = os.environ.get("BCSYNC_TEST_POSTGRES_URL", DEFAULT_SERVER_URL)
 
-# Only what keeps the three processes quick on 2 cores; everything else is `make airflow`'s setting.
+# Only what keeps the three processes quick on 2 cores; everything else is `make airflow`'s setting
+# (`server_environment`: the supervisor's heartbeat, the scheduler's idle sleep, the forkserver).
 QUICK_SCHEDULER = {
     "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "1",
-    "AIRFLOW__SCHEDULER__SCHEDULER_IDLE_SLEEP_TIME": "0.25",
     "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
     "AIRFLOW__DAG_PROCESSOR__PARSING_PROCESSES": "1",
     "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "300",  # parse once; the files do not change
-    # A task's supervisor waits in select() up to this long between checks, and often notices its
-    # finished task process only then: up to 5 s (the default) more per task before its state is
-    # recorded and the next task can start.
-    "AIRFLOW__WORKERS__MIN_HEARTBEAT_INTERVAL": "1",
-    # Each task process is forked from a LocalExecutor worker and imported pandas, alembic, MSAL and
-    # bcsync's steps itself: about 1 s of CPU per task, most of a small task's time. Workers started
-    # from a forkserver that imported them once hand them to every task (Airflow's own settings; a
-    # module missing here is skipped, so a rename costs only speed).
-    "AIRFLOW__SCHEDULER__MP_START_METHOD": "forkserver",
-    "AIRFLOW__SCHEDULER__MP_FORKSERVER_PRELOAD": ",".join(
-        (
-            "airflow.sdk",
-            "airflow.sdk.execution_time.supervisor",
-            "airflow.sdk.execution_time.task_runner",
-            "airflow.executors.local_executor",
-            "pandas",
-            "pyarrow.parquet",
-            "alembic",
-            "msal",
-            "bcsync.dag_factory",
-            "bcsync.pipeline.runner",
-        )
-    ),
 }
 
 

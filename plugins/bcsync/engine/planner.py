@@ -84,15 +84,13 @@ def plan_pass(
     rows = _Aligned.of(source, couplings, destination)
     plan = _Plan(rows.size)
     plan.destination_id[rows.coupled] = rows.destination_id[rows.coupled]
+    uncoupled, deleted, _, present, forced, changed, writes = _masks(spec, rows)
 
     # Uncoupled: ignored under "Synch. Only Coupled Records", else created.
-    uncoupled = ~rows.coupled
     plan.action[uncoupled] = (RecordAction.IGNORE if spec.only_coupled else RecordAction.INSERT).value
     plan.action[rows.skipped] = RecordAction.SKIP.value
 
     # Deleted counterpart (§2.2): fail, restore (create again) or uncouple.
-    deleted = rows.coupled & ~rows.skipped & (rows.at_destination < 0)
-    restore = deleted & (spec.deletion_conflict is DeletionConflictResolution.RESTORE_RECORDS)
     if spec.deletion_conflict is DeletionConflictResolution.RESTORE_RECORDS:
         plan.action[deleted] = RecordAction.INSERT.value
         plan.destination_id[deleted] = None
@@ -106,12 +104,8 @@ def plan_pass(
             "to a deleted record.",
         )
 
-    present = rows.at_destination >= 0
-    forced = rows.forced | spec.force_modify  # written whatever changed, no conflict check (§1.3 ForceModify)
-    changed = _changed(spec, rows, present, forced)
     plan.action[present & ~changed] = RecordAction.UNCHANGED.value
 
-    writes = (uncoupled & (not spec.only_coupled)) | restore | changed
     transferred = transfer_columns(spec.fields, rows.source_for(spec, writes), lookups or {}, _label(spec))
     at = np.flatnonzero(writes)  # record of each transferred row
     failed = transferred.failed
@@ -138,6 +132,30 @@ def plan_pass(
     payloads[:] = transferred.records(chosen, include)
     plan.payload[at[chosen]] = payloads
     return plan.frame(rows)
+
+
+def transfers_any(
+    spec: PassSpec, source: pd.DataFrame, couplings: pd.DataFrame, destination: pd.DataFrame
+) -> bool:
+    """Whether planning these records transfers any field value (a create, a restore, or a changed
+    coupled record to compare): only then does the plan need the lookup tables and the destination's
+    field lengths. Records unchanged since their last synchronization, skipped or ignored need none."""
+    if not len(source):
+        return False
+    return bool(_masks(spec, _Aligned.of(source, couplings, destination))[-1].any())
+
+
+def _masks(spec: PassSpec, rows: _Aligned) -> tuple[np.ndarray, ...]:
+    """The rows that are uncoupled, coupled to a deleted record, to be restored, present at the
+    destination, forced, changed (to compare), and transferred (every write)."""
+    uncoupled = ~rows.coupled
+    deleted = rows.coupled & ~rows.skipped & (rows.at_destination < 0)
+    restore = deleted & (spec.deletion_conflict is DeletionConflictResolution.RESTORE_RECORDS)
+    present = rows.at_destination >= 0
+    forced = rows.forced | spec.force_modify  # written whatever changed, no conflict check (§1.3 ForceModify)
+    changed = _changed(spec, rows, present, forced)
+    writes = (uncoupled & (not spec.only_coupled)) | restore | changed
+    return uncoupled, deleted, restore, present, forced, changed, writes
 
 
 @dataclass

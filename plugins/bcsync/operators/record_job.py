@@ -8,7 +8,7 @@ from typing import Any
 from airflow.sdk import Asset, AssetAlias, TriggerRule
 
 from bcsync.operators.base import IntegrationStepOperator, Step
-from bcsync.operators.couple import extracts
+from bcsync.operators.couple import extracts, nothing_to_sync
 from bcsync.results import CoupleResult, JobResult, LoadResult
 
 
@@ -17,7 +17,8 @@ class RecordJobOperator(IntegrationStepOperator):
     load succeeded; returns a `JobResult` (the run note is written from it).
 
     Runs when the loads are done, whether they succeeded or not (a failed load is logged as a
-    finished job with the reason, and keeps its watermark).
+    finished job with the reason, and keeps its watermark). When the couple step was skipped because
+    no pass had a candidate, the job is recorded with zero counters, as after loads of empty plans.
 
     :param bc_extract: the BC `ExtractResult`.
     :param crm_extract: the Dataverse `ExtractResult`.
@@ -57,6 +58,8 @@ class RecordJobOperator(IntegrationStepOperator):
         self.coupled = coupled
         self.loads = list(loads)
         self.job_asset = job_asset
+        # Read before templating replaces the argument with its value: whether that task was skipped.
+        self.couple_task_id: str | None = getattr(getattr(coupled, "operator", None), "task_id", None)
 
     def run_step(self, step: Step) -> JobResult:
         from bcsync.pipeline.record import record_job
@@ -65,11 +68,24 @@ class RecordJobOperator(IntegrationStepOperator):
         by_pass = {load.sync_pass: load for load in loaded if load is not None and load.ran}
         sides = extracts(self.bc_extract, self.crm_extract)
         coupled = CoupleResult.coerce(self.coupled)
+        if coupled is None and nothing_to_sync(step.run, sides) and self._couple_skipped(step):
+            from bcsync.pipeline.load import nothing_loaded
+
+            by_pass = nothing_loaded(step.mapping, step.run, step.services)
         result = record_job(step.mapping, step.run, step.services, sides, by_pass, coupled)
         if self.job_asset is not None and not step.run.dry_run:
             events = step.context["outlet_events"][job_events(self.job_asset)]
             events.add(self.job_asset, extra=result.summary())
         return result
+
+    def _couple_skipped(self, step: Step) -> bool:
+        """The couple task ended skipped (not failed): its skip is the only way to no couple result
+        with nothing to sync."""
+        if self.couple_task_id is None:
+            return False
+        ti = step.context["ti"]
+        states = ti.get_task_states(dag_id=ti.dag_id, task_ids=[self.couple_task_id], run_ids=[ti.run_id])
+        return states.get(ti.run_id, {}).get(self.couple_task_id) == "skipped"
 
 
 def job_events(asset: Asset) -> AssetAlias:

@@ -96,6 +96,27 @@ def _load(
     return LoadResult(sync_pass=sync_pass.value, job_id=job_id, counters=counters, failed=failed)
 
 
+def nothing_loaded(
+    mapping: IntegrationTableMapping, run: RunContext, services: Services
+) -> dict[str, LoadResult]:
+    """What the loads of a run without a candidate leave (their tasks were skipped, see
+    `CoupleOperator`): per pass, its job row started, with zero counters for it and its child mappings.
+    A dry run writes no job row."""
+    children = {c.name: JobCounters() for c in services.registry.children(mapping.name)}
+    zero = JobCounters(extra=children_counters(children))
+    results = {}
+    for sync_pass in passes(mapping, run.direction):
+        if run.dry_run:
+            results[sync_pass.value] = LoadResult(sync_pass=sync_pass.value, dry_run=True, counters=zero)
+            continue
+        job_id = job_id_for(run, mapping, sync_pass)
+        services.store.start_job(
+            mapping.name, sync_pass.value, job_type=job_type(run), run_id=run.run_id, job_id=job_id
+        )
+        results[sync_pass.value] = LoadResult(sync_pass=sync_pass.value, job_id=job_id, counters=zero)
+    return results
+
+
 def children_counters(counters: dict[str, JobCounters]) -> dict[str, int]:
     """Child mappings' counters as the parent job's extra counters: "<CHILD> Inserted" → count."""
     return {

@@ -45,11 +45,15 @@ def read_pages(
             yield pd.DataFrame(page)
         return
     primary = mapping.bc_endpoint
-    extra = _extension_fields(services, mapping, columns, where)
+    extra: pd.DataFrame | None = None
+    extension_read = False
     for page in services.bc.iter_pages(
         primary.entity_set, select=columns.select(primary.api.value), filter=filtered, api=primary.api.value
     ):
         frame = pd.DataFrame(page)
+        if len(frame) and not extension_read:
+            # Read once the standard page has rows: a read that finds nothing asks nothing more.
+            extra, extension_read = _extension_fields(services, mapping, columns, where), True
         if extra is not None and len(frame):
             frame = frame.merge(extra, on=columns.key, how="left")
         yield frame

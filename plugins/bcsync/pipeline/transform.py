@@ -11,7 +11,7 @@ import pandas as pd
 from airflow.sdk import ObjectStoragePath
 
 from bcsync.engine.model import DESTINATION_ID, SOURCE_ID, Side, SyncPass
-from bcsync.engine.planner import count_actions, plan_pass
+from bcsync.engine.planner import count_actions, plan_pass, transfers_any
 from bcsync.engine.values import same_value
 from bcsync.pipeline.config_templates import apply_config_templates
 from bcsync.pipeline.context import RunContext, RunKind
@@ -75,17 +75,20 @@ def plan_records(
     destination: pd.DataFrame,
 ) -> pd.DataFrame:
     """The plan of one pass for these records (engine columns), with BC's table rules applied."""
-    spec = pass_spec(
-        mapping,
-        sync_pass,
-        services.registry,
-        full_sync=run.kind is RunKind.FULL or run.creates,  # both run with "only coupled" off
-        force_modify=run.force_modify,
-        restore_deleted=run.restores_deleted,
-        max_lengths=destination_lengths(mapping, sync_pass, services) if len(source) else None,
-    )
-    lookups = build_lookups(mapping, sync_pass, services) if len(source) else {}
+    kind = {
+        "full_sync": run.kind is RunKind.FULL or run.creates,  # both run with "only coupled" off
+        "force_modify": run.force_modify,
+        "restore_deleted": run.restores_deleted,
+    }
+    spec = pass_spec(mapping, sync_pass, services.registry, **kind)
     source = apply_source_rules(mapping, sync_pass, source)
+    # The lookups and the destination's field lengths serve only records whose values are transferred:
+    # a pass whose candidates are all unchanged since their last synchronization reads neither.
+    transfers = transfers_any(spec, source, couplings, destination)
+    if transfers:
+        lengths = destination_lengths(mapping, sync_pass, services)
+        spec = pass_spec(mapping, sync_pass, services.registry, **kind, max_lengths=lengths)
+    lookups = build_lookups(mapping, sync_pass, services) if transfers else {}
     plan = plan_pass(spec, source, couplings, destination, lookups)
     plan = apply_config_templates(mapping, sync_pass, plan, services)
     plan = apply_table_rules(mapping, sync_pass, plan, source, services)

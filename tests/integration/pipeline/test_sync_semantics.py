@@ -253,6 +253,41 @@ def test_watermark_only_moves_forward_and_never_past_the_read_start(harness):
     assert summary["directions"][TO_CRM]["Failed"] == 0
 
 
+def test_a_bc_read_that_finds_nothing_does_not_ask_the_custom_page(harness):
+    """CUSTOMER's fields on our custom API page are read with the same filter once the standard page
+    has rows: an extract that finds no changed customer makes one request, not two."""
+    mapping = harness.services.registry.get("CUSTOMER")
+    run = RunContext(dag_id=mapping.dag_id, run_id="nothing_changed", kind=RunKind.SCHEDULED)
+    after_everything = datetime.now(UTC) + timedelta(days=1)
+    harness.store.advance_watermark("CUSTOMER", TO_CRM, after_everything, not_after=after_everything)
+    harness.sandbox.admin("bc", "POST", "stats/reset")
+    folder = run_folder(run.dag_id, run.run_id, mapping.name, harness.staging)
+    result = extract(mapping, Side.BC, run, harness.services, folder)
+    routes = harness.sandbox.admin("bc", "GET", "stats")["by_route"]
+    assert result.rows == 0
+    assert [route for route in routes if route.endswith("/customers")] == [
+        "GET /v2.0/{id}/production/api/v2.0/companies({key})/customers"
+    ], routes
+
+
+def test_a_run_of_unchanged_records_reads_no_lookup_table_and_no_metadata(harness):
+    """Lookups and field lengths serve only records whose values are transferred: a run whose
+    candidates are all unchanged since their last synchronization (Sales' look-back re-reads its
+    newest account) counts them Unchanged without reading either."""
+    fully_synced_pair(harness)
+    harness.run("CUSTOMER")  # reads back once the BC customers the full sync created
+    for service in ("bc", "dataverse"):
+        harness.sandbox.admin(service, "POST", "stats/reset")
+    summary = harness.run("CUSTOMER")
+    stats = [harness.sandbox.admin(service, "GET", "stats") for service in ("bc", "dataverse")]
+    routes = [route for answered in stats for route in answered["by_route"]]
+    counters = summary["directions"]
+    assert counters[FROM_CRM]["Unchanged"] >= 1, counters
+    assert all(counters[d][c] == 0 for d in (TO_CRM, FROM_CRM) for c in ("Inserted", "Modified", "Failed"))
+    lookups_and_metadata = ("$metadata", "currencies", "salespeoplePurchasers", "transactioncurrencies")
+    assert not [route for route in routes if route.endswith(lookups_and_metadata)], routes
+
+
 def test_dry_run_plans_but_writes_nothing(harness):
     full_sync_dependencies(harness)
     before = len(accounts(harness))
