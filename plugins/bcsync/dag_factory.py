@@ -162,6 +162,8 @@ def build_full_sync_dag(
                     trigger_dag_id=mapping.dag_id,
                     conf={"full_sync": True},
                     wait_for_completion=True,
+                    # The triggerer waits for the job's run: no worker slot is held meanwhile.
+                    deferrable=True,
                     poke_interval=5,
                     trigger_rule=TriggerRule.ALL_DONE,
                 )

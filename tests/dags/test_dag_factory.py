@@ -146,6 +146,7 @@ def test_full_sync_dag_runs_the_jobs_in_dependency_waves(dagbag):
     for products in ("full_sync_item_product", "full_sync_resource_product"):
         assert dag.get_task(products).upstream_task_ids == {"full_sync_unitofmeasure"}
     assert customer.trigger_dag_id == "bcsync_customer" and customer.conf == {"full_sync": True}
+    assert customer.wait_for_completion and customer.deferrable  # the triggerer waits, not a worker
     assert (
         customer.trigger_rule == "all_done"
     )  # a wave starts when its dependencies finished, failed records or not
