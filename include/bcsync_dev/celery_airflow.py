@@ -25,6 +25,7 @@ import requests
 
 from bcsync_dev.celery_stack import STAGING_CONN_ID, celery_environment
 from bcsync_dev.local_postgres import DEFAULT_SERVER_URL, throwaway_database, with_installed_driver
+from bcsync_dev.local_runs import ROOT
 
 REDIS_URL = os.environ.get("BCSYNC_CELERY_REDIS_URL", "redis://127.0.0.1:6379")
 # This stack's own database number on the shared Redis server (flushed at every start).
@@ -37,6 +38,8 @@ S3_KEY = "bcsync-local"
 S3_SECRET = "bcsync-local-secret"
 S3_REGION = "us-east-1"
 HOSTNAME_ENV = "BCSYNC_WORKER_HOSTNAME"
+# First on the stack's PYTHONPATH: the locked Celery provider and celery disagree (see its sitecustomize).
+CELERY_COMPAT = Path(__file__).resolve().parent / "celery_compat"
 
 
 def worker_hostname() -> str:
@@ -119,6 +122,7 @@ def celery_services(
             f"AIRFLOW_CONN_{STAGING_CONN_ID.upper()}": staging_connection(endpoint),
             "AIRFLOW_CONN_BCSYNC_STORE": store_url,
             "AIRFLOW__CELERY__WORKER_CONCURRENCY": str(WORKER_CONCURRENCY),
+            "PYTHONPATH": os.pathsep.join(map(str, (CELERY_COMPAT, ROOT / "plugins", ROOT / "include"))),
         }
         yield CeleryServices(env, endpoint, STAGING_BUCKET, store_url, broker_url)
 

@@ -34,6 +34,7 @@ from sqlalchemy.engine import make_url
 from bcsync.pools import POOL_SIZES
 from bcsync_dev.local_postgres import ensure_database, is_postgres, with_installed_driver
 from bcsync_dev.local_runs import ROOT, airflow_environment, migrate_airflow_db
+from sandbox.launcher import free_ports
 
 STARTUP_TIMEOUT = 120.0
 STOP_TIMEOUT = 15.0
@@ -279,6 +280,8 @@ def local_airflow(
         ensure_database(metadata_db)
     env = {
         **server_environment(sandbox, work_dir, api_port, job_schedule=job_schedule, metadata_db=metadata_db),
+        # The triggerer serves its logs on a port of its own: not the fixed default another stack has.
+        "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_ports(1)[0]),
         **(extra_env or {}),
     }
     started = time.monotonic()

@@ -76,18 +76,20 @@ def iter_frames(staged: StagedFrame | str) -> Iterator[pd.DataFrame]:
 
 def read_rows(staged: StagedFrame | str, start: int, stop: int) -> pd.DataFrame:
     """Rows `start` to `stop` (exclusive) of a staged frame, reading only the parts that hold them (a
-    part's row count comes from its Parquet footer)."""
+    part's row count comes from its Parquet footer). No rows: the first part's columns, none of its rows."""
+    parts = _parts(staged)
     frames = []
     offset = 0
-    for part in _parts(staged):
-        if offset >= stop:
-            break
+    for part in parts:
         with part.open("rb") as handle:
             rows = pq.ParquetFile(handle).metadata.num_rows
-        if offset + rows > start:
-            frame = _read_part(part)
-            frames.append(frame.iloc[max(0, start - offset) : stop - offset])
+        if offset < stop and offset + rows > start:
+            frames.append(_read_part(part).iloc[max(0, start - offset) : stop - offset])
         offset += rows
+        if offset >= stop:
+            break
+    if not frames and parts:
+        frames = [_read_part(parts[0]).iloc[0:0]]
     frames = [frame for frame in frames if len(frame.columns)]
     if not frames:
         return pd.DataFrame()
