@@ -32,12 +32,12 @@ from sandbox.launcher import free_ports, running_sandbox
 pytestmark = pytest.mark.e2e
 
 CUSTOMERS = 1500
-PARTITION_SIZE = 250
+PARTITION_SIZE = 400
 JOBS = ("SALESPEOPLE", "CURRENCY", "CUSTOMER")
 FULL_SYNC, CUSTOMER = "bcsync_full_sync", "bcsync_customer"
 DAG_IDS = (FULL_SYNC, "bcsync_salespeople", "bcsync_currency", CUSTOMER)
 TO_CRM, FROM_CRM = "ToIntegrationTable", "FromIntegrationTable"
-RUN_TIMEOUT = 300.0
+RUN_TIMEOUT = 600.0  # a loaded 2-core machine: the full sync took 5.5 min once
 
 
 def _only_these_jobs(edit_mappings: Callable[..., Path], folder: Path) -> Path:
@@ -145,7 +145,7 @@ def _check_initial_load(
     assert customer_run["state"] in ("success", "failed"), customer_run  # failed: records BC's rules refuse
     tis = api.task_instances(CUSTOMER, customer_run["dag_run_id"])
     loads = [ti for ti in tis if ti["task_id"] == "load_crm"]
-    assert len(loads) > 2, f"the To pass was not split: {len(loads)} load_crm instance(s)"
+    assert len(loads) >= 3, f"the To pass was not split: {len(loads)} load_crm instance(s)"
     assert {ti["state"] for ti in loads} <= {"success", "failed"}
     record_timing(f"celery: CUSTOMER To pass in {len(loads)} partitions of ≤ {PARTITION_SIZE}", 0.0)
     hosts = {ti["hostname"] for ti in tis if ti["state"] in ("success", "failed")}
