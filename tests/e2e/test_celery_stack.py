@@ -147,6 +147,10 @@ def _check_initial_load(
     loads = [ti for ti in tis if ti["task_id"] == "load_crm"]
     assert len(loads) >= 3, f"the To pass was not split: {len(loads)} load_crm instance(s)"
     assert {ti["state"] for ti in loads} <= {"success", "failed"}
+    from_loads = [ti for ti in tis if ti["task_id"] == "load_bc"]
+    assert len(from_loads) == len(loads)  # both loads are mapped over the same list of partitions
+    timing = api.run_timing(CUSTOMER, customer_run["dag_run_id"])
+    record_timing(f"celery: {CUSTOMER} run: {timing.describe()}", timing.wall)
     record_timing(f"celery: CUSTOMER To pass in {len(loads)} partitions of ≤ {PARTITION_SIZE}", 0.0)
     hosts = {ti["hostname"] for ti in tis if ti["state"] in ("success", "failed")}
     assert hosts == {"bcsync-worker-1", "bcsync-worker-2"}, hosts

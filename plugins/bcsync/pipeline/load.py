@@ -60,6 +60,9 @@ def load(
     if run.dry_run:
         counters = partition.planned if partition else step.planned
         return LoadResult(sync_pass=sync_pass.value, dry_run=True, counters=counters, **place)
+    if partition and partition.index and partition.start >= partition.stop:
+        # The other pass has more partitions: nothing of this pass here, nothing to write or record.
+        return LoadResult(sync_pass=sync_pass.value, job_id=job_id_for(run, mapping, sync_pass), **place)
     plan = read_rows(step.plan, partition.start, partition.stop) if partition else read_frame(step.plan)
     # The run's lease, taken by the couple step, re-entered here; taken afresh by a load cleared
     # after record_job released it (and then given back when this load is done).
