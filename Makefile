@@ -60,9 +60,10 @@ browser:
 sandbox: $(VENV)/.installed
 	$(PY) -m sandbox serve
 
-## Airflow (api-server, scheduler, dag-processor) on the local services: the UI at http://127.0.0.1:8080.
+## Airflow (api-server, scheduler, dag-processor, triggerer) on the local services: the UI at http://127.0.0.1:8080.
+## AIRFLOW_ARGS="--executor celery": the CeleryExecutor with two workers, Redis, PostgreSQL and S3 staging (moto).
 airflow: $(VENV)/.installed
-	$(PY) -m bcsync_dev.local_airflow
+	$(PY) -m bcsync_dev.local_airflow $(AIRFLOW_ARGS)
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .

@@ -1,4 +1,5 @@
-"""A local Airflow for bcsync: api-server, scheduler (LocalExecutor) and dag-processor on a sandbox.
+"""A local Airflow for bcsync: api-server, scheduler (LocalExecutor), dag-processor and triggerer on a
+sandbox; or, with `executor="celery"`, the CeleryExecutor with two Celery workers (`celery_airflow`).
 
 `make airflow` (`python -m bcsync_dev.local_airflow`) starts the local Business Central, Dataverse and
 Entra ID services and this Airflow, so the whole daily work — unpause, trigger with Params, read task
@@ -33,10 +34,13 @@ from sqlalchemy.engine import make_url
 from bcsync.pools import POOL_SIZES
 from bcsync_dev.local_postgres import ensure_database, is_postgres, with_installed_driver
 from bcsync_dev.local_runs import ROOT, airflow_environment, migrate_airflow_db
+from sandbox.launcher import free_ports
 
 STARTUP_TIMEOUT = 120.0
 STOP_TIMEOUT = 15.0
 DEFAULT_WORK_DIR = ROOT / "var" / "airflow"
+EXECUTORS = ("local", "celery")
+CELERY_METADATA_DB = "postgresql://postgres@127.0.0.1:5432/bcsync_airflow_celery"
 
 PhaseTimer = Callable[[str, float], None]
 
@@ -150,7 +154,9 @@ def server_environment(
     }
 
 
-def start_component(name: str, args: list[str], env: dict[str, str], log_dir: Path) -> Component:
+def start_component(
+    name: str, args: list[str], env: dict[str, str], log_dir: Path, cwd: Path = ROOT
+) -> Component:
     log_file = log_dir / f"{name}.log"
     with log_file.open("ab") as log:
         process = subprocess.Popen(
@@ -159,7 +165,7 @@ def start_component(name: str, args: list[str], env: dict[str, str], log_dir: Pa
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
-            cwd=ROOT,
+            cwd=cwd,
             start_new_session=True,  # own process group: one killpg reaches its workers
         )
     return Component(name, process, log_file)
@@ -229,10 +235,13 @@ def import_pools(env: dict[str, str], work_dir: Path) -> Component:
     return start_component("pools-import", ["pools", "import", str(pools_file)], env, work_dir / "logs")
 
 
+HEALTH_CHECKED = ("scheduler", "dag_processor", "triggerer")
+
+
 def wait_until_healthy(
     stack: LocalAirflow, servers: list[Component], timeout: float = STARTUP_TIMEOUT
 ) -> None:
-    """`GET /api/v2/monitor/health` reports the scheduler and the DAG processor healthy."""
+    """`GET /api/v2/monitor/health` reports the scheduler, the DAG processor and the triggerer healthy."""
     deadline = time.monotonic() + timeout
     last = "no answer yet"
     with requests.Session() as session:
@@ -252,7 +261,7 @@ def wait_until_healthy(
                 response = session.get(f"{stack.base_url}/api/v2/monitor/health", timeout=5)
                 health = response.json() if response.ok else {}
                 states = {
-                    part: (health.get(part) or {}).get("status") for part in ("scheduler", "dag_processor")
+                    part: (health.get(part) or {}).get("status") for part in HEALTH_CHECKED
                 }
                 if all(state == "healthy" for state in states.values()):
                     return
@@ -272,11 +281,16 @@ def local_airflow(
     metadata_db: str | None = None,
     extra_env: dict[str, str] | None = None,
     on_phase: PhaseTimer | None = None,
+    executor: str = "local",
 ) -> Iterator[LocalAirflow]:
-    """The three Airflow components on a running sandbox, healthy; everything stopped on exit.
+    """The Airflow components on a running sandbox, healthy; everything stopped on exit.
 
-    A PostgreSQL `metadata_db` is created when it does not exist yet.
+    A PostgreSQL `metadata_db` is created when it does not exist yet. `executor="celery"` starts the
+    Celery workers too (`bcsync_dev.celery_airflow.worker_specs`); `extra_env` must then hold the Celery
+    stack's environment (`celery_airflow.celery_services`).
     """
+    if executor not in EXECUTORS:
+        raise ValueError(f"executor must be one of {EXECUTORS}, not {executor!r}")
 
     def phase(name: str, started: float) -> None:
         if on_phase:
@@ -289,6 +303,8 @@ def local_airflow(
         ensure_database(metadata_db)
     env = {
         **server_environment(sandbox, work_dir, api_port, job_schedule=job_schedule, metadata_db=metadata_db),
+        # The triggerer serves its logs on a port of its own: not the fixed default another stack has.
+        "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_ports(1)[0]),
         **(extra_env or {}),
     }
     started = time.monotonic()
@@ -301,8 +317,12 @@ def local_airflow(
             ("api-server", ["api-server", "--host", "127.0.0.1", "--port", str(api_port), "-w", "1"]),
             ("scheduler", ["scheduler"]),
             ("dag-processor", ["dag-processor"]),
+            # Deferred tasks wait here, holding no worker slot (bcsync_full_sync's job runs).
+            ("triggerer", ["triggerer"]),
         ):
             stack.components.append(start_component(name, args, env, stack.log_dir))
+        if executor == "celery":
+            stack.components += start_celery_workers(env, work_dir)
         servers = list(stack.components)
         # The pools are imported while the servers start: CPU is the start-up's bottleneck.
         pools = import_pools(env, work_dir)
@@ -318,6 +338,16 @@ def local_airflow(
         phase("shutdown" + (f" (SIGKILL was needed for {killed})" if killed else ""), started)
 
 
+def start_celery_workers(env: dict[str, str], work_dir: Path) -> list[Component]:
+    """The Celery workers, each in its own working directory with its own name and task log folder."""
+    from bcsync_dev.celery_airflow import worker_specs
+
+    return [
+        start_component(spec.name, spec.args(), spec.env(env), spec.log_dir, cwd=spec.work_dir)
+        for spec in worker_specs(work_dir)
+    ]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="make airflow", description=__doc__.split("\n\n")[0])
     parser.add_argument("--port", type=int, default=int(os.environ.get("BCSYNC_AIRFLOW_PORT", "8080")))
@@ -330,18 +360,36 @@ def main(argv: list[str] | None = None) -> int:
         help="Airflow's metadata database (default: SQLite in the work dir; PostgreSQL is needed for "
         "backfills), e.g. postgresql://postgres@127.0.0.1:5432/bcsync_airflow",
     )
+    parser.add_argument(
+        "--executor",
+        choices=EXECUTORS,
+        default="local",
+        help="celery: the CeleryExecutor with two workers, Redis as broker, the coupling store on "
+        "PostgreSQL and staging on a local S3 API server (moto); needs a PostgreSQL --metadata-db "
+        f"(default {CELERY_METADATA_DB})",
+    )
     args = parser.parse_args(argv)
+    if args.executor == "celery" and not args.metadata_db:
+        args.metadata_db = CELERY_METADATA_DB
 
     from sandbox.launcher import running_sandbox
 
     signal.signal(signal.SIGTERM, _interrupt)
     print(f"Starting the local services ({args.work_dir / 'sandbox'}) ...", flush=True)
     with running_sandbox(args.work_dir / "sandbox", seed_customers=args.customers, timeout=300) as sandbox:
-        print("Starting Airflow (api-server, scheduler, dag-processor) ...", flush=True)
+        print(f"Starting Airflow ({args.executor} executor) ...", flush=True)
         try:
-            with local_airflow(
-                sandbox, args.work_dir, api_port=args.port, metadata_db=args.metadata_db
-            ) as stack:
+            with (
+                _celery_services(args) as celery_env,
+                local_airflow(
+                    sandbox,
+                    args.work_dir,
+                    api_port=args.port,
+                    metadata_db=args.metadata_db,
+                    executor=args.executor,
+                    extra_env=celery_env,
+                ) as stack,
+            ):
                 print(
                     f"\nAirflow UI: {stack.base_url}  (no login: local use only)\n"
                     f"Airflow logs: {stack.log_dir}   Coupling store: {stack.store_url}\n"
@@ -357,6 +405,23 @@ def main(argv: list[str] | None = None) -> int:
         except KeyboardInterrupt:
             print("\nStopping ...", flush=True)
     return 0
+
+
+@contextlib.contextmanager
+def _celery_services(args: argparse.Namespace) -> Iterator[dict[str, str]]:
+    """The Celery stack's shared services for `--executor celery` (their environment), else nothing."""
+    if args.executor != "celery":
+        yield {}
+        return
+    from bcsync_dev.celery_airflow import celery_services
+
+    if not is_postgres(args.metadata_db):
+        raise SystemExit("--executor celery keeps Airflow's metadata (and Celery's results) on PostgreSQL")
+    metadata_db = with_installed_driver(args.metadata_db).render_as_string(hide_password=False)
+    ensure_database(metadata_db)
+    with celery_services(args.work_dir.resolve(), metadata_db) as services:
+        print(f"Celery broker: {services.broker_url}   S3 staging: {services.s3_endpoint}", flush=True)
+        yield services.env
 
 
 def _interrupt(signum: int, frame: Any) -> None:

@@ -25,7 +25,7 @@ from airflow.sdk import (
     get_parsing_context,
 )
 
-from bcsync.operators.params import sync_params
+from bcsync.operators.params import partition_size_param, sync_params
 from bcsync.operators.task_group import IntegrationSyncTaskGroup, retries_of
 from bcsync.registry import load_registry
 from bcsync.registry.model import IntegrationTableMapping, Schedule
@@ -152,6 +152,8 @@ def build_full_sync_dag(
         max_active_runs=1,
         tags=["bcsync"],
         doc_md=__doc__,
+        params={"partition_size": partition_size_param()},
+        render_template_as_native_obj=True,  # the jobs' conf gets the partition size as a number
     ) as dag:
         tasks = {}
         for wave in waves:
@@ -161,8 +163,10 @@ def build_full_sync_dag(
                 tasks[mapping.name] = TriggerDagRunOperator(
                     task_id=f"full_sync_{mapping.dag_id.removeprefix('bcsync_')}",
                     trigger_dag_id=mapping.dag_id,
-                    conf={"full_sync": True},
+                    conf={"full_sync": True, "partition_size": "{{ params.partition_size }}"},
                     wait_for_completion=True,
+                    # The triggerer waits for the job's run: no worker slot is held meanwhile.
+                    deferrable=True,
                     poke_interval=5,
                     trigger_rule=TriggerRule.ALL_DONE,
                 )

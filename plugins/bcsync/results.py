@@ -9,8 +9,8 @@ Stdlib only, so DAG parsing, the scheduler's listener and the UI can import it c
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field, fields
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any, ClassVar, Self
 
 from bcsync.engine.model import JobCounters
@@ -23,6 +23,7 @@ __all__ = [
     "LoadResult",
     "PassCouplings",
     "PassPlan",
+    "PlanPartition",
     "PlanResult",
     "StagedFrame",
 ]
@@ -130,15 +131,41 @@ class CoupleResult(XComResult):
 
 
 @dataclass(frozen=True)
+class PlanPartition(XComResult):
+    """Rows `start` to `stop` (exclusive) of a pass's staged plan, loaded by one load task instance, and
+    their counters as planned. `index` is the partition's place in the run (0 to `of` - 1)."""
+
+    index: int = 0
+    of: int = 1
+    start: int = 0
+    stop: int = 0
+    planned: JobCounters = field(default_factory=JobCounters)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "planned", _counters(self.planned))
+
+
+@dataclass(frozen=True)
 class PassPlan(XComResult):
-    """One pass's plan (a row per candidate: action, payload, error) and its counters as planned."""
+    """One pass's plan (a row per candidate: action, payload, error), its counters as planned, and the
+    partitions its load is split into (none listed: the whole plan is one partition)."""
 
     plan: StagedFrame
     planned: JobCounters = field(default_factory=JobCounters)
+    partitions: tuple[PlanPartition, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "plan", _staged(self.plan))
         object.__setattr__(self, "planned", _counters(self.planned))
+        object.__setattr__(self, "partitions", tuple(PlanPartition.coerce(p) for p in self.partitions))
+
+    def partition(self, index: int, of: int) -> PlanPartition:
+        """Partition `index` of `of`: an empty one past this pass's own partitions (the other pass of
+        the run has more)."""
+        own = self.partitions or (PlanPartition(start=0, stop=self.plan.rows, planned=self.planned),)
+        if index < len(own):
+            return replace(own[index], index=index, of=of)
+        return PlanPartition(index=index, of=of, start=own[-1].stop, stop=own[-1].stop)
 
 
 @dataclass(frozen=True)
@@ -150,6 +177,40 @@ class PlanResult(XComResult):
     def __post_init__(self) -> None:
         object.__setattr__(self, "passes", {k: PassPlan.coerce(v) for k, v in self.passes.items()})
 
+    @property
+    def partition_count(self) -> int:
+        """How many load task instances each pass gets: as many as the pass with the most partitions."""
+        return max([len(p.partitions) for p in self.passes.values()] + [1])
+
+    def partitioned(self) -> list[PlanResult]:
+        """One `PlanResult` per partition, each listing only that partition of each pass: what the
+        transform task hands its mapped loads (load_crm[i] and load_bc[i] get item i)."""
+        count = self.partition_count
+        return [
+            PlanResult(
+                passes={
+                    name: replace(
+                        step,
+                        planned=(part := step.partition(index, count)).planned,
+                        partitions=(part,),
+                    )
+                    for name, step in self.passes.items()
+                }
+            )
+            for index in range(count)
+        ]
+
+    @classmethod
+    def coerce_all(cls, value: Any) -> list[PlanResult]:
+        """The plan(s) a load task received: one result, or a list of partitions (a load that is not
+        mapped over them loads them all, one after the other)."""
+        if value is None:
+            return []
+        if isinstance(value, Sequence) and not isinstance(value, str | Mapping):
+            return [plan for item in value if (plan := cls.coerce(item)) is not None]
+        plan = cls.coerce(value)
+        return [] if plan is None else [plan]
+
 
 @dataclass(frozen=True)
 class LoadResult(XComResult):
@@ -157,6 +218,7 @@ class LoadResult(XComResult):
 
     `ran` is False when the pass is not part of this run (a one-way job, or `direction` chose the other
     pass). Counters cover every try of the task; `failed` counts only this try's failed records.
+    `partition` of `partitions`: the part of the pass's plan this load wrote (`merge_loads` adds them up).
     """
 
     sync_pass: str
@@ -165,9 +227,50 @@ class LoadResult(XComResult):
     job_id: str | None = None
     counters: JobCounters = field(default_factory=JobCounters)
     failed: int = 0
+    partition: int = 0
+    partitions: int = 1
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "counters", _counters(self.counters))
+
+
+def merge_loads(values: Iterable[Any]) -> dict[str, LoadResult]:
+    """Each pass's load from its load tasks' results (a mapped load gives a list, one per partition):
+    counters and failures summed. A pass is left out when a partition gave no result (its task
+    crashed), as a load that failed: its watermark must not move."""
+    found: dict[str, dict[int, LoadResult]] = {}
+    for value in values:
+        items = value if isinstance(value, Sequence) and not isinstance(value, str | Mapping) else [value]
+        for item in items:
+            load = LoadResult.coerce(item)
+            if load is not None and load.ran:
+                found.setdefault(load.sync_pass, {})[load.partition] = load
+    merged = {}
+    for sync_pass, parts in found.items():
+        expected = max(load.partitions for load in parts.values())
+        if len(parts) < expected:
+            continue
+        first = parts[min(parts)]
+        merged[sync_pass] = replace(
+            first,
+            counters=_sum_counters(load.counters for load in parts.values()),
+            failed=sum(load.failed for load in parts.values()),
+            partition=0,
+            partitions=1,
+        )
+    return merged
+
+
+def _sum_counters(counted: Iterable[JobCounters]) -> JobCounters:
+    total = JobCounters()
+    for counters in counted:
+        for name, count in asdict(counters).items():
+            if name == "extra":
+                for key, value in count.items():
+                    total.extra[key] = total.extra.get(key, 0) + value
+            else:
+                setattr(total, name, getattr(total, name) + count)
+    return total
 
 
 @dataclass(frozen=True)

@@ -161,7 +161,10 @@ def test_full_sync_dag_runs_the_jobs_in_dependency_waves(dagbag):
     assert dag.get_task("full_sync_contact").upstream_task_ids == {"full_sync_customer"}
     for products in ("full_sync_item_product", "full_sync_resource_product"):
         assert dag.get_task(products).upstream_task_ids == {"full_sync_unitofmeasure"}
-    assert customer.trigger_dag_id == "bcsync_customer" and customer.conf == {"full_sync": True}
+    assert customer.trigger_dag_id == "bcsync_customer"
+    assert customer.conf == {"full_sync": True, "partition_size": "{{ params.partition_size }}"}
+    assert dag.params["partition_size"] == 10_000 and dag.render_template_as_native_obj
+    assert customer.wait_for_completion and customer.deferrable  # the triggerer waits, not a worker
     assert (
         customer.trigger_rule == "all_done"
     )  # a wave starts when its dependencies finished, failed records or not

@@ -64,7 +64,8 @@ def test_currency_full_sync_fails_on_chf_logs_the_error_and_notes_the_counters(a
     assert tasks["record_job"]["state"] == "success"  # the job was recorded although a record failed
     assert tasks["job_status"]["state"] == "failed"
 
-    log = api.task_log("bcsync_currency", run_id, "load_crm", tasks["load_crm"]["try_number"])
+    load = tasks["load_crm"]  # mapped over the plan's partitions: one here
+    log = api.task_log("bcsync_currency", run_id, "load_crm", load["try_number"], map_index=load["map_index"])
     errors = [line for line in log.splitlines() if "SYNC ERROR job=CURRENCY" in line]
     assert len(errors) == 1, log
     assert "direction=ToIntegrationTable" in errors[0]
@@ -157,7 +158,8 @@ def test_fixing_the_data_and_clearing_the_failed_task_turns_the_run_green(airflo
     run_id, run = run_job(airflow_stack, "bcsync_currency", {"full_sync": True})
     assert run["state"] == "failed"
     load = {ti["task_id"]: ti for ti in api.task_instances("bcsync_currency", run_id)}["load_crm"]
-    assert "bc_record=CHF" in api.task_log("bcsync_currency", run_id, "load_crm", load["try_number"])
+    log = api.task_log("bcsync_currency", run_id, "load_crm", load["try_number"], map_index=load["map_index"])
+    assert "bc_record=CHF" in log
 
     # The BC administrator enters CHF's exchange rate (in BC's UI: straight into the service's data).
     enter_chf_exchange_rate(sandbox)
@@ -213,7 +215,7 @@ def test_initial_load_runs_the_jobs_in_dependency_waves(airflow_stack: AirflowSt
     assert set(triggers.values()) <= {"success", "failed"}, triggers
     job_runs = {dag_id: api.latest_run(dag_id) for dag_id in FULL_SYNC_JOBS}
     for dag_id, job_run in job_runs.items():
-        assert job_run["conf"] == {"full_sync": True}, dag_id
+        assert job_run["conf"] == {"full_sync": True, "partition_size": 10_000}, dag_id
         assert job_run["run_type"] == "operator_triggered" and job_run["state"] in ("success", "failed"), (
             job_run
         )

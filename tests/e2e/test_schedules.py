@@ -148,7 +148,7 @@ def _code_seconds(api: AirflowApi, run_id: str) -> dict[str, float]:
     """Per task: the seconds our code took, from the line each task logs last (TIME_MARKER)."""
     seconds = {}
     for ti in api.task_instances(CUSTOMER, run_id):
-        log = api.task_log(CUSTOMER, run_id, ti["task_id"], ti["try_number"])
+        log = api.task_log(CUSTOMER, run_id, ti["task_id"], ti["try_number"], map_index=ti["map_index"])
         found = CODE_TIME.search(log)
         if found:
             seconds[ti["task_id"]] = float(found["seconds"])

@@ -9,7 +9,7 @@ from airflow.sdk.exceptions import AirflowFailException
 
 from bcsync.operators.base import IntegrationStepOperator, Step
 from bcsync.pools import BC_POOL, DATAVERSE_POOL, WRITE_SLOTS
-from bcsync.results import LoadResult, PlanResult
+from bcsync.results import LoadResult, PlanPartition, PlanResult, merge_loads
 
 DESTINATIONS = ("bc", "crm")
 
@@ -32,41 +32,76 @@ class LoadOperator(IntegrationStepOperator):
 
     :param destination: "crm" (the ToIntegrationTable pass) or "bc" (FromIntegrationTable). Runs in
         that service's pool with the slots of its bulk requests in flight (`bcsync.pools`).
-    :param planned: the `PlanResult` (e.g. `transform.output`).
+    :param planned: the `PlanResult`, or the transform task's list of them, one per partition: mapped
+        over it (`LoadOperator.partitioned`), each task instance loads one partition; given the whole
+        list, the task loads the partitions one after the other.
     """
 
     step_name = "load"
     template_fields: Sequence[str] = (*IntegrationStepOperator.template_fields, "planned")
 
     def __init__(self, *, destination: str, planned: Any, **kwargs: Any) -> None:
-        if destination not in DESTINATIONS:
-            raise ValueError(f"destination must be one of {DESTINATIONS}, not {destination!r}")
-        pool = BC_POOL if destination == "bc" else DATAVERSE_POOL
-        kwargs.setdefault("pool", pool)
-        kwargs.setdefault("pool_slots", WRITE_SLOTS[pool])
+        for name, value in pool_of(destination).items():
+            kwargs.setdefault(name, value)
         super().__init__(**kwargs)
         self.destination = destination
         self.planned = planned
 
+    @classmethod
+    def partitioned(cls, *, task_id: str, destination: str, planned: Any, **kwargs: Any) -> Any:
+        """The pass's load as one task instance per partition of the plan (dynamic task mapping over
+        the transform task's list), each in the destination's pool."""
+        return cls.partial(
+            task_id=task_id, destination=destination, **pool_of(destination), **kwargs
+        ).expand(planned=planned)
+
     def run_step(self, step: Step) -> LoadResult:
-        from bcsync.engine.model import Side
+        from bcsync.engine.model import Side, SyncPass
         from bcsync.pipeline.load import load
 
-        planned = PlanResult.coerce(self.planned)
-        if planned is None:
+        side = Side(self.destination)
+        sync_pass = SyncPass.TO_CRM if side is Side.CRM else SyncPass.FROM_CRM
+        plans = PlanResult.coerce_all(self.planned)
+        if not plans:
             raise ValueError(f"{step.mapping.name}: no plan to load")
-        result = load(step.mapping, Side(self.destination), step.run, step.services, step.folder, planned)
-        if result.ran:
-            # Records of another job a table rule asks for after this pass (BC's follow-up syncs).
-            from bcsync.engine.model import SyncPass
+        results = [
+            load(step.mapping, side, step.run, step.services, step.folder, plan, partition)
+            for plan in plans
+            for partition in _partitions(plan, sync_pass.value)
+        ]
+        result = results[0] if len(results) == 1 else _merged(results, sync_pass.value)
+        if result.ran and result.partitions == 1:
+            # Records of another job a table rule asks for after this pass (BC's follow-up syncs);
+            # such a pass is never split, so this runs once per pass.
             from bcsync.pipeline.runner import run_follow_up
 
             run_follow_up(step.mapping, SyncPass(result.sync_pass), step.run, step.services, step.folder)
         if result.failed:
             # The result is the task's XCom even though the task fails: record_job counts it.
             step.context["ti"].xcom_push(key="return_value", value=result)
+            part = f" (partition {result.partition + 1} of {result.partitions})" * (result.partitions > 1)
             raise RecordFailures(
-                f"{result.failed} record(s) failed in {step.mapping.name} {result.sync_pass}; the others "
-                "were written. See the SYNC ERROR lines above; clear this task to retry them."
+                f"{result.failed} record(s) failed in {step.mapping.name} {result.sync_pass}{part}; the "
+                "others were written. See the SYNC ERROR lines above; clear this task to retry them."
             )
         return result
+
+
+def pool_of(destination: str) -> dict[str, Any]:
+    """The pool a load into `destination` runs in, and the slots its bulk requests in flight hold."""
+    if destination not in DESTINATIONS:
+        raise ValueError(f"destination must be one of {DESTINATIONS}, not {destination!r}")
+    pool = BC_POOL if destination == "bc" else DATAVERSE_POOL
+    return {"pool": pool, "pool_slots": WRITE_SLOTS[pool]}
+
+
+def _partitions(plan: PlanResult, sync_pass: str) -> list[PlanPartition | None]:
+    """The partitions of the pass this plan lists (None: the whole plan, or a pass not in this run)."""
+    step = plan.passes.get(sync_pass)
+    return list(step.partitions) if step and step.partitions else [None]
+
+
+def _merged(results: list[LoadResult], sync_pass: str) -> LoadResult:
+    """One task's loads of several partitions as one result, as `record_job` would add them up."""
+    merged = merge_loads(results).get(sync_pass)
+    return merged or LoadResult(sync_pass=sync_pass, ran=False)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from airflow.sdk import Param
 
+from bcsync.pipeline.context import DEFAULT_PARTITION_SIZE
 from bcsync.registry.model import IntegrationTableMapping, SyncDirection
 
 # A record as admins name it: a BC number or code, a Sales name or number, or an id of either side. The
@@ -35,6 +36,7 @@ def sync_params(mapping: IntegrationTableMapping) -> dict[str, Param]:
                 "BC No. or Code, Sales name or number, or the id of either side."
             ),
         ),
+        "partition_size": partition_size_param(),
         "dry_run": Param(
             False,
             type="boolean",
@@ -58,3 +60,17 @@ def sync_params(mapping: IntegrationTableMapping) -> dict[str, Param]:
         description=description,
     )
     return params
+
+
+def partition_size_param() -> Param:
+    """Records per load task: a pass with more is loaded in partitions, by several load tasks at once."""
+    return Param(
+        DEFAULT_PARTITION_SIZE,
+        type="integer",
+        minimum=1,
+        title="Records per load task",
+        description=(
+            "A pass with more records to write is loaded in partitions of this size, by several "
+            "load tasks at once (a large initial load or backfill on several workers)."
+        ),
+    )

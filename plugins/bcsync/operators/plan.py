@@ -13,7 +13,9 @@ from bcsync.results import CoupleResult, PlanResult
 class PlanOperator(IntegrationStepOperator):
     """Decide each candidate: insert, modify, unchanged, skip or fail, with the payload to write (field
     transformations, lookups through couplings, conflicts, BC's table rules); stages the plans and
-    returns a `PlanResult`. In a dry run, logs each planned change.
+    returns a `PlanResult` per partition of the load (a list; one partition unless a pass has more
+    records to write than the run's `partition_size`), which the load tasks are mapped over. In a dry
+    run, logs each planned change.
 
     :param bc_extract: the BC `ExtractResult`.
     :param crm_extract: the Dataverse `ExtractResult`.
@@ -34,11 +36,11 @@ class PlanOperator(IntegrationStepOperator):
         self.crm_extract = crm_extract
         self.coupled = coupled
 
-    def run_step(self, step: Step) -> PlanResult:
+    def run_step(self, step: Step) -> list[PlanResult]:
         from bcsync.pipeline.transform import transform
 
         coupled = CoupleResult.coerce(self.coupled)
         if coupled is None:
             raise ValueError(f"{step.mapping.name}: no couple result to plan from")
         sides = extracts(self.bc_extract, self.crm_extract)
-        return transform(step.mapping, step.run, step.services, step.folder, sides, coupled)
+        return transform(step.mapping, step.run, step.services, step.folder, sides, coupled).partitioned()

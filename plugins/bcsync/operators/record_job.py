@@ -9,7 +9,7 @@ from airflow.sdk import Asset, AssetAlias, TriggerRule
 
 from bcsync.operators.base import IntegrationStepOperator, Step
 from bcsync.operators.couple import extracts, nothing_to_sync
-from bcsync.results import CoupleResult, JobResult, LoadResult
+from bcsync.results import CoupleResult, JobResult, merge_loads
 
 
 class RecordJobOperator(IntegrationStepOperator):
@@ -23,8 +23,9 @@ class RecordJobOperator(IntegrationStepOperator):
     :param bc_extract: the BC `ExtractResult`.
     :param crm_extract: the Dataverse `ExtractResult`.
     :param coupled: the `CoupleResult` (pairs coupled by matching count in the job log).
-    :param loads: the `LoadResult`s (e.g. `[load_crm.output, load_bc.output]`); a load task that
-        failed without a result gives None.
+    :param loads: the `LoadResult`s (e.g. `[load_crm.output, load_bc.output]`; a mapped load's output
+        is the list of its partitions' results, added up per pass); a load task that failed without a
+        result gives None, and a pass with a partition without a result counts as a failed load.
     :param job_asset: an asset to add an event to when the job is recorded, with the counters as its
         extra (not in dry runs), so other DAGs can be scheduled on the job's completion.
     """
@@ -64,8 +65,7 @@ class RecordJobOperator(IntegrationStepOperator):
     def run_step(self, step: Step) -> JobResult:
         from bcsync.pipeline.record import record_job
 
-        loaded = [LoadResult.coerce(value) for value in self.loads]
-        by_pass = {load.sync_pass: load for load in loaded if load is not None and load.ran}
+        by_pass = merge_loads(self.loads)
         sides = extracts(self.bc_extract, self.crm_extract)
         coupled = CoupleResult.coerce(self.coupled)
         if coupled is None and nothing_to_sync(step.run, sides) and self._couple_skipped(step):

@@ -1,11 +1,13 @@
 """IntegrationSyncTaskGroup: one integration table mapping's synchronization as a group of tasks.
 
-    extract_bc ─┐                       ┌───────────────────┐
-                ├─ couple ─ transform ─┤                   ├─ record_job ─ job_status
-    extract_crm ┘                       └ load_crm ─ load_bc ┘
+    extract_bc ─┐                       ┌─────────────────────────┐
+                ├─ couple ─ transform ─┤                         ├─ record_job ─ job_status
+    extract_crm ┘                       └ load_crm[i] ─ load_bc[i] ┘
 
 A bidirectional job loads Sales (the To pass) before BC (the From pass), as BC runs them: a record the
-To pass marks Skipped is Skipped in the From pass too.
+To pass marks Skipped is Skipped in the From pass too. Each load is mapped over the plan's partitions
+(`[i]`: one task instance per at most `partition_size` records, one in the runs users have every 30
+minutes); every partition of the To pass is done before the From pass starts.
 
 Every bcsync job's DAG is this group and nothing else; users put it in their own DAGs the same way.
 """
@@ -86,15 +88,19 @@ class IntegrationSyncTaskGroup(TaskGroup):
             sides = {"bc_extract": extract_bc.output, "crm_extract": extract_crm.output}
             couple = CoupleOperator(task_id="couple", **sides, **common)
             plan = PlanOperator(task_id="transform", coupled=couple.output, **sides, **common)
+            # One load task instance per partition of the plan (dynamic task mapping): a large load
+            # runs on several workers at once, within the pools.
             loads = []
             if mapping.direction.to_crm:
                 loads.append(
-                    LoadOperator(task_id="load_crm", destination="crm", planned=plan.output, **common)
+                    LoadOperator.partitioned(
+                        task_id="load_crm", destination="crm", planned=plan.output, **common
+                    )
                 )
             if mapping.direction.to_bc:
-                # After the To pass, whether or not some of its records failed.
+                # After every partition of the To pass, whether or not some of its records failed.
                 after_to_pass = {"trigger_rule": TriggerRule.ALL_DONE_MIN_ONE_SUCCESS} if loads else {}
-                load_bc = LoadOperator(
+                load_bc = LoadOperator.partitioned(
                     task_id="load_bc", destination="bc", planned=plan.output, **after_to_pass, **common
                 )
                 if loads:

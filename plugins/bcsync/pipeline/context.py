@@ -12,7 +12,10 @@ from airflow.sdk.exceptions import AirflowFailException
 
 # The Params of `bcsync.operators.params.sync_params`: what a run's conf may hold when the task cannot
 # tell its DAG's own Params.
-SYNC_PARAMS = frozenset({"full_sync", "record_ids", "dry_run", "direction"})
+SYNC_PARAMS = frozenset({"full_sync", "record_ids", "dry_run", "direction", "partition_size"})
+# Records per load task instance: a run with more is loaded by several, in parallel where workers and the
+# services' pools allow. Large enough that the runs users have every 30 minutes stay one task per pass.
+DEFAULT_PARTITION_SIZE = 10_000
 
 
 class RunKind(StrEnum):
@@ -45,6 +48,7 @@ class RunContext:
     # A records run that another job's rule started (BC's SynchRecordsToIntegrationTable from a
     # subscriber): named after that job, and not forced, unlike "Synchronize Now".
     triggered_by: str | None = None
+    partition_size: int = DEFAULT_PARTITION_SIZE
 
     @property
     def force_modify(self) -> bool:
@@ -92,6 +96,7 @@ class RunContext:
             direction=None if direction in (None, "", "both") else str(direction),
             data_interval_start=context.get("data_interval_start"),
             data_interval_end=context.get("data_interval_end"),
+            partition_size=int(params.get("partition_size") or DEFAULT_PARTITION_SIZE),
         )
 
 

@@ -10,6 +10,7 @@ before being sent again). A retry finishes as planned what an earlier, killed tr
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 import pandas as pd
 from airflow.sdk import ObjectStoragePath
@@ -32,10 +33,10 @@ from bcsync.pipeline.linked import link_parents
 from bcsync.pipeline.record import job_id_for, job_lease, job_type
 from bcsync.pipeline.services import Services
 from bcsync.pipeline.specs import passes
-from bcsync.pipeline.staging import read_frame, write_frame
+from bcsync.pipeline.staging import read_frame, read_rows, write_frame
 from bcsync.pipeline.transform import plan_records
 from bcsync.registry.model import IntegrationTableMapping
-from bcsync.results import LoadResult, PlanResult
+from bcsync.results import LoadResult, PlanPartition, PlanResult
 
 log = logging.getLogger(__name__)
 
@@ -47,17 +48,27 @@ def load(
     services: Services,
     folder: ObjectStoragePath,
     planned: PlanResult,
+    partition: PlanPartition | None = None,
 ) -> LoadResult:
+    """Load the pass's plan, or only `partition` of it (one of several load tasks of the pass: each
+    keeps every guarantee for its records, and they share the pass's job row)."""
     sync_pass = SyncPass.TO_CRM if destination is Side.CRM else SyncPass.FROM_CRM
     if sync_pass not in passes(mapping, run.direction):
         return LoadResult(sync_pass=sync_pass.value, ran=False)
     step = planned.passes[sync_pass.value]
+    place = {"partition": partition.index, "partitions": partition.of} if partition else {}
     if run.dry_run:
-        return LoadResult(sync_pass=sync_pass.value, dry_run=True, counters=step.planned)
+        counters = partition.planned if partition else step.planned
+        return LoadResult(sync_pass=sync_pass.value, dry_run=True, counters=counters, **place)
+    if partition and partition.index and partition.start >= partition.stop:
+        # The other pass has more partitions: nothing of this pass here, nothing to write or record.
+        return LoadResult(sync_pass=sync_pass.value, job_id=job_id_for(run, mapping, sync_pass), **place)
+    plan = read_rows(step.plan, partition.start, partition.stop) if partition else read_frame(step.plan)
     # The run's lease, taken by the couple step, re-entered here; taken afresh by a load cleared
     # after record_job released it (and then given back when this load is done).
     with job_lease(mapping, run, services, first_step=False):
-        return _load(mapping, sync_pass, run, services, folder, read_frame(step.plan))
+        result = _load(mapping, sync_pass, run, services, folder, plan, partition)
+    return replace(result, **place)
 
 
 def _load(
@@ -67,12 +78,13 @@ def _load(
     services: Services,
     folder: ObjectStoragePath,
     plan: pd.DataFrame,
+    partition: PlanPartition | None = None,
 ) -> LoadResult:
     job_id = job_id_for(run, mapping, sync_pass)
     services.store.start_job(
         mapping.name, sync_pass.value, job_type=job_type(run), run_id=run.run_id, job_id=job_id
     )
-    settled = settled_outcomes(folder, sync_pass, before_try=run.try_number)
+    settled = settled_outcomes(folder, sync_pass, before_try=run.try_number, partition=partition)
     outcome = _plan_for_this_try(
         mapping, sync_pass, run, services, plan, settled, folder / f"destination_{sync_pass.value}"
     )
@@ -88,7 +100,7 @@ def _load(
             outcome, counted = load_children(mapping, sync_pass, run, services, job_id, outcome)
             child_counters.update(counted)
         record_outcome(mapping, sync_pass, run, services, job_id, outcome)
-    write_frame(folder, f"results_{sync_pass.value}_try{run.try_number}", outcome)
+    write_frame(folder, _results_name(sync_pass, run.try_number, partition), outcome)
     # The job's counters cover the whole run: what earlier tries settled plus this try's outcomes.
     counters = count_actions(pd.concat([settled["action"], outcome["action"]], ignore_index=True))
     counters.extra = children_counters(child_counters)
@@ -130,12 +142,24 @@ def children_counters(counters: dict[str, JobCounters]) -> dict[str, int]:
 # ---- retries -----------------------------------------------------------------------------------------
 
 
-def settled_outcomes(folder: ObjectStoragePath, sync_pass: SyncPass, *, before_try: int) -> pd.DataFrame:
-    """Outcomes the tries of this task before `before_try` recorded, other than failures (source id and
-    action)."""
+def _results_name(sync_pass: SyncPass, try_number: int, partition: PlanPartition | None) -> str:
+    """Where a try of a load task stages its outcomes (one per partition when the pass has several)."""
+    part = f"_part{partition.index}" if partition and partition.of > 1 else ""
+    return f"results_{sync_pass.value}{part}_try{try_number}"
+
+
+def settled_outcomes(
+    folder: ObjectStoragePath,
+    sync_pass: SyncPass,
+    *,
+    before_try: int,
+    partition: PlanPartition | None = None,
+) -> pd.DataFrame:
+    """Outcomes the tries of this task (of this partition) before `before_try` recorded, other than
+    failures (source id and action)."""
     frames = []
     for earlier in range(1, before_try):
-        path = folder / f"results_{sync_pass.value}_try{earlier}"
+        path = folder / _results_name(sync_pass, earlier, partition)
         if path.exists():
             frames.append(read_frame(str(path)))
     frames = [f for f in frames if len(f)]

@@ -15,6 +15,7 @@ from io import BytesIO
 from typing import Any
 
 import pandas as pd
+import pyarrow.parquet as pq
 from airflow.sdk import ObjectStoragePath
 
 from bcsync.results import StagedFrame
@@ -69,15 +70,44 @@ def read_frame(staged: StagedFrame | str) -> pd.DataFrame:
 
 
 def iter_frames(staged: StagedFrame | str) -> Iterator[pd.DataFrame]:
-    url = staged.url if isinstance(staged, StagedFrame) else staged
-    folder = ObjectStoragePath(url)
-    for part in sorted(folder.iterdir(), key=lambda p: p.name):
+    for part in _parts(staged):
+        yield _read_part(part)
+
+
+def read_rows(staged: StagedFrame | str, start: int, stop: int) -> pd.DataFrame:
+    """Rows `start` to `stop` (exclusive) of a staged frame, reading only the parts that hold them (a
+    part's row count comes from its Parquet footer). No rows: the first part's columns, none of its rows."""
+    parts = _parts(staged)
+    frames = []
+    offset = 0
+    for part in parts:
         with part.open("rb") as handle:
-            frame = pd.read_parquet(BytesIO(handle.read()))
-        for column in JSON_COLUMNS:
-            if column in frame.columns:
-                frame[column] = [json.loads(v) if isinstance(v, str) else None for v in frame[column]]
-        yield frame
+            rows = pq.ParquetFile(handle).metadata.num_rows
+        if offset < stop and offset + rows > start:
+            frames.append(_read_part(part).iloc[max(0, start - offset) : stop - offset])
+        offset += rows
+        if offset >= stop:
+            break
+    if not frames and parts:
+        frames = [_read_part(parts[0]).iloc[0:0]]
+    frames = [frame for frame in frames if len(frame.columns)]
+    if not frames:
+        return pd.DataFrame()
+    return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0].reset_index(drop=True)
+
+
+def _parts(staged: StagedFrame | str) -> list[ObjectStoragePath]:
+    url = staged.url if isinstance(staged, StagedFrame) else staged
+    return sorted(ObjectStoragePath(url).iterdir(), key=lambda p: p.name)
+
+
+def _read_part(part: ObjectStoragePath) -> pd.DataFrame:
+    with part.open("rb") as handle:
+        frame = pd.read_parquet(BytesIO(handle.read()))
+    for column in JSON_COLUMNS:
+        if column in frame.columns:
+            frame[column] = [json.loads(v) if isinstance(v, str) else None for v in frame[column]]
+    return frame
 
 
 def _write_part(path: ObjectStoragePath, frame: pd.DataFrame) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections.abc import Mapping
 from typing import Any, TypeVar
@@ -19,11 +20,11 @@ from bcsync.pipeline.frames import as_destination, as_source
 from bcsync.pipeline.lookups import build_lookups
 from bcsync.pipeline.services import Services
 from bcsync.pipeline.specs import pass_fields, pass_spec, passes
-from bcsync.pipeline.staging import read_frame, write_frame
+from bcsync.pipeline.staging import read_frame, write_frames
 from bcsync.registry.model import IntegrationTableMapping
 from bcsync.registry.service_metadata import BusinessCentralMetadata, DataverseMetadata
-from bcsync.results import CoupleResult, ExtractResult, PassPlan, PlanResult
-from bcsync.rules import apply_source_rules, apply_table_rules
+from bcsync.results import CoupleResult, ExtractResult, PassPlan, PlanPartition, PlanResult
+from bcsync.rules import RuleKind, apply_source_rules, apply_table_rules, rule_for
 from bcsync.wire.errors import RecordRejected
 
 log = logging.getLogger(__name__)
@@ -57,12 +58,37 @@ def transform(
         couplings = read_frame(step.couplings)
         destination = as_destination(read_frame(step.destination), mapping, sync_pass.destination)
         plan = plan_records(mapping, sync_pass, run, services, source, couplings, destination)
-        staged_plan = write_frame(folder, f"plan_{sync_pass.value}", plan)
         log.info("%s %s plan: %s", mapping.name, sync_pass.value, _summary(plan))
         if run.dry_run:
             _log_plan(mapping, sync_pass, plan)
-        result[sync_pass.value] = PassPlan(plan=staged_plan, planned=count_actions(plan["action"]))
+        result[sync_pass.value] = _staged_in_partitions(mapping, sync_pass, run, folder, plan)
     return PlanResult(passes=result)
+
+
+def _staged_in_partitions(
+    mapping: IntegrationTableMapping,
+    sync_pass: SyncPass,
+    run: RunContext,
+    folder: ObjectStoragePath,
+    plan: pd.DataFrame,
+) -> PassPlan:
+    """Stage the plan as one part per partition of at most `run.partition_size` records, so each load
+    task reads only its own part. A dry run, and a pass whose table rule follows up on the pass's
+    outcome (once, over all its records), stay one partition."""
+    size = len(plan)
+    if not (run.dry_run or rule_for(mapping.bc_table, sync_pass, RuleKind.FOLLOW_UP)):
+        size = max(1, run.partition_size)
+    bounds = [*range(0, len(plan), size), len(plan)] if len(plan) else [0, 0]
+    ranges = list(itertools.pairwise(bounds))
+    staged = write_frames(folder, f"plan_{sync_pass.value}", (plan.iloc[a:b] for a, b in ranges))
+    actions = plan["action"]
+    partitions = tuple(
+        PlanPartition(index=i, of=len(ranges), start=a, stop=b, planned=count_actions(actions.iloc[a:b]))
+        for i, (a, b) in enumerate(ranges)
+    )
+    if len(partitions) > 1:
+        log.info("%s %s: %d partitions of ≤ %d records", mapping.name, sync_pass.value, len(ranges), size)
+    return PassPlan(plan=staged, planned=count_actions(actions), partitions=partitions)
 
 
 def plan_records(

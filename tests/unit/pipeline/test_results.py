@@ -16,8 +16,10 @@ from bcsync.results import (
     LoadResult,
     PassCouplings,
     PassPlan,
+    PlanPartition,
     PlanResult,
     StagedFrame,
+    merge_loads,
 )
 
 STAGED = StagedFrame(url="file:///tmp/staging/bcsync_customer/run/CUSTOMER/extract_bc", rows=3)
@@ -30,7 +32,20 @@ RESULTS = [
     PlanResult(
         passes={"ToIntegrationTable": PassPlan(plan=STAGED, planned=JobCounters(inserted=2, failed=1))}
     ),
+    PlanResult(
+        passes={
+            "ToIntegrationTable": PassPlan(
+                plan=STAGED,
+                planned=JobCounters(inserted=3),
+                partitions=(
+                    PlanPartition(index=0, of=2, start=0, stop=2, planned=JobCounters(inserted=2)),
+                    PlanPartition(index=1, of=2, start=2, stop=3, planned=JobCounters(inserted=1)),
+                ),
+            )
+        }
+    ),
     LoadResult(sync_pass="ToIntegrationTable", job_id="j", counters=JobCounters(modified=4), failed=0),
+    LoadResult(sync_pass="ToIntegrationTable", job_id="j", partition=1, partitions=2),
     JobResult(
         mapping="CUSTOMER",
         run_kind="scheduled",
@@ -74,3 +89,70 @@ def test_counters_read_back_from_either_form():
     counters = JobCounters(inserted=3, unchanged=5, coupled=1)
     assert JobCounters.from_dict(counters.as_dict()) == counters
     assert JobCounters.from_dict({"inserted": 3, "unchanged": 5, "coupled": 1}) == counters
+
+
+TO, FROM = "ToIntegrationTable", "FromIntegrationTable"
+
+
+def _plan(rows: int, *bounds: int) -> PassPlan:
+    ranges = list(zip(bounds, [*bounds[1:], rows], strict=True))
+    return PassPlan(
+        plan=StagedFrame(url="file:///staged", rows=rows),
+        planned=JobCounters(inserted=rows),
+        partitions=tuple(
+            PlanPartition(index=i, of=len(ranges), start=a, stop=b, planned=JobCounters(inserted=b - a))
+            for i, (a, b) in enumerate(ranges)
+        ),
+    )
+
+
+def test_each_load_task_instance_gets_one_partition_of_each_pass_and_the_counters_add_up():
+    # The To pass has three partitions, the From pass one: load_bc's last two instances load nothing.
+    parts = PlanResult(passes={TO: _plan(25, 0, 10, 20), FROM: _plan(4, 0)}).partitioned()
+
+    assert len(parts) == 3
+    assert [(p.passes[TO].partitions[0].start, p.passes[TO].partitions[0].stop) for p in parts] == [
+        (0, 10),
+        (10, 20),
+        (20, 25),
+    ]
+    from_sizes = [p.passes[FROM].partitions[0].stop - p.passes[FROM].partitions[0].start for p in parts]
+    assert from_sizes == [4, 0, 0]
+    assert sum(p.passes[TO].planned.inserted for p in parts) == 25
+    assert sum(p.passes[FROM].planned.inserted for p in parts) == 4
+    assert {p.passes[TO].partitions[0].of for p in parts} == {3}
+
+
+def test_a_plan_without_partitions_is_one():
+    parts = PlanResult(passes={TO: PassPlan(plan=STAGED, planned=JobCounters(inserted=3))}).partitioned()
+    assert len(parts) == 1
+    assert parts[0].passes[TO].partitions[0] == PlanPartition(
+        index=0, of=1, start=0, stop=3, planned=JobCounters(inserted=3)
+    )
+
+
+def test_the_partitions_loads_are_summed_per_pass():
+    loads = [
+        LoadResult(sync_pass=TO, job_id="j", counters=JobCounters(inserted=2), failed=1, partitions=2),
+        LoadResult(
+            sync_pass=TO,
+            job_id="j",
+            counters=JobCounters(inserted=3, failed=1, extra={"LINES Inserted": 4}),
+            partition=1,
+            partitions=2,
+        ),
+    ]
+    merged = merge_loads([loads, None, LoadResult(sync_pass=FROM, ran=False)])
+    assert set(merged) == {TO}
+    assert merged[TO].counters == JobCounters(inserted=5, failed=1, extra={"LINES Inserted": 4})
+    assert merged[TO].failed == 1
+    assert merged[TO].job_id == "j"
+
+
+def test_a_pass_with_a_partition_without_a_result_counts_as_a_failed_load():
+    loads = [
+        LoadResult(sync_pass=TO, job_id="j", partition=0, partitions=3),
+        LoadResult(sync_pass=TO, job_id="j", partition=2, partitions=3),
+        LoadResult(sync_pass=FROM, job_id="k"),
+    ]
+    assert set(merge_loads(loads)) == {FROM}

@@ -54,7 +54,8 @@ def test_unknown_conf_key_fails_the_task_naming_it_and_the_params():
     # Airflow takes an unknown conf key as a new Param: `fullsync` would run as a scheduled run.
     run_context = context(fullsync=True)
     run_context["dag_run"].conf = {"fullsync": True}
-    with pytest.raises(AirflowFailException, match=r"fullsync\..*direction, dry_run, full_sync, record_ids"):
+    params = r"direction, dry_run, full_sync, partition_size, record_ids"
+    with pytest.raises(AirflowFailException, match=rf"fullsync\..*{params}"):
         RunContext.from_airflow(run_context)
 
 

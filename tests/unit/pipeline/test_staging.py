@@ -4,7 +4,7 @@ import pandas as pd
 from airflow.sdk import ObjectStoragePath
 from airflow.sdk.serde import deserialize, serialize
 
-from bcsync.pipeline.staging import read_frame, run_folder, write_frame, write_frames
+from bcsync.pipeline.staging import read_frame, read_rows, run_folder, write_frame, write_frames
 
 
 def test_pages_are_written_as_parts_and_read_back_as_one_frame(tmp_path):
@@ -38,3 +38,14 @@ def test_payloads_with_varying_fields_survive_the_round_trip(tmp_path):
 def test_an_empty_step_reads_back_as_an_empty_frame(tmp_path):
     staged = write_frames(ObjectStoragePath(f"file://{tmp_path}"), "destination", [])
     assert staged.rows == 0 and read_frame(staged).empty
+
+
+def test_a_range_reads_only_its_rows_and_an_empty_range_keeps_the_columns(tmp_path):
+    folder = ObjectStoragePath(f"file://{tmp_path}")
+    parts = [pd.DataFrame({"id": ["a", "b"]}), pd.DataFrame({"id": ["c", "d"]}), pd.DataFrame({"id": ["e"]})]
+    staged = write_frames(folder, "plan", parts)
+    assert read_rows(staged, 1, 4)["id"].tolist() == ["b", "c", "d"]
+    assert read_rows(staged, 4, 5)["id"].tolist() == ["e"]
+    empty = read_rows(write_frame(folder, "empty", pd.DataFrame({"id": pd.Series(dtype=object)})), 0, 0)
+    assert empty.empty and list(empty.columns) == ["id"]
+    assert list(read_rows(staged, 5, 5).columns) == ["id"]
