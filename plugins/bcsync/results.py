@@ -93,6 +93,9 @@ class ExtractResult(XComResult):
     started_at: str
     max_modified: str | None = None
     unresolved: int = 0  # records a "Synchronize Now" named that no record has: they count as Failed
+    # Sales rows read again only for the one-second look-back and already synced at their modified-on:
+    # Unchanged without planning (`pipeline.extract`).
+    settled: int = 0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "staged", _staged(self.staged))

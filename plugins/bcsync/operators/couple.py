@@ -43,7 +43,9 @@ class CoupleOperator(IntegrationStepOperator):
         sides = extracts(self.bc_extract, self.crm_extract)
         result = couple(step.mapping, step.run, step.services, step.folder, sides)
         if nothing_to_sync(step.run, sides):
-            raise AirflowSkipException(f"{step.mapping.name}: no candidate on either side; nothing to load")
+            raise AirflowSkipException(
+                f"{step.mapping.name}: no changed candidate on either side; nothing to load"
+            )
         return result
 
 
@@ -55,14 +57,16 @@ def extracts(bc_extract: Any, crm_extract: Any) -> dict[Side, ExtractResult | No
 
 
 def nothing_to_sync(run: RunContext, sides: Mapping[Side, ExtractResult | None]) -> bool:
-    """No pass of this run has a candidate, so its plans and loads would be empty.
+    """No pass of this run has a changed candidate, so its plans and loads would write nothing.
 
     Records that failed last time are candidates (the extract read them again), so a run that has
-    some is never one of these. A "Synchronize Now" always goes on: records it names that do not
-    exist fail in the couple step or count as Failed.
+    some is never one of these. Sales rows read again only for the one-second look-back and already
+    synced at their modified-on (`ExtractResult.settled`) count Unchanged without planning. A
+    "Synchronize Now" always goes on: records it names that do not exist fail in the couple step or
+    count as Failed.
     """
     from bcsync.pipeline.context import RunKind
 
     if run.kind is RunKind.RECORDS:
         return False
-    return all(e is None or (e.rows == 0 and not e.unresolved) for e in sides.values())
+    return all(e is None or (e.rows == e.settled and not e.unresolved) for e in sides.values())

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import Asset, AssetAlias, TriggerRule
 
 from bcsync.operators.base import IntegrationStepOperator, Step
 from bcsync.operators.couple import extracts, nothing_to_sync
-from bcsync.results import CoupleResult, JobResult, merge_loads
+from bcsync.results import CoupleResult, ExtractResult, JobResult, merge_loads
+
+if TYPE_CHECKING:
+    from bcsync.engine.model import Side
 
 
 class RecordJobOperator(IntegrationStepOperator):
@@ -71,7 +74,7 @@ class RecordJobOperator(IntegrationStepOperator):
         if coupled is None and nothing_to_sync(step.run, sides) and self._couple_skipped(step):
             from bcsync.pipeline.load import nothing_loaded
 
-            by_pass = nothing_loaded(step.mapping, step.run, step.services)
+            by_pass = nothing_loaded(step.mapping, step.run, step.services, settled_by_pass(sides))
         result = record_job(step.mapping, step.run, step.services, sides, by_pass, coupled)
         if self.job_asset is not None and not step.run.dry_run:
             events = step.context["outlet_events"][job_events(self.job_asset)]
@@ -86,6 +89,13 @@ class RecordJobOperator(IntegrationStepOperator):
         ti = step.context["ti"]
         states = ti.get_task_states(dag_id=ti.dag_id, task_ids=[self.couple_task_id], run_ids=[ti.run_id])
         return states.get(ti.run_id, {}).get(self.couple_task_id) == "skipped"
+
+
+def settled_by_pass(sides: Mapping[Side, ExtractResult | None]) -> dict[str, int]:
+    """Per pass, its source's look-back rows that count Unchanged without planning."""
+    from bcsync.pipeline.extract import source_pass
+
+    return {source_pass(side).value: e.settled for side, e in sides.items() if e is not None and e.settled}
 
 
 def job_events(asset: Asset) -> AssetAlias:

@@ -18,6 +18,7 @@ import pandas as pd
 from airflow.sdk import ObjectStoragePath
 from airflow.sdk.exceptions import AirflowFailException
 
+from bcsync.engine.changes import modified_since_columns
 from bcsync.engine.model import Side, SyncPass
 from bcsync.pipeline.context import RunContext, RunKind
 from bcsync.pipeline.linked import linked_candidates
@@ -28,6 +29,7 @@ from bcsync.pipeline.specs import passes
 from bcsync.pipeline.staging import read_frame, write_frames
 from bcsync.registry.model import IntegrationTableMapping, SyncDirection
 from bcsync.results import ExtractResult
+from bcsync.store.schema import SyncResult
 from bcsync.wire import odata
 
 log = logging.getLogger(__name__)
@@ -60,7 +62,8 @@ def extract(
         return ExtractResult(side=side.value, staged=None, started_at=started_at.isoformat())
 
     unresolved: list[ResolvedRecord] = []
-    frames = _candidate_frames(mapping, side, run, services, unresolved)
+    look_back: list[pd.DataFrame] = []
+    frames = _candidate_frames(mapping, side, run, services, unresolved, look_back)
     max_seen: list[datetime] = []
     staged = write_frames(folder, f"extract_{side.value}", _tracking(frames, mapping, side, max_seen))
     log.info("%s: read %d %s record(s) (%s run)", mapping.name, staged.rows, side.value, run.kind.value)
@@ -74,6 +77,7 @@ def extract(
         started_at=started_at.isoformat(),
         max_modified=max(max_seen).isoformat() if max_seen else None,
         unresolved=len(unresolved),
+        settled=_settled_in_look_back(mapping, services, look_back),
     )
 
 
@@ -116,7 +120,10 @@ def _candidate_frames(
     run: RunContext,
     services: Services,
     unresolved: list[ResolvedRecord],
+    look_back: list[pd.DataFrame],
 ) -> Iterator[pd.DataFrame]:
+    """The side's candidates, page by page; Sales rows read again only for the look-back (modified
+    at or before the watermark) are also put in `look_back`."""
     if run.kind is RunKind.RECORDS:
         resolved = resolve_records(services, mapping, run.record_ids)
         unresolved.extend(r for r in resolved if not r.ok)
@@ -138,9 +145,8 @@ def _candidate_frames(
         )
     else:
         watermark = services.store.get_watermark(mapping.name, source_pass(side).value)
-        if watermark is not None and side is Side.CRM:
-            watermark -= CRM_LOOK_BACK
-        window = modified_window(mapping, side, after=watermark)
+        after = watermark - CRM_LOOK_BACK if watermark is not None and side is Side.CRM else watermark
+        window = modified_window(mapping, side, after=after)
     seen: set[str] = set()
     key = mapping.bc_key if side is Side.BC else mapping.crm_key
     for frame in read_pages(
@@ -148,9 +154,48 @@ def _candidate_frames(
     ):
         if len(frame):
             seen.update(frame[key])
+            if run.kind is RunKind.SCHEDULED and side is Side.CRM and watermark is not None:
+                look_back.append(_at_or_before(frame, mapping.crm_modified_field, watermark))
         yield frame
     if run.retries_failed_records:
         yield from _failed_last_time(mapping, side, services, seen)
+
+
+def _at_or_before(frame: pd.DataFrame, field: str | None, watermark: datetime) -> pd.DataFrame:
+    if not field or field not in frame.columns:
+        return frame.iloc[:0]
+    modified = pd.to_datetime(frame[field], utc=True, format="ISO8601")
+    return frame[(modified <= pd.Timestamp(watermark)).to_numpy()]
+
+
+def _settled_in_look_back(
+    mapping: IntegrationTableMapping, services: Services, look_back: list[pd.DataFrame]
+) -> int:
+    """How many look-back rows the last sync already took at this modified-on: BC reads them again and
+    counts them Unchanged (IgnoreUnchanged, engine-semantics §1.5) without transferring a value.
+
+    Dataverse keeps seconds, so the newest Sales row is read again by every scheduled run. Counting it
+    here lets a run whose only candidates are such rows skip planning and loading (`CoupleOperator`),
+    with the same Unchanged counter. Only rows of couplings whose last From result is Success and that
+    are not skipped count: anything else goes through the full path, as before.
+    """
+    rows = pd.concat(look_back, ignore_index=True) if look_back else pd.DataFrame()
+    if rows.empty:
+        return 0
+    key, field = mapping.crm_key, mapping.crm_modified_field
+    couplings = services.store.couplings_for(mapping.name, crm_ids=rows[key].tolist())
+    if couplings.empty:
+        return 0
+    synced = couplings[
+        (couplings["from_crm_result"] == SyncResult.SUCCESS.value) & ~couplings["skipped"].astype(bool)
+    ]
+    merged = rows[[key, field]].merge(synced[["crm_id", "crm_synced_on"]], left_on=key, right_on="crm_id")
+    if merged.empty:
+        return 0
+    changed = modified_since_columns(
+        merged[field].reset_index(drop=True), merged["crm_synced_on"].reset_index(drop=True), len(merged)
+    )
+    return int((~changed).sum())
 
 
 def _report_unresolved(

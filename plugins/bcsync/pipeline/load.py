@@ -10,6 +10,7 @@ before being sent again). A retry finishes as planned what an earlier, killed tr
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import replace
 
 import pandas as pd
@@ -109,15 +110,21 @@ def _load(
 
 
 def nothing_loaded(
-    mapping: IntegrationTableMapping, run: RunContext, services: Services
+    mapping: IntegrationTableMapping,
+    run: RunContext,
+    services: Services,
+    unchanged: Mapping[str, int] | None = None,
 ) -> dict[str, LoadResult]:
-    """What the loads of a run without a candidate leave (their tasks were skipped, see
-    `CoupleOperator`): per pass, its job row started, with zero counters for it and its child mappings.
-    A dry run writes no job row."""
+    """What the loads of a run without a changed candidate leave (their tasks were skipped, see
+    `CoupleOperator`): per pass, its job row started, with zero counters for it and its child mappings
+    but `unchanged` (by pass: the records read again that count Unchanged). A dry run writes no job
+    row."""
     children = {c.name: JobCounters() for c in services.registry.children(mapping.name)}
-    zero = JobCounters(extra=children_counters(children))
     results = {}
     for sync_pass in passes(mapping, run.direction):
+        zero = JobCounters(
+            unchanged=(unchanged or {}).get(sync_pass.value, 0), extra=children_counters(children)
+        )
         if run.dry_run:
             results[sync_pass.value] = LoadResult(sync_pass=sync_pass.value, dry_run=True, counters=zero)
             continue
