@@ -24,6 +24,7 @@ from bcsync.pipeline.reading import read_by_ids
 from bcsync.pipeline.services import Services
 from bcsync.pipeline.write_bc import write_bc
 from bcsync.pipeline.write_crm import write_crm
+from bcsync.pipeline.writing import with_new_modified_on
 from bcsync.registry.model import IntegrationTableMapping
 from bcsync.rules import apply_after_write_rules
 from bcsync.store.schema import CoupledBy
@@ -62,18 +63,22 @@ def _write(
     job_id: str,
 ) -> pd.DataFrame:
     """Send the writes in parts of PROGRESS_EVERY records; a long load logs "written N of M" after each
-    part and keeps it in its job row's message, where the job log page and `bcsync jobs` show it."""
+    part and keeps it in its job row's message, where the job log page and `bcsync jobs` show it.
+
+    The destination's new modified-on is read back once after the last part: read per part, each
+    window ("modified since the writes began") would hold every earlier part again."""
     writer = write_crm if sync_pass.destination is Side.CRM else write_bc
+    began = datetime.now(UTC)
     total, parts = len(writes), []
     for start in range(0, total, PROGRESS_EVERY):
-        parts.append(
-            writer(mapping, sync_pass, writes.iloc[start : start + PROGRESS_EVERY], services, job_id)
-        )
+        part = writes.iloc[start : start + PROGRESS_EVERY]
+        parts.append(writer(mapping, sync_pass, part, services, job_id, read_back=False))
         if total > PROGRESS_EVERY:
             done = min(start + PROGRESS_EVERY, total)
             log.info("%s %s: written %d of %d", mapping.name, sync_pass.value, done, total)
             services.store.report_progress(job_id, done, total)
-    return pd.concat([p for p in parts if len(p)] or [parts[0]], ignore_index=True)
+    written = pd.concat([p for p in parts if len(p)] or [parts[0]], ignore_index=True)
+    return with_new_modified_on(written, mapping, sync_pass.destination, services, began)
 
 
 def read_records(
