@@ -62,9 +62,12 @@ def _sqlite_executemany(conn: Connection, table: Table, frame: pd.DataFrame, sta
         if values is None:
             return False
         columns.append(values)
-    rows = list(zip(*columns, strict=True))
-    for batch in batches(rows):
-        conn.exec_driver_sql(compiled.string, list(batch))
+    # Rows streamed to the driver: no list of 100,000 tuples for the garbage collector to walk.
+    cursor = conn.connection.dbapi_connection.cursor()
+    try:
+        cursor.executemany(compiled.string, zip(*columns, strict=True))
+    finally:
+        cursor.close()
     return True
 
 
