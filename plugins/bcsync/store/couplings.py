@@ -17,7 +17,6 @@ from bcsync.store.database import lock_mapping
 from bcsync.store.frames import (
     batches,
     enum_of,
-    fetch_rows,
     frame_of,
     guids,
     require_columns,
@@ -68,11 +67,11 @@ def select_couplings(
     base = select(*(couplings.c[name] for name in columns)).where(couplings.c.mapping == mapping)
     timestamps = [name for name in TIMESTAMPS if name in columns]
     if bc_ids is None and crm_ids is None:
-        return to_frame(fetch_rows(conn, base), columns, timestamps)
+        return to_frame(conn.execute(base).all(), columns, timestamps)
     rows = []
     for column, ids in ((couplings.c.bc_id, bc_ids or []), (couplings.c.crm_id, crm_ids or [])):
         for batch in batches(list(ids)):
-            rows.extend(fetch_rows(conn, base.where(column.in_(batch))))
+            rows.extend(conn.execute(base.where(column.in_(batch))).all())
     frame = to_frame(rows, columns, timestamps)
     return frame.drop_duplicates(subset=["bc_id"], ignore_index=True)
 

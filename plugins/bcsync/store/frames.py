@@ -12,7 +12,7 @@ from enum import StrEnum
 from typing import Any, TypeVar
 
 import pandas as pd
-from sqlalchemy import Boolean, Connection, Row, Select
+from sqlalchemy import Row
 
 from bcsync.store.schema import Direction
 
@@ -104,43 +104,13 @@ def batches(items: Sequence[Any], size: int = BATCH_SIZE) -> Iterator[Sequence[A
 
 
 def to_frame(
-    rows: Sequence[Row[Any]] | Sequence[tuple[Any, ...]],
-    columns: Sequence[str],
-    timestamps: Sequence[str] = (),
+    rows: Sequence[Row[Any]], columns: Sequence[str], timestamps: Sequence[str] = ()
 ) -> pd.DataFrame:
-    """Query rows as a frame with the given columns (also when empty) and UTC timestamp columns
-    (from datetimes, or from the UTC text SQLite keeps them as: see `fetch_rows`)."""
+    """Query rows as a frame with the given columns (also when empty) and UTC timestamp columns."""
     frame = pd.DataFrame.from_records([tuple(row) for row in rows], columns=list(columns))
     for column in timestamps:
-        values = frame[column]
-        known = values.dropna()
-        text = bool(len(known)) and isinstance(known.iloc[0], str)
-        parsed = pd.to_datetime(values, utc=True, format="ISO8601" if text else None)
-        frame[column] = parsed.astype("datetime64[us, UTC]")
+        frame[column] = pd.to_datetime(frame[column], utc=True).astype("datetime64[us, UTC]")
     return frame
-
-
-def fetch_rows(conn: Connection, query: Select[Any]) -> list[tuple[Any, ...]]:
-    """The query's rows as tuples. On SQLite straight from the driver, with booleans made bool again
-    and timestamps left as their stored text (`to_frame` parses them column-wise): SQLAlchemy's
-    per-value result processing cost more than the query at 100,000 rows. Elsewhere through
-    SQLAlchemy as usual."""
-    if conn.dialect.name != "sqlite":
-        return [tuple(row) for row in conn.execute(query).all()]
-    compiled = query.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
-    parameters = tuple(compiled.params[name] for name in compiled.positiontup or [])
-    booleans = [i for i, column in enumerate(query.selected_columns) if isinstance(column.type, Boolean)]
-    cursor = conn.connection.dbapi_connection.cursor()
-    try:
-        rows = cursor.execute(compiled.string, parameters).fetchall()
-    finally:
-        cursor.close()
-    if not booleans or not rows:
-        return rows
-    columns = list(zip(*rows, strict=True))
-    for i in booleans:
-        columns[i] = tuple(None if value is None else bool(value) for value in columns[i])
-    return list(zip(*columns, strict=True))
 
 
 def enum_of(kind: type[E], value: object, what: str) -> E:
