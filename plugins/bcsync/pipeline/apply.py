@@ -20,6 +20,7 @@ from bcsync.engine.model import (
     SyncPass,
 )
 from bcsync.pipeline.context import RunContext
+from bcsync.pipeline.frames import is_in
 from bcsync.pipeline.reading import read_by_ids
 from bcsync.pipeline.services import Services
 from bcsync.pipeline.write_bc import write_bc
@@ -95,7 +96,7 @@ def _merge_writes(outcome: pd.DataFrame, written: pd.DataFrame) -> pd.DataFrame:
     if written.empty:
         return outcome
     results = written.drop_duplicates(SOURCE_ID, keep="last").set_index(SOURCE_ID)
-    is_write = outcome["action"].isin(WRITES) & outcome[SOURCE_ID].isin(results.index)
+    is_write = outcome["action"].isin(WRITES) & is_in(outcome[SOURCE_ID], results.index)
     ok = outcome[SOURCE_ID].map(results["ok"]).fillna(False).astype(bool) & is_write
     failed = is_write & ~ok
     outcome.loc[ok, DESTINATION_ID] = outcome.loc[ok, SOURCE_ID].map(results[DESTINATION_ID])
