@@ -91,7 +91,7 @@ def _couple(
 
     result: dict[str, PassCouplings] = {}
     for sync_pass in run_passes:
-        source_ids = set(candidates[sync_pass][SOURCE_ID]) if sync_pass in candidates else set()
+        source_ids = set(candidates[sync_pass][SOURCE_ID].tolist()) if sync_pass in candidates else set()
         couplings = _couplings_of(mapping, sync_pass, services, source_ids)
         new_pairs = pd.concat([proposed[sync_pass], found[sync_pass]], ignore_index=True)
         if len(new_pairs) and run.dry_run:

@@ -40,7 +40,7 @@ def write_crm(
         )
         journal = services.store.record_pending(mapping.name, sync_pass.value, proposed, job_id=job_id)
         chosen = dict(zip(journal["source_id"], journal["destination_id"], strict=True))
-        ids = [chosen[s] for s in inserts[SOURCE_ID]]
+        ids = [chosen[s] for s in inserts[SOURCE_ID].tolist()]
         # An upsert by the journalled id: sent twice, it still makes one row.
         results += _send_crm(
             mapping, services, inserts, ids, "upsert", company_binding(services, mapping, "insert")

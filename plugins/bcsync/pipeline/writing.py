@@ -24,10 +24,11 @@ def results_of(
     rows: pd.DataFrame, outcomes: list[WriteResult], ids: list[str | None]
 ) -> list[dict[str, Any]]:
     out = []
-    for row, outcome, record_id in zip(rows.itertuples(index=False), outcomes, ids, strict=True):
+    # Only the source id is needed: itertuples would iterate every column, payloads included.
+    for source_id, outcome, record_id in zip(rows[SOURCE_ID].tolist(), outcomes, ids, strict=True):
         out.append(
             {
-                SOURCE_ID: row.source_id,
+                SOURCE_ID: source_id,
                 DESTINATION_ID: (outcome.id or record_id or "").lower() or None,
                 "ok": outcome.ok,
                 "error": None if outcome.ok else str(outcome.error),
