@@ -65,7 +65,7 @@ class BusinessCentralHook(ODataServiceHook):
     hook_name = "Microsoft Dynamics 365 Business Central"
     default_host = BC_HOST
     max_page_size = MAX_PAGE_SIZE
-    default_page_size = 5000
+    default_page_size = MAX_PAGE_SIZE  # BC online's own page size: a big table in 4x fewer requests
     default_concurrency = MAX_CONCURRENT_REQUESTS
     concurrency_limit = MAX_CONCURRENT_REQUESTS
 

@@ -20,10 +20,12 @@ from bcsync.engine.model import (
     SyncPass,
 )
 from bcsync.pipeline.context import RunContext
+from bcsync.pipeline.frames import is_in
 from bcsync.pipeline.reading import read_by_ids
 from bcsync.pipeline.services import Services
 from bcsync.pipeline.write_bc import write_bc
 from bcsync.pipeline.write_crm import write_crm
+from bcsync.pipeline.writing import with_new_modified_on
 from bcsync.registry.model import IntegrationTableMapping
 from bcsync.rules import apply_after_write_rules
 from bcsync.store.schema import CoupledBy
@@ -35,6 +37,7 @@ PROGRESS_EVERY = 2_000  # records per write part: a long load reports its progre
 # A plan column: the record was created by this write, even if what followed (an AFTER_WRITE rule,
 # its children) then failed it: it is coupled all the same, so its retry updates it.
 CREATED = "created"
+LOG_LINES_PER_EVENT = 100  # SYNC ERROR lines per log event
 
 
 def write_plan(
@@ -62,18 +65,22 @@ def _write(
     job_id: str,
 ) -> pd.DataFrame:
     """Send the writes in parts of PROGRESS_EVERY records; a long load logs "written N of M" after each
-    part and keeps it in its job row's message, where the job log page and `bcsync jobs` show it."""
+    part and keeps it in its job row's message, where the job log page and `bcsync jobs` show it.
+
+    The destination's new modified-on is read back once after the last part: read per part, each
+    window ("modified since the writes began") would hold every earlier part again."""
     writer = write_crm if sync_pass.destination is Side.CRM else write_bc
+    began = datetime.now(UTC)
     total, parts = len(writes), []
     for start in range(0, total, PROGRESS_EVERY):
-        parts.append(
-            writer(mapping, sync_pass, writes.iloc[start : start + PROGRESS_EVERY], services, job_id)
-        )
+        part = writes.iloc[start : start + PROGRESS_EVERY]
+        parts.append(writer(mapping, sync_pass, part, services, job_id, read_back=False))
         if total > PROGRESS_EVERY:
             done = min(start + PROGRESS_EVERY, total)
             log.info("%s %s: written %d of %d", mapping.name, sync_pass.value, done, total)
             services.store.report_progress(job_id, done, total)
-    return pd.concat([p for p in parts if len(p)] or [parts[0]], ignore_index=True)
+    written = pd.concat([p for p in parts if len(p)] or [parts[0]], ignore_index=True)
+    return with_new_modified_on(written, mapping, sync_pass.destination, services, began)
 
 
 def read_records(
@@ -89,7 +96,7 @@ def _merge_writes(outcome: pd.DataFrame, written: pd.DataFrame) -> pd.DataFrame:
     if written.empty:
         return outcome
     results = written.drop_duplicates(SOURCE_ID, keep="last").set_index(SOURCE_ID)
-    is_write = outcome["action"].isin(WRITES) & outcome[SOURCE_ID].isin(results.index)
+    is_write = outcome["action"].isin(WRITES) & is_in(outcome[SOURCE_ID], results.index)
     ok = outcome[SOURCE_ID].map(results["ok"]).fillna(False).astype(bool) & is_write
     failed = is_write & ~ok
     outcome.loc[ok, DESTINATION_ID] = outcome.loc[ok, SOURCE_ID].map(results[DESTINATION_ID])
@@ -178,18 +185,22 @@ def _log_failures(
         bc_number=failed["bc_number"] if "bc_number" in failed.columns else failed["label"].where(to_crm),
         name=failed["name"] if "name" in failed.columns else None,
     )
-    for row in failed.itertuples(index=False):
-        bc_id, crm_id = (row.source_id, row.destination_id) if to_crm else (row.destination_id, row.source_id)
-        log.error(
-            "SYNC ERROR job=%s direction=%s bc_id=%s bc_record=%s name=%s crm_id=%s reason=%s",
-            mapping.name,
-            sync_pass.value,
-            bc_id,
-            row.bc_number or "",
-            row.name or "",
-            crm_id,
-            row.error,
+    lines = [
+        f"SYNC ERROR job={mapping.name} direction={sync_pass.value} bc_id={bc_id} "
+        f"bc_record={number or ''} name={name or ''} crm_id={crm_id} reason={error}"
+        for bc_id, crm_id, number, name, error in zip(
+            failed[SOURCE_ID if to_crm else DESTINATION_ID],
+            failed[DESTINATION_ID if to_crm else SOURCE_ID],
+            failed["bc_number"],
+            failed["name"],
+            failed["error"],
+            strict=True,
         )
+    ]
+    # Still one line per failed record, but one log event per LOG_LINES_PER_EVENT of them: a task
+    # log event costs about a millisecond, which 10,000 failed records would spend on logging alone.
+    for start in range(0, len(lines), LOG_LINES_PER_EVENT):
+        log.error("%s", "\n".join(lines[start : start + LOG_LINES_PER_EVENT]))
     services.store.add_record_errors(
         pd.DataFrame(
             {

@@ -28,7 +28,7 @@ from bcsync.engine.model import (
 )
 from bcsync.pipeline.context import RunContext, RunKind
 from bcsync.pipeline.extract import UnknownRecords, unknown_record_ids, unknown_records_message
-from bcsync.pipeline.frames import as_destination, as_source, oriented_couplings
+from bcsync.pipeline.frames import as_destination, as_source, is_in, oriented_couplings
 from bcsync.pipeline.linked import linked_pairs
 from bcsync.pipeline.reading import read_by_ids, read_pages
 from bcsync.pipeline.record import job_lease
@@ -91,7 +91,7 @@ def _couple(
 
     result: dict[str, PassCouplings] = {}
     for sync_pass in run_passes:
-        source_ids = set(candidates[sync_pass][SOURCE_ID]) if sync_pass in candidates else set()
+        source_ids = set(candidates[sync_pass][SOURCE_ID].tolist()) if sync_pass in candidates else set()
         couplings = _couplings_of(mapping, sync_pass, services, source_ids)
         new_pairs = pd.concat([proposed[sync_pass], found[sync_pass]], ignore_index=True)
         if len(new_pairs) and run.dry_run:
@@ -99,7 +99,7 @@ def _couple(
             log.info("%s: dry run, %d pair(s) would be coupled", mapping.name, len(new_pairs))
             couplings = pd.concat([couplings, new_pairs.assign(skipped=False)], ignore_index=True)
         oriented = oriented_couplings(couplings, sync_pass)
-        relevant = oriented[oriented[SOURCE_ID].isin(source_ids)]
+        relevant = oriented[is_in(oriented[SOURCE_ID], source_ids)]
         # Written whatever changed: pairs coupled by matching under "Synch. After Bulk Coupling", and
         # counterparts the table's rule found (BC forces the modify of both).
         forced = [found[sync_pass]] if len(found[sync_pass]) else []
@@ -238,8 +238,9 @@ def _counterparts(
     key = mapping.bc_key if sync_pass.destination is Side.BC else mapping.crm_key
     if len(staged) and key in staged.columns:
         ids = staged[key].astype(str).str.lower()
-        hits = staged[ids.isin(remaining)]
-        remaining -= set(ids[ids.isin(remaining)])
+        known = is_in(ids, remaining)
+        hits = staged[known]
+        remaining -= set(ids[known])
         yield hits
     if remaining:
         yield from read_by_ids(services, mapping, sync_pass.destination, remaining, apply_filter=False)
@@ -273,7 +274,7 @@ def _match(
     couplings = services.store.couplings(mapping.name)
     source_column = "bc_id" if sync_pass is SyncPass.TO_CRM else "crm_id"
     destination_column = "crm_id" if sync_pass is SyncPass.TO_CRM else "bc_id"
-    uncoupled = candidates_source[~candidates_source[SOURCE_ID].isin(set(couplings[source_column]))]
+    uncoupled = candidates_source[~is_in(candidates_source[SOURCE_ID], set(couplings[source_column]))]
     if uncoupled.empty:
         return pd.DataFrame()
     candidates = destination()
@@ -323,12 +324,12 @@ def _found(
     )
     couplings = services.store.couplings(mapping.name)
     coupled_sources = set(couplings[source_column]) | set(matched.get(source_column, ()))
-    uncoupled = candidates[~candidates[SOURCE_ID].isin(coupled_sources)]
+    uncoupled = candidates[~is_in(candidates[SOURCE_ID], coupled_sources)]
     if uncoupled.empty:
         return pd.DataFrame()
     taken = set(couplings[destination_column]) | set(matched.get(destination_column, ()))
     destination = destination_candidates()
-    free = destination[~destination[DESTINATION_ID].isin(taken)] if len(destination) else destination
+    free = destination[~is_in(destination[DESTINATION_ID], taken)] if len(destination) else destination
     found = find_uncoupled(mapping, sync_pass, uncoupled, free, services)
     if found.empty:
         return pd.DataFrame()

@@ -137,14 +137,16 @@ def _extension_fields(
     wanted = [c for c in columns.select(extension.api.value) if c not in primary_fields or c == columns.key]
     if len(wanted) <= 1:
         return None
-    rows = [
-        row
+    # A frame per page: a big table's rows are not held as dicts all at once.
+    frames = [
+        pd.DataFrame(page, columns=wanted)
         for page in services.bc.iter_pages(
             extension.entity_set, select=wanted, filter=where, api=extension.api.value
         )
-        for row in page
+        if page
     ]
-    return pd.DataFrame(rows, columns=wanted).drop(columns=["@odata.etag"], errors="ignore")
+    rows = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=wanted)
+    return rows.drop(columns=["@odata.etag"], errors="ignore")
 
 
 def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:

@@ -202,7 +202,9 @@ def _metadata(hook: Any, kind: type[M]) -> M:
 def _labels(source: pd.DataFrame, fields: tuple[str, ...], rows: int) -> list[str | None]:
     for field in fields:
         if field in source.columns:
-            return [None if pd.isna(v) else str(v) for v in source[field]]
+            # Through numpy: iterating an Arrow-backed column costs microseconds per value.
+            values = source[field].to_numpy(dtype=object, na_value=None)
+            return [v if v is None or type(v) is str else str(v) for v in values]
     return [None] * rows
 
 
@@ -219,8 +221,9 @@ def _etags(plan: pd.DataFrame, destination: pd.DataFrame) -> list[str | None]:
     """The destination's ETag as read, so BC updates are conditional on nobody having changed it since."""
     if "@odata.etag" not in destination.columns or destination.empty:
         return [None] * len(plan)
-    by_id = dict(zip(destination["destination_id"], destination["@odata.etag"], strict=True))
-    return [by_id.get(d) for d in plan["destination_id"]]
+    etags = destination["@odata.etag"].tolist()
+    by_id = dict(zip(destination["destination_id"].tolist(), etags, strict=True))
+    return [by_id.get(d) for d in plan["destination_id"].tolist()]
 
 
 def _summary(plan: pd.DataFrame) -> str:

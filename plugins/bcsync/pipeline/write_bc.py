@@ -28,7 +28,10 @@ def write_bc(
     writes: pd.DataFrame,
     services: Services,
     job_id: str,
+    *,
+    read_back: bool = True,
 ) -> pd.DataFrame:
+    """`read_back=False`: the caller reads the new modified-on back once for all its parts."""
     api_of = {f.bc_field: (f.bc_api or mapping.bc_endpoint.api) for f in mapping.fields if f.bc_field}
     primary, extension = mapping.bc_endpoint, mapping.bc_extension_endpoint
     began = datetime.now(UTC)
@@ -73,7 +76,8 @@ def write_bc(
         results += updated
         if extension is not None:
             _write_extension(services, extension, modifies, updated, api_of, primary.api)
-    return with_new_modified_on(pd.DataFrame(results), mapping, Side.BC, services, began)
+    written = pd.DataFrame(results)
+    return with_new_modified_on(written, mapping, Side.BC, services, began) if read_back else written
 
 
 def _split(payload: dict[str, Any] | None, api_of: dict[str, BcApi], primary: BcApi) -> tuple[dict, dict]:

@@ -23,7 +23,10 @@ def write_crm(
     writes: pd.DataFrame,
     services: Services,
     job_id: str,
+    *,
+    read_back: bool = True,
 ) -> pd.DataFrame:
+    """`read_back=False`: the caller reads the new modified-on back once for all its parts."""
     began = datetime.now(UTC)
     inserts = writes[writes["action"] == "insert"]
     modifies = writes[writes["action"] == "modify"]
@@ -37,7 +40,7 @@ def write_crm(
         )
         journal = services.store.record_pending(mapping.name, sync_pass.value, proposed, job_id=job_id)
         chosen = dict(zip(journal["source_id"], journal["destination_id"], strict=True))
-        ids = [chosen[s] for s in inserts[SOURCE_ID]]
+        ids = [chosen[s] for s in inserts[SOURCE_ID].tolist()]
         # An upsert by the journalled id: sent twice, it still makes one row.
         results += _send_crm(
             mapping, services, inserts, ids, "upsert", company_binding(services, mapping, "insert")
@@ -47,7 +50,8 @@ def write_crm(
         results += _send_crm(
             mapping, services, modifies, modifies[DESTINATION_ID].tolist(), "update", company
         )
-    return with_new_modified_on(pd.DataFrame(results), mapping, Side.CRM, services, began)
+    written = pd.DataFrame(results)
+    return with_new_modified_on(written, mapping, Side.CRM, services, began) if read_back else written
 
 
 def _send_crm(

@@ -11,6 +11,7 @@ from bcsync.engine.model import DESTINATION_ID, DESTINATION_MODIFIED, SOURCE_ID,
 from bcsync.pipeline.frames import as_destination
 from bcsync.pipeline.reading import modified_window, read_by_ids, read_pages
 from bcsync.pipeline.services import Services
+from bcsync.pipeline.specs import SideColumns, side_columns
 from bcsync.registry.model import IntegrationTableMapping
 from bcsync.wire.writes import WriteResult
 
@@ -23,10 +24,11 @@ def results_of(
     rows: pd.DataFrame, outcomes: list[WriteResult], ids: list[str | None]
 ) -> list[dict[str, Any]]:
     out = []
-    for row, outcome, record_id in zip(rows.itertuples(index=False), outcomes, ids, strict=True):
+    # Only the source id is needed: itertuples would iterate every column, payloads included.
+    for source_id, outcome, record_id in zip(rows[SOURCE_ID].tolist(), outcomes, ids, strict=True):
         out.append(
             {
-                SOURCE_ID: row.source_id,
+                SOURCE_ID: source_id,
                 DESTINATION_ID: (outcome.id or record_id or "").lower() or None,
                 "ok": outcome.ok,
                 "error": None if outcome.ok else str(outcome.error),
@@ -49,14 +51,25 @@ def with_new_modified_on(
     if len(ok_ids) <= READ_BACK_BY_ID:
         frames = list(read_by_ids(services, mapping, side, ok_ids, apply_filter=False)) if ok_ids else []
     else:
-        # Minutes of margin absorb a clock difference between us and the service.
+        # Minutes of margin absorb a clock difference between us and the service. Only the key and
+        # the modified-on are read: the window may hold every record of a large load.
         window = modified_window(mapping, side, not_before=since - CLOCK_MARGIN)
-        frames = list(read_pages(services, mapping.model_copy(update=_NO_FILTERS), side, window))
+        unfiltered = mapping.model_copy(update=_NO_FILTERS)
+        columns = _key_and_modified(mapping, side)
+        frames = list(read_pages(services, unfiltered, side, window, columns=columns))
+    frames = [frame for frame in frames if len(frame)]
     current = (
         as_destination(pd.concat(frames, ignore_index=True), mapping, side) if frames else pd.DataFrame()
     )
     modified = (
-        dict(zip(current[DESTINATION_ID], current[DESTINATION_MODIFIED], strict=True)) if len(current) else {}
+        pd.Series(current[DESTINATION_MODIFIED].array, index=current[DESTINATION_ID].array)
+        if len(current)
+        else {}
     )
     written["new_destination_modified"] = written[DESTINATION_ID].map(modified)
     return written
+
+
+def _key_and_modified(mapping: IntegrationTableMapping, side: Side) -> SideColumns:
+    columns = side_columns(mapping, side)
+    return SideColumns(side=side, key=columns.key, modified=columns.modified, fields_by_endpoint={})

@@ -334,10 +334,10 @@ def test_a_long_load_logs_and_keeps_its_progress_in_the_job_row(harness, monkeyp
     seen: list[str | None] = []  # the job row's message as the job log page reads it before each part
     real_writer = apply_step.write_crm
 
-    def writer_then_read_the_job_row(mapping, sync_pass, writes, services, job_id):
+    def writer_then_read_the_job_row(mapping, sync_pass, writes, services, job_id, **options):
         row = services.store.jobs(mapping.name, limit=10).set_index("job_id").loc[job_id]
         seen.append(None if row["message"] != row["message"] else row["message"])
-        return real_writer(mapping, sync_pass, writes, services, job_id)
+        return real_writer(mapping, sync_pass, writes, services, job_id, **options)
 
     harness.run("SALESPEOPLE", RunKind.FULL)
     harness.run("CURRENCY", RunKind.FULL)
