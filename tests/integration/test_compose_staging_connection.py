@@ -5,28 +5,15 @@ task and read by another, as on two Celery workers."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from urllib.parse import parse_qs, quote, urlsplit
 
 import pandas as pd
-import pytest
-from moto.server import ThreadedMotoServer
 
 from bcsync.deployment import main as deployment
 from bcsync.pipeline.staging import read_frame, run_folder, staging_root, write_frame
 from bcsync_dev.celery_stack import STAGING_CONN_ID
 from bcsync_dev.sandbox_connections import connection_env_var
 from tests.dags.compose_file import environment_of, load_compose
-
-
-@pytest.fixture
-def s3_server() -> Iterator[str]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    try:
-        yield f"http://127.0.0.1:{server._server.server_port}"
-    finally:
-        server.stop()
 
 
 def compose_staging_settings(endpoint: str) -> dict[str, str]:
@@ -43,8 +30,8 @@ def compose_staging_settings(endpoint: str) -> dict[str, str]:
     return {"BCSYNC_STAGING_URL": env["BCSYNC_STAGING_URL"], variable: moved}
 
 
-def test_frames_staged_through_the_compose_connection_round_trip(s3_server, monkeypatch, capsys):
-    for name, value in compose_staging_settings(s3_server).items():
+def test_frames_staged_through_the_compose_connection_round_trip(moto_s3, monkeypatch, capsys):
+    for name, value in compose_staging_settings(moto_s3).items():
         monkeypatch.setenv(name, value)
     assert deployment(["staging-bucket"]) == 0
     assert any(line.endswith(": created") for line in capsys.readouterr().out.splitlines())

@@ -8,7 +8,6 @@ from collections.abc import Iterator
 import boto3
 import pandas as pd
 import pytest
-from moto.server import ThreadedMotoServer
 
 from bcsync.pipeline.staging import read_frame, read_rows, run_folder, staging_root, write_frame, write_frames
 from bcsync_dev.celery_airflow import S3_KEY, S3_REGION, S3_SECRET, STAGING_BUCKET, staging_connection
@@ -16,27 +15,20 @@ from bcsync_dev.celery_stack import STAGING_CONN_ID
 
 
 @pytest.fixture(scope="module")
-def s3_staging() -> Iterator[tuple[str, object]]:
+def s3_staging(moto_s3: str) -> Iterator[tuple[str, object]]:
     """The staging URL of a bucket on a moto S3 server, and a boto3 client of that server. One server
     for the module: Airflow keeps a Connection's filesystem for the life of the process."""
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    try:
-        host, port = server.get_host_and_port()
-        endpoint = f"http://{host}:{port}"
-        client = boto3.client(
-            "s3",
-            endpoint_url=endpoint,
-            aws_access_key_id=S3_KEY,
-            aws_secret_access_key=S3_SECRET,
-            region_name=S3_REGION,
-        )
-        client.create_bucket(Bucket=STAGING_BUCKET)
-        with pytest.MonkeyPatch.context() as patch:
-            patch.setenv(f"AIRFLOW_CONN_{STAGING_CONN_ID.upper()}", staging_connection(endpoint))
-            yield f"s3://{STAGING_CONN_ID}@{STAGING_BUCKET}/staging", client
-    finally:
-        server.stop()
+    client = boto3.client(
+        "s3",
+        endpoint_url=moto_s3,
+        aws_access_key_id=S3_KEY,
+        aws_secret_access_key=S3_SECRET,
+        region_name=S3_REGION,
+    )
+    client.create_bucket(Bucket=STAGING_BUCKET)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(f"AIRFLOW_CONN_{STAGING_CONN_ID.upper()}", staging_connection(moto_s3))
+        yield f"s3://{STAGING_CONN_ID}@{STAGING_BUCKET}/staging", client
 
 
 def _keys(client, prefix: str) -> list[str]:
