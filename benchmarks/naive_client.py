@@ -150,6 +150,8 @@ class NaiveClient:
         counts: Counter[str] = Counter({name: 0 for name in COUNTERS})
         watermark = None if full else self._watermark()
         customers = self._customers(watermark)
+        if not customers:
+            return dict(counts)
         couplings = {row[0]: Coupling(*row) for row in self.db.execute("select * from couplings")}
         lookups = self._lookups()
         company = self._company()

@@ -45,6 +45,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from _sync_runs import change_customers, changed_customers, child_result, print_result
+
 ROOT = Path(__file__).resolve().parents[1]
 DAG_ID = "bcsync_customer"
 DEPENDENCY_DAGS = ("bcsync_salespeople", "bcsync_currency")
@@ -52,9 +54,7 @@ DIRECTION = "ToIntegrationTable"
 COUNTERS = ("inserted", "modified", "deleted", "unchanged", "skipped", "failed", "coupled")
 # "matched": pairs the couple step coupled by matching (its log line), next to the job log's "coupled"
 COLUMNS = (*COUNTERS, "matched")
-RESULT_PREFIX = "BENCH RESULT "
 SERVICES = ("bc", "dataverse")
-UPDATE_BATCH = 5000  # records per write_many call when changing customers (the hook splits into $batch)
 
 
 @dataclass
@@ -124,7 +124,7 @@ def child(dag_ids: list[str], conf: dict[str, Any], profile_file: str | None) ->
         "maxrss_kb": usage.ru_maxrss,
         "cpu": usage.ru_utime + usage.ru_stime,
     }
-    print(RESULT_PREFIX + json.dumps(result), flush=True)
+    print_result(result)
     return 0  # a failed run state (records that failed) is reported, not an error of the benchmark
 
 
@@ -210,7 +210,7 @@ class Bench:
             )
         figures.wall = time.perf_counter() - began
         figures.server_cpu = _process_cpu(self.sandbox.process.pid) - server_cpu
-        result = _child_result(log_file)
+        result = child_result(log_file)
         if process.returncode or not result:
             raise SystemExit(f"{name}: the DAG run failed (exit {process.returncode}); see {log_file}")
         figures.state = ",".join(result["states"].values())
@@ -242,7 +242,6 @@ class Bench:
 
     def change_customers(self, percent: float) -> tuple[int, float]:
         """Update `percent` % of N customers (coupled ones) through the BC API; returns (count, seconds)."""
-        from bcsync.hooks.business_central import BusinessCentralHook
         from bcsync.store.store import CouplingStore
 
         store = CouplingStore(self.store_url)
@@ -250,25 +249,8 @@ class Bench:
             bc_ids = store.couplings("CUSTOMER")["bc_id"].dropna().tolist()
         finally:
             store.dispose()
-        # `percent` of all customers, taken from the coupled ones: an uncoupled customer's change is
-        # ignored by a scheduled run (only coupled records are synchronized), so it would test nothing.
-        count = min(len(bc_ids), max(1, int(self.customers * percent / 100)))
-        step = max(1, len(bc_ids) // count)
-        chosen = bc_ids[::step][:count]
-        stamp = datetime.now(UTC).strftime("%H%M%S")
-        hook = BusinessCentralHook()
-        began = time.perf_counter()
-        failures = 0
-        for start in range(0, len(chosen), UPDATE_BATCH):
-            records = [
-                {"id": bc_id, "phoneNumber": f"+1 425 {stamp[:3]} {start + i:05d}"}
-                for i, bc_id in enumerate(chosen[start : start + UPDATE_BATCH])
-            ]
-            results = hook.write_many("customers", records, "update", if_match="*")
-            failures += sum(1 for r in results if not r.ok)
-        if failures:
-            raise SystemExit(f"{failures} customer update(s) failed")
-        return len(chosen), time.perf_counter() - began
+        chosen = changed_customers(bc_ids, self.customers, percent)
+        return len(chosen), change_customers(chosen)
 
 
 # -- helpers ------------------------------------------------------------------------------------------
@@ -327,13 +309,6 @@ def _process_cpu(pid: int) -> float:
     except psutil.Error:
         return 0.0
     return times.user + times.system
-
-
-def _child_result(log_file: Path) -> dict[str, Any] | None:
-    for line in reversed(log_file.read_text(errors="replace").splitlines()):
-        if line.startswith(RESULT_PREFIX):
-            return json.loads(line[len(RESULT_PREFIX) :])
-    return None
 
 
 def _top_functions(profile_file: str, limit: int = 25) -> str:
