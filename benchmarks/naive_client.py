@@ -155,6 +155,7 @@ class NaiveClient:
         couplings = {row[0]: Coupling(*row) for row in self.db.execute("select * from couplings")}
         lookups = self._lookups()
         company = self._company()
+        accounts: dict[str, dict[str, Any]] = {}  # a full run reads every account once, for matching
         if full:
             accounts = {a["accountid"]: a for a in self._accounts(company)}
             self._match(customers, couplings, accounts, counts)
@@ -170,9 +171,8 @@ class NaiveClient:
                 continue
             current = accounts.get(coupling.crm_id) if full else self._account(coupling.crm_id)
             self._modify(customer, coupling, current, lookups, company, counts)
-        newest = max((c["lastModifiedDateTime"] for c in customers), default=watermark, key=_instant)
-        if newest:
-            self.db.execute("insert or replace into watermark values ('bc', ?)", (newest,))
+        newest = max((c["lastModifiedDateTime"] for c in customers), key=_instant)
+        self.db.execute("insert or replace into watermark values ('bc', ?)", (newest,))
         self.db.commit()
         return dict(counts)
 
@@ -193,23 +193,23 @@ class NaiveClient:
         if company:
             where.append(f"_{COMPANY_LOOKUP}_value eq {company} or _{COMPANY_LOOKUP}_value eq null")
         url = f"{self.endpoints.dataverse}/accounts"
-        rows = self.crm.rows(url, self._account_columns(), " and ".join(f"({w})" for w in where))
-        return [self._named(row) for row in rows]
+        rows = self.crm.rows(url, self.account_columns(), " and ".join(f"({w})" for w in where))
+        return [self.named(row) for row in rows]
 
     def _account(self, account_id: str) -> dict[str, Any] | None:
         """One account by id (an incremental run reads only the counterparts of changed customers)."""
         url = f"{self.endpoints.dataverse}/accounts({account_id})"
-        response = self.crm.send("GET", url, params={"$select": ",".join(self._account_columns())})
+        response = self.crm.send("GET", url, params={"$select": ",".join(self.account_columns())})
         if response.status_code == 404:
             return None
         response.raise_for_status()
-        return self._named(response.json())
+        return self.named(response.json())
 
-    def _account_columns(self) -> list[str]:
+    def account_columns(self) -> list[str]:
         fields = [f"_{r.destination_field}_value" if r.lookup else r.destination_field for r in self.rules]
         return ["accountid", "modifiedon", *dict.fromkeys(fields)]
 
-    def _named(self, row: dict[str, Any]) -> dict[str, Any]:
+    def named(self, row: dict[str, Any]) -> dict[str, Any]:
         """A Web API row with its lookups under their field names (`_ownerid_value` → ownerid)."""
         names = ["accountid", "modifiedon", *(r.destination_field for r in self.rules)]
         return {n: row.get(f"_{n}_value") if n in self.binds else row.get(n) for n in names}

@@ -80,9 +80,9 @@ def change_customers(services: Services, numbers: dict[str, str], stamp: str) ->
 
 def accounts_by_customer(services: Services, couplings: dict[str, str], client: Any) -> dict:
     """Per BC customer id: the mapped fields of the Sales account it is coupled to (lookups as ids)."""
-    select = client._account_columns()
+    select = client.account_columns()
     accounts = {
-        str(row["accountid"]).lower(): client._named(row)
+        str(row["accountid"]).lower(): client.named(row)
         for page in services.crm.iter_pages("accounts", select=select)
         for row in page
     }
