@@ -112,10 +112,10 @@ def test_naive_client_matches_bcsync_counters_and_values(
     ]
     change_customers(ours, numbers, "A")
     bcsync_runs.append(
-        bcsync_counters(run_bcsync(ours, "CUSTOMER", RunKind.SCHEDULED, tmp_path / "s", TO_SALES))
+        bcsync_counters(run_bcsync(ours, "CUSTOMER", RunKind.SCHEDULED, tmp_path / "staging", TO_SALES))
     )
     bcsync_runs.append(
-        bcsync_counters(run_bcsync(ours, "CUSTOMER", RunKind.SCHEDULED, tmp_path / "s", TO_SALES))
+        bcsync_counters(run_bcsync(ours, "CUSTOMER", RunKind.SCHEDULED, tmp_path / "staging", TO_SALES))
     )
     ours_coupled = dict(ours.store.couplings("CUSTOMER")[["bc_id", "crm_id"]].itertuples(index=False))
     probe = NaiveClient(Endpoints.from_sandbox(sandbox), tmp_path / "probe.db", "sqlite://")
