@@ -19,6 +19,7 @@ test_naive_client_parity.py checks it):
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import time
 import uuid
@@ -35,6 +36,8 @@ from bcsync.engine.transform import lookup_table, transfer
 from bcsync.engine.values import same_value
 from bcsync.pipeline.specs import field_rules, match_groups, side_columns
 from bcsync.registry import load_registry
+
+log = logging.getLogger(__name__)
 
 MAPPING = "CUSTOMER"
 COUNTERS = ("inserted", "modified", "deleted", "unchanged", "skipped", "failed", "coupled")
@@ -297,7 +300,7 @@ class NaiveClient:
     def _insert(self, customer: dict, lookups: dict, company: str | None, counts: Counter) -> None:
         result = transfer(self.rules, customer, lookups)
         if result.error:
-            counts["failed"] += 1
+            self._fail(customer, result.error, counts)
             return
         template = self.mapping.int_table_config_template  # its values win over the mapped ones
         values = {**result.values, **(template.values if template else {})}
@@ -306,7 +309,7 @@ class NaiveClient:
         url = f"{self.endpoints.dataverse}/accounts?$select=modifiedon"
         response = self.crm.send("POST", url, json=body, headers={"Prefer": "return=representation"})
         if not response.ok:
-            counts["failed"] += 1
+            self._fail(customer, f"POST {response.status_code}: {response.text[:200]}", counts)
             return
         row = (customer["id"], account_id, customer["lastModifiedDateTime"], response.json()["modifiedon"], 0)
         self.db.execute("insert into couplings values (?, ?, ?, ?, ?)", row)
@@ -324,8 +327,8 @@ class NaiveClient:
         """A coupled customer that changed: PATCH the fields whose value differs in Sales, if any."""
         result = transfer(self.rules, customer, lookups)
         if current is None or result.error:
-            counts["failed"] += 1
-            self.db.execute("update couplings set failed = 1 where bc_id = ?", (customer["id"],))
+            reason = result.error or f"the coupled account {coupling.crm_id} was deleted"
+            self._fail(customer, reason, counts, coupled=True)
             return
         differing = {n: v for n, v in result.values.items() if not same_value(v, current.get(n))}
         # Both sides changed a bidirectional field since the last sync: BC's update conflict fails it.
@@ -333,8 +336,7 @@ class NaiveClient:
             r.bidirectional and r.destination_field in differing for r in self.rules
         )
         if conflict:
-            counts["failed"] += 1
-            self.db.execute("update couplings set failed = 1 where bc_id = ?", (customer["id"],))
+            self._fail(customer, "both sides changed since the last synchronization", counts, coupled=True)
             return
         if not differing:
             counts["unchanged"] += 1
@@ -348,14 +350,22 @@ class NaiveClient:
             json=self._body(differing, company), headers={"Prefer": "return=representation", "If-Match": "*"},
         )  # fmt: skip
         if not response.ok:
-            counts["failed"] += 1
-            self.db.execute("update couplings set failed = 1 where bc_id = ?", (customer["id"],))
+            reason = f"PATCH {response.status_code}: {response.text[:200]}"
+            self._fail(customer, reason, counts, coupled=True)
             return
         self.db.execute(
             "update couplings set bc_synced_on = ?, crm_synced_on = ?, failed = 0 where bc_id = ?",
             (customer["lastModifiedDateTime"], response.json()["modifiedon"], customer["id"]),
         )
         counts["modified"] += 1
+
+    def _fail(self, customer: dict, reason: str, counts: Counter, *, coupled: bool = False) -> None:
+        """A record that failed: logged with its ids and why. A coupled one is marked, so that its next
+        read synchronizes it whatever changed."""
+        log.warning("failed: customer %s (%s): %s", customer.get("number"), customer["id"], reason)
+        counts["failed"] += 1
+        if coupled:
+            self.db.execute("update couplings set failed = 1 where bc_id = ?", (customer["id"],))
 
     def _body(self, values: dict[str, Any], company: str | None) -> dict[str, Any]:
         """Values → Web API body: lookups as `<navigation>@odata.bind`, and this company's row."""
