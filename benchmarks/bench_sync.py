@@ -87,9 +87,9 @@ def reset_stats(bench: Bench) -> None:
         bench.sandbox.admin(service, "POST", "stats/reset")
 
 
-def started(work: Path, customers: int) -> Bench:
+def started(work: Path, customers: int, seed_timeout: float) -> Bench:
     """Fresh services seeded with `customers`, and SALESPEOPLE and CURRENCY synchronized by bcsync."""
-    bench = Bench(work, customers, profile=False)
+    bench = Bench(work, customers, profile=False, seed_timeout=seed_timeout)
     try:
         seeded = bench.start()
         deps = bench.run("dependencies", DEPENDENCY_DAGS, {"full_sync": True}, timed=False)
@@ -102,9 +102,11 @@ def started(work: Path, customers: int) -> Bench:
     return bench
 
 
-def bcsync_runs(work: Path, customers: int, percent: float) -> tuple[list[Figures], list[str]]:
+def bcsync_runs(
+    work: Path, customers: int, percent: float, seed_timeout: float
+) -> tuple[list[Figures], list[str]]:
     """bcsync's three runs; also the customers changed, for the client to change the same ones."""
-    bench = started(work, customers)
+    bench = started(work, customers, seed_timeout)
     try:
         figures = [bcsync_run(bench, "initial", {"full_sync": True, "direction": DIRECTION})]
         chosen = changed_customers(coupled_by_bcsync(bench), customers, percent)
@@ -134,10 +136,10 @@ def coupled_by_bcsync(bench: Bench) -> list[str]:
         store.dispose()
 
 
-def client_runs(work: Path, customers: int, chosen: list[str]) -> list[Figures]:
+def client_runs(work: Path, customers: int, chosen: list[str], seed_timeout: float) -> list[Figures]:
     from naive_client import Endpoints
 
-    bench = started(work, customers)
+    bench = started(work, customers, seed_timeout)
     try:
         arguments = {
             "endpoints": dataclasses.asdict(Endpoints.from_sandbox(bench.sandbox)),
@@ -245,6 +247,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--customers", type=int, nargs="+", default=[1000, 10_000, 100_000])
     parser.add_argument("--changed-percent", type=float, default=1.0)
+    parser.add_argument(
+        "--seed-timeout", type=float, help="seconds to wait for the seed (default: 120, or N/100 if more)"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the work dir (each run's log in logs/)")
     args = parser.parse_args()
     logging.getLogger("alembic").setLevel(logging.WARNING)  # the store's migration check, in this process
@@ -254,9 +259,13 @@ def main() -> int:
     try:
         for customers in args.customers:
             print(f"{customers:,} customers: bcsync", flush=True)
-            ours, chosen = bcsync_runs(work / f"bcsync-{customers}", customers, args.changed_percent)
+            seed_timeout = args.seed_timeout or max(120, customers / 100)
+            ours, chosen = bcsync_runs(
+                work / f"bcsync-{customers}", customers, args.changed_percent, seed_timeout
+            )
             print(f"{customers:,} customers: per-record client ({len(chosen):,} changed)", flush=True)
-            results[customers] = (ours, client_runs(work / f"client-{customers}", customers, chosen))
+            theirs = client_runs(work / f"client-{customers}", customers, chosen, seed_timeout)
+            results[customers] = (ours, theirs)
     finally:
         if results:
             print()
