@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import resource
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -25,6 +26,21 @@ _CODE_TIME = re.compile(r"bcsync code time: .*? ([\d.]+) s, cpu ([\d.]+) s")
 def print_result(result: dict[str, Any]) -> None:
     """A child process's figures, as the one line its parent looks for in the output."""
     print(RESULT_PREFIX + json.dumps(result), flush=True)
+
+
+def peak_rss_kb() -> int:
+    """This process's peak resident set size in KiB, since it started its program.
+
+    Not `ru_maxrss`: Linux carries a process's peak over exec, so a child started by a big parent
+    (fork, then exec) reports at least the parent's size; VmHWM belongs to the new program's memory.
+    """
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
 def child_result(log_file: Path) -> dict[str, Any] | None:

@@ -37,7 +37,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from _sync_runs import change_customers, changed_customers, child_result, code_times, print_result
+from _sync_runs import (
+    change_customers,
+    changed_customers,
+    child_result,
+    code_times,
+    peak_rss_kb,
+    print_result,
+)
 from sync_benchmark import DAG_ID, DEPENDENCY_DAGS, DIRECTION, SERVICES, Bench
 
 WRITTEN = ("inserted", "modified", "deleted")
@@ -71,7 +78,7 @@ def naive_child(arguments: dict[str, Any]) -> int:
     client = NaiveClient(Endpoints(**arguments["endpoints"]), Path(arguments["database"]), arguments["store"])
     counters = client.sync(full=arguments["full"])
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    print_result({"counters": counters, "cpu": usage.ru_utime + usage.ru_stime, "maxrss_kb": usage.ru_maxrss})
+    print_result({"counters": counters, "cpu": usage.ru_utime + usage.ru_stime, "maxrss_kb": peak_rss_kb()})
     return 0
 
 

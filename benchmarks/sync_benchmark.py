@@ -45,7 +45,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from _sync_runs import change_customers, changed_customers, child_result, print_result
+from _sync_runs import change_customers, changed_customers, child_result, peak_rss_kb, print_result
 
 ROOT = Path(__file__).resolve().parents[1]
 DAG_ID = "bcsync_customer"
@@ -121,7 +121,7 @@ def child(dag_ids: list[str], conf: dict[str, Any], profile_file: str | None) ->
         "states": states,
         "startup_in_process": loaded - began,
         "dag_test": ran - loaded,
-        "maxrss_kb": usage.ru_maxrss,
+        "maxrss_kb": peak_rss_kb(),
         "cpu": usage.ru_utime + usage.ru_stime,
     }
     print_result(result)
