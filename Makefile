@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 export PYTHONPATH := $(CURDIR)/plugins:$(CURDIR)/include
 export SANDBOX_DATA_DIR ?= $(CURDIR)/var/sandbox
 
-.PHONY: demo test sandbox airflow lint lock bench clean browser
+.PHONY: demo test sandbox airflow lint lock bench bench-sync clean browser
 
 $(VENV)/.installed: requirements.lock pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -77,6 +77,12 @@ lock:
 bench: $(VENV)/.installed
 	$(PY) benchmarks/sandbox_throughput.py
 	$(PY) benchmarks/sandbox_bc_throughput.py
+
+## bcsync against a plain per-record client, CUSTOMER BC → Sales: one table of wall, CPU (bcsync vs
+## Airflow), peak RSS and requests per size (see benchmarks/README.md). 100,000 customers take a while.
+SIZES ?= 1000 10000 100000
+bench-sync: $(VENV)/.installed
+	$(PY) benchmarks/bench_sync.py --customers $(SIZES)
 
 clean:
 	rm -rf var .pytest_cache .ruff_cache

@@ -45,6 +45,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from _sync_runs import change_customers, changed_customers, child_result, peak_rss_kb, print_result
+
 ROOT = Path(__file__).resolve().parents[1]
 DAG_ID = "bcsync_customer"
 DEPENDENCY_DAGS = ("bcsync_salespeople", "bcsync_currency")
@@ -52,9 +54,7 @@ DIRECTION = "ToIntegrationTable"
 COUNTERS = ("inserted", "modified", "deleted", "unchanged", "skipped", "failed", "coupled")
 # "matched": pairs the couple step coupled by matching (its log line), next to the job log's "coupled"
 COLUMNS = (*COUNTERS, "matched")
-RESULT_PREFIX = "BENCH RESULT "
 SERVICES = ("bc", "dataverse")
-UPDATE_BATCH = 5000  # records per write_many call when changing customers (the hook splits into $batch)
 
 
 @dataclass
@@ -121,10 +121,10 @@ def child(dag_ids: list[str], conf: dict[str, Any], profile_file: str | None) ->
         "states": states,
         "startup_in_process": loaded - began,
         "dag_test": ran - loaded,
-        "maxrss_kb": usage.ru_maxrss,
+        "maxrss_kb": peak_rss_kb(),
         "cpu": usage.ru_utime + usage.ru_stime,
     }
-    print(RESULT_PREFIX + json.dumps(result), flush=True)
+    print_result(result)
     return 0  # a failed run state (records that failed) is reported, not an error of the benchmark
 
 
@@ -132,8 +132,18 @@ def child(dag_ids: list[str], conf: dict[str, Any], profile_file: str | None) ->
 
 
 class Bench:
-    def __init__(self, work: Path, customers: int, profile: bool, bytecode_cache: bool = True) -> None:
+    def __init__(
+        self,
+        work: Path,
+        customers: int,
+        profile: bool,
+        bytecode_cache: bool = True,
+        seed_timeout: float | None = None,
+    ) -> None:
         self.work = work
+        # Seconds the services may take to seed and answer (a busy machine seeds several times slower).
+        # Seeding takes about 1.6 s per 1,000 customers on an idle machine; allow for a busy one.
+        self.seed_timeout = seed_timeout or max(300, customers / 100)
         self.bytecode_cache = bytecode_cache
         self.customers = customers
         self.profile = profile
@@ -147,9 +157,8 @@ class Bench:
         from sandbox.launcher import start_sandbox
 
         began = time.perf_counter()
-        # Seeding takes about 1.6 s per 1,000 customers on an idle machine; allow for a busy one.
         self.sandbox = start_sandbox(
-            self.work / "sandbox", seed_customers=self.customers, timeout=max(300, self.customers / 100)
+            self.work / "sandbox", seed_customers=self.customers, timeout=self.seed_timeout
         )
         seeded = time.perf_counter() - began
         home = self.work / "airflow"
@@ -211,7 +220,7 @@ class Bench:
             )
         figures.wall = time.perf_counter() - began
         figures.server_cpu = _process_cpu(self.sandbox.process.pid) - server_cpu
-        result = _child_result(log_file)
+        result = child_result(log_file)
         if process.returncode or not result:
             raise SystemExit(f"{name}: the DAG run failed (exit {process.returncode}); see {log_file}")
         figures.state = ",".join(result["states"].values())
@@ -243,7 +252,6 @@ class Bench:
 
     def change_customers(self, percent: float) -> tuple[int, float]:
         """Update `percent` % of N customers (coupled ones) through the BC API; returns (count, seconds)."""
-        from bcsync.hooks.business_central import BusinessCentralHook
         from bcsync.store.store import CouplingStore
 
         store = CouplingStore(self.store_url)
@@ -251,25 +259,8 @@ class Bench:
             bc_ids = store.couplings("CUSTOMER")["bc_id"].dropna().tolist()
         finally:
             store.dispose()
-        # `percent` of all customers, taken from the coupled ones: an uncoupled customer's change is
-        # ignored by a scheduled run (only coupled records are synchronized), so it would test nothing.
-        count = min(len(bc_ids), max(1, int(self.customers * percent / 100)))
-        step = max(1, len(bc_ids) // count)
-        chosen = bc_ids[::step][:count]
-        stamp = datetime.now(UTC).strftime("%H%M%S")
-        hook = BusinessCentralHook()
-        began = time.perf_counter()
-        failures = 0
-        for start in range(0, len(chosen), UPDATE_BATCH):
-            records = [
-                {"id": bc_id, "phoneNumber": f"+1 425 {stamp[:3]} {start + i:05d}"}
-                for i, bc_id in enumerate(chosen[start : start + UPDATE_BATCH])
-            ]
-            results = hook.write_many("customers", records, "update", if_match="*")
-            failures += sum(1 for r in results if not r.ok)
-        if failures:
-            raise SystemExit(f"{failures} customer update(s) failed")
-        return len(chosen), time.perf_counter() - began
+        chosen = changed_customers(bc_ids, self.customers, percent)
+        return len(chosen), change_customers(chosen)
 
 
 # -- helpers ------------------------------------------------------------------------------------------
@@ -328,13 +319,6 @@ def _process_cpu(pid: int) -> float:
     except psutil.Error:
         return 0.0
     return times.user + times.system
-
-
-def _child_result(log_file: Path) -> dict[str, Any] | None:
-    for line in reversed(log_file.read_text(errors="replace").splitlines()):
-        if line.startswith(RESULT_PREFIX):
-            return json.loads(line[len(RESULT_PREFIX) :])
-    return None
 
 
 def _top_functions(profile_file: str, limit: int = 25) -> str:
