@@ -108,11 +108,11 @@ def test_a_no_change_scheduled_run_writes_nothing_and_splits_its_time(scheduled_
         f"{timing.idle:.1f}s); code per task: " + ", ".join(f"{t} {s:.2f}s" for t, s in code.items()),
         timing.wall,
     )
-    # Every task that ran logged its own time: a run whose extracts found nothing changed skips the
-    # rest, the couple task itself after its work (it started), the others before they start.
+    # Every task that ran logged its own time. A run whose extracts found nothing changed skips the
+    # rest: the couple task after its work (so it logged its time too), the others without starting.
     tasks = api.task_instances(CUSTOMER, run["dag_run_id"])
-    ran = {ti["task_id"] for ti in tasks if ti["start_date"]}
-    assert set(code) == ran
+    ran = {ti["task_id"] for ti in tasks if ti["state"] != "skipped"}
+    assert ran <= set(code) <= ran | {"couple"}
     assert 0 < ours < timing.busy
 
 
