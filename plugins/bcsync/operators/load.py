@@ -9,7 +9,7 @@ from airflow.sdk.exceptions import AirflowFailException
 
 from bcsync.operators.base import IntegrationStepOperator, Step
 from bcsync.pools import BC_POOL, DATAVERSE_POOL, WRITE_SLOTS
-from bcsync.results import LoadResult, PlanPartition, PlanResult, merge_loads
+from bcsync.results import LoadResult, PlanResult
 
 DESTINATIONS = ("bc", "crm")
 
@@ -57,19 +57,13 @@ class LoadOperator(IntegrationStepOperator):
 
     def run_step(self, step: Step) -> LoadResult:
         from bcsync.engine.model import Side, SyncPass
-        from bcsync.pipeline.load import load
+        from bcsync.pipeline.load import load_partitions
 
-        side = Side(self.destination)
-        sync_pass = SyncPass.TO_CRM if side is Side.CRM else SyncPass.FROM_CRM
         plans = PlanResult.coerce_all(self.planned)
         if not plans:
             raise ValueError(f"{step.mapping.name}: no plan to load")
-        results = [
-            load(step.mapping, side, step.run, step.services, step.folder, plan, partition)
-            for plan in plans
-            for partition in _partitions(plan, sync_pass.value)
-        ]
-        result = results[0] if len(results) == 1 else _merged(results, sync_pass.value)
+        side = Side(self.destination)
+        result = load_partitions(step.mapping, side, step.run, step.services, step.folder, plans)
         if result.ran and result.partitions == 1:
             # Records of another job a table rule asks for after this pass (BC's follow-up syncs);
             # such a pass is never split, so this runs once per pass.
@@ -94,14 +88,3 @@ def pool_of(destination: str) -> dict[str, Any]:
     pool = BC_POOL if destination == "bc" else DATAVERSE_POOL
     return {"pool": pool, "pool_slots": WRITE_SLOTS[pool]}
 
-
-def _partitions(plan: PlanResult, sync_pass: str) -> list[PlanPartition | None]:
-    """The partitions of the pass this plan lists (None: the whole plan, or a pass not in this run)."""
-    step = plan.passes.get(sync_pass)
-    return list(step.partitions) if step and step.partitions else [None]
-
-
-def _merged(results: list[LoadResult], sync_pass: str) -> LoadResult:
-    """One task's loads of several partitions as one result, as `record_job` would add them up."""
-    merged = merge_loads(results).get(sync_pass)
-    return merged or LoadResult(sync_pass=sync_pass, ran=False)

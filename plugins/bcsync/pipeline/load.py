@@ -10,7 +10,7 @@ before being sent again). A retry finishes as planned what an earlier, killed tr
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
 import pandas as pd
@@ -37,7 +37,7 @@ from bcsync.pipeline.specs import passes
 from bcsync.pipeline.staging import read_frame, read_rows, write_frame
 from bcsync.pipeline.transform import plan_records
 from bcsync.registry.model import IntegrationTableMapping
-from bcsync.results import LoadResult, PlanPartition, PlanResult
+from bcsync.results import LoadResult, PlanPartition, PlanResult, merge_loads
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +107,33 @@ def _load(
     counters.extra = children_counters(child_counters)
     failed = int((outcome["action"] == "fail").sum()) if len(outcome) else 0
     return LoadResult(sync_pass=sync_pass.value, job_id=job_id, counters=counters, failed=failed)
+
+
+def load_partitions(
+    mapping: IntegrationTableMapping,
+    destination: Side,
+    run: RunContext,
+    services: Services,
+    folder: ObjectStoragePath,
+    plans: Sequence[PlanResult],
+) -> LoadResult:
+    """Every partition the plans list for the destination's pass, one after the other, their results
+    added up as `record_job` adds them: a load task given the whole list, or the in-process runner."""
+    sync_pass = SyncPass.TO_CRM if destination is Side.CRM else SyncPass.FROM_CRM
+    results = [
+        load(mapping, destination, run, services, folder, plan, partition)
+        for plan in plans
+        for partition in _partitions_of(plan, sync_pass)
+    ]
+    if len(results) == 1:
+        return results[0]
+    return merge_loads(results).get(sync_pass.value) or LoadResult(sync_pass=sync_pass.value, ran=False)
+
+
+def _partitions_of(plan: PlanResult, sync_pass: SyncPass) -> list[PlanPartition | None]:
+    """The partitions of the pass this plan lists (None: the whole plan, or a pass not in this run)."""
+    step = plan.passes.get(sync_pass.value)
+    return list(step.partitions) if step and step.partitions else [None]
 
 
 def nothing_loaded(

@@ -15,13 +15,13 @@ from bcsync.pipeline.context import RunContext
 from bcsync.pipeline.couple import couple
 from bcsync.pipeline.extract import extract
 from bcsync.pipeline.follow_up import follow_up_run
-from bcsync.pipeline.load import load
+from bcsync.pipeline.load import load_partitions
 from bcsync.pipeline.record import lease_holder, record_job
 from bcsync.pipeline.services import Services
 from bcsync.pipeline.staging import run_folder
 from bcsync.pipeline.transform import transform
 from bcsync.registry.model import IntegrationTableMapping
-from bcsync.results import JobResult, LoadResult, PlanResult, merge_loads
+from bcsync.results import JobResult
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ def run_steps(
         planned = transform(mapping, run, services, folder, extracts, coupled)
         loads = {}
         for destination in (Side.CRM, Side.BC):
-            result = _load_partitions(mapping, destination, run, services, folder, planned)
+            result = load_partitions(mapping, destination, run, services, folder, planned.partitioned())
             if result.ran:
                 loads[result.sync_pass] = result
                 run_follow_up(mapping, SyncPass(result.sync_pass), run, services, folder)
@@ -54,25 +54,6 @@ def run_steps(
         services.store.release_lease(mapping.name, lease_holder(run))
         raise
     return record_job(mapping, run, services, extracts, loads, coupled)
-
-
-def _load_partitions(
-    mapping: IntegrationTableMapping,
-    destination: Side,
-    run: RunContext,
-    services: Services,
-    folder: ObjectStoragePath,
-    planned: PlanResult,
-) -> LoadResult:
-    """Each partition of the pass's plan in turn, as the DAG's mapped load tasks load them; their
-    results added up as `record_job` adds them."""
-    sync_pass = (SyncPass.TO_CRM if destination is Side.CRM else SyncPass.FROM_CRM).value
-    results = [
-        load(mapping, destination, run, services, folder, part, step.partitions[0] if step else None)
-        for part in planned.partitioned()
-        for step in [part.passes.get(sync_pass)]
-    ]
-    return merge_loads(results).get(sync_pass) or results[0]
 
 
 def run_follow_up(
