@@ -61,6 +61,9 @@ def with_new_modified_on(
     current = (
         as_destination(pd.concat(frames, ignore_index=True), mapping, side) if frames else pd.DataFrame()
     )
+    # A record read twice (changed again while the window was paged) keeps its last value: `map`
+    # needs unique keys.
+    current = current.drop_duplicates(DESTINATION_ID, keep="last") if len(current) else current
     modified = (
         pd.Series(current[DESTINATION_MODIFIED].array, index=current[DESTINATION_ID].array)
         if len(current)
