@@ -133,14 +133,14 @@ def test_the_run_holds_the_job_from_its_couple_step_until_its_job_is_recorded(ha
 
         return wrapper
 
-    for step in ("couple", "transform", "load", "record_job"):
+    for step in ("couple", "transform", "load_partitions", "record_job"):
         monkeypatch.setattr(runner, step, noting(step, getattr(runner, step)))
 
     harness.run("CURRENCY", RunKind.FULL)
 
     holder = f"bcsync_currency run {harness.last_runs['CURRENCY'].run_id}"
     assert seen["couple"] is None
-    assert seen["transform"].holder == seen["load"].holder == seen["record_job"].holder == holder
+    assert seen["transform"].holder == seen["load_partitions"].holder == seen["record_job"].holder == holder
     assert harness.store.lease("CURRENCY") is None
 
 
