@@ -19,8 +19,9 @@ from typing import Any
 RESULT_PREFIX = "BENCH RESULT "
 UPDATE_BATCH = 5000  # records per write_many call when changing customers (the hook splits into $batch)
 # bcsync.operators.base.TIME_MARKER's line, one per task (a mapped task logs one per map index):
-# "bcsync code time: CUSTOMER extract 0.412 s, cpu 0.305 s"
+# "bcsync code time: CUSTOMER extract 0.412 s, cpu 0.305 s, peak rss 402 MB, 250 MB at start"
 _CODE_TIME = re.compile(r"bcsync code time: .*? ([\d.]+) s, cpu ([\d.]+) s")
+_TASK_PEAK = re.compile(r"bcsync code time: .*?, peak rss (\d+) MB")
 
 
 def print_result(result: dict[str, Any]) -> None:
@@ -41,6 +42,16 @@ def peak_rss_kb() -> int:
     except OSError:
         pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def task_peak_rss_mb(log_file: Path) -> float:
+    """The largest peak RSS a task of the run reported on its timing line (0 when none did).
+
+    Each task resets its process's peak when it starts (`bcsync.process_memory`), so in `dag.test`,
+    which runs every task in one process, this is the hungriest task's peak; the process's own VmHWM
+    at the end is then only the last task's."""
+    peaks = [float(m.group(1)) for m in _TASK_PEAK.finditer(log_file.read_text(errors="replace"))]
+    return max(peaks, default=0.0)
 
 
 def child_result(log_file: Path) -> dict[str, Any] | None:
