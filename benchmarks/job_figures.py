@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 import os
-import resource
 import shutil
 import tempfile
 import time
@@ -76,8 +75,11 @@ def run_in_this_process(job: str, kind: str, work: str) -> RunFigures:
         counters = {**summary["directions"], **follow_ups(services, mapping.name, run.run_id)}
     finally:
         services.store.dispose()
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
-    return RunFigures(job, kind, wall, cpu, peak, counters)
+    # VmHWM, not ru_maxrss: Linux carries ru_maxrss over exec, so a spawned child would report at
+    # least its parent's size.
+    from bcsync.process_memory import peak_rss_mb
+
+    return RunFigures(job, kind, wall, cpu, peak_rss_mb() or 0.0, counters)
 
 
 def follow_ups(services: Any, job: str, run_id: str) -> dict[str, dict[str, int]]:
