@@ -146,8 +146,12 @@ class Bench:
         profile: bool,
         bytecode_cache: bool = True,
         seed_timeout: float | None = None,
+        seeded_services: Path | None = None,
     ) -> None:
         self.work = work
+        # A copy of services seeded with the same customers earlier (a big seed takes longer than the
+        # runs): the services find data and do not seed again.
+        self.seeded_services = seeded_services
         # Seconds the services may take to seed and answer (a busy machine seeds several times slower).
         # Seeding takes about 1.6 s per 1,000 customers on an idle machine; allow for a busy one.
         self.seed_timeout = seed_timeout or max(300, customers / 100)
@@ -164,6 +168,8 @@ class Bench:
         from sandbox.launcher import start_sandbox
 
         began = time.perf_counter()
+        if self.seeded_services:
+            shutil.copytree(self.seeded_services, self.work / "sandbox")
         self.sandbox = start_sandbox(
             self.work / "sandbox", seed_customers=self.customers, timeout=self.seed_timeout
         )
@@ -426,6 +432,12 @@ def main() -> int:
     )
     parser.add_argument("--keep", action="store_true", help="keep the work dir (logs, store, profiles)")
     parser.add_argument("--work-dir", type=Path, help="work dir (default: a new /tmp/bench_sync_*)")
+    parser.add_argument(
+        "--seeded-services",
+        type=Path,
+        help="a data dir of the local services seeded with --customers and not synchronized yet "
+        "(e.g. a kept run's sandbox/ copied before its runs): copied, not seeded again",
+    )
     args = parser.parse_args()
 
     work = args.work_dir or Path(tempfile.mkdtemp(prefix="bench_sync_"))
@@ -437,7 +449,13 @@ def main() -> int:
         + ("off (inherited environment)" if args.no_bytecode_cache else "on (under the work dir)")
     )
     logging.getLogger("alembic").setLevel(logging.WARNING)  # the store's migration check, in this process
-    bench = Bench(work, args.customers, args.profile, bytecode_cache=not args.no_bytecode_cache)
+    bench = Bench(
+        work,
+        args.customers,
+        args.profile,
+        bytecode_cache=not args.no_bytecode_cache,
+        seeded_services=args.seeded_services,
+    )
     runs: list[RunFigures] = []
     try:
         print(f"seeding {args.customers:,} customers and starting the local services ...", flush=True)
