@@ -191,17 +191,27 @@ def _build_table(metadata: MetaData, schema: EntitySchema) -> Table:
     Index(_index_name("ix", name, "modified"), modified, key)
     scope = [table.c[COMPANY_COLUMN]] if schema.company_scoped else []
     for key_name, attribute_names in schema.alternate_keys.items():
-        key_columns = []
-        for attribute_name in attribute_names:
-            attribute = schema.attribute(attribute_name)
-            if attribute is None:
-                raise ValueError(
-                    f"schema {schema.service}.{schema.logical_name}: alternate key {key_name!r} "
-                    f"names unknown attribute {attribute_name!r}"
-                )
-            key_columns.append(table.c[attribute.column])
+        key_columns = _key_columns(schema, table, "alternate key", key_name, attribute_names)
         Index(_index_name("ux", name, snake_case(key_name)), *scope, *key_columns, unique=True)
+    for key_name, attribute_names in schema.indexes.items():
+        key_columns = _key_columns(schema, table, "index", key_name, attribute_names)
+        Index(_index_name("ix", name, snake_case(key_name)), *scope, *key_columns)
     return table
+
+
+def _key_columns(
+    schema: EntitySchema, table: Table, kind: str, key_name: str, attribute_names: tuple[str, ...]
+) -> list[Column[Any]]:
+    columns = []
+    for attribute_name in attribute_names:
+        attribute = schema.attribute(attribute_name)
+        if attribute is None:
+            raise ValueError(
+                f"schema {schema.service}.{schema.logical_name}: {kind} {key_name!r} "
+                f"names unknown attribute {attribute_name!r}"
+            )
+        columns.append(table.c[attribute.column])
+    return columns
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -311,6 +321,10 @@ class Database:
         """Create missing tables and the row-version counter; safe to call from several processes."""
         with self.transaction() as connection:
             self.metadata.create_all(connection, checkfirst=True)
+            # create_all skips the indexes of a table that exists: a data dir from an older schema.
+            for table in self.metadata.tables.values():
+                for index in table.indexes:
+                    index.create(connection, checkfirst=True)
             exists = connection.execute(
                 select(self.row_versions.c.id).where(self.row_versions.c.id == _ROW_VERSION_ID)
             ).first()
