@@ -34,6 +34,7 @@ import argparse
 import os
 import re
 import shutil
+import signal
 import statistics
 import sys
 import tempfile
@@ -359,6 +360,8 @@ def main() -> int:
     parser.add_argument("--keep", action="store_true", help="keep the work dir (logs/, the store)")
     parser.add_argument("--no-bytecode-cache", action="store_true")
     options = parser.parse_args()
+    # `kill PID` stops the stack and the services too (the context managers' exits run).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
 
     work = Path(tempfile.mkdtemp(prefix="bench_scheduled_"))
     if not options.no_bytecode_cache:
