@@ -110,11 +110,13 @@ class RunFigures:
     code_wall: float
     code_cpu: float
     total_cpu: float  # every Airflow process and task process
+    services_cpu: float  # the local services (BC, Dataverse, Entra: one process) meanwhile
     tasks_ran: int
     tasks_skipped: int
     requests: int
     gaps: float  # time no task of the run was running: scheduling, queueing, task process start
     peak_rss: TaskPeak | None = None  # the hungriest task's own peak (its timing line)
+    tasks: str = ""  # each task's timing line, as task_summary prints it
     routes: dict[str, int] = field(default_factory=dict)
     counters: dict[str, dict[str, int]] = field(default_factory=dict)
 
@@ -125,6 +127,12 @@ class RunFigures:
     @property
     def airflow_cpu(self) -> float:
         return self.total_cpu - self.code_cpu
+
+
+def services_cpu(sandbox: RunningSandbox) -> float:
+    """CPU seconds of the local services' process so far."""
+    times = psutil.Process(sandbox.process.pid).cpu_times()
+    return times.user + times.system
 
 
 def stack_cpu(stack: LocalAirflow) -> float:
@@ -202,9 +210,10 @@ def task_summary(tasks: RunTasks) -> str:
 
 def timed_run(name: str, api: AirflowApi, stack: LocalAirflow) -> RunFigures:
     reset_stats(stack.sandbox)
-    cpu_before = stack_cpu(stack)
+    cpu_before, services_before = stack_cpu(stack), services_cpu(stack.sandbox)
     run_id, clock = run_and_wait(api, CUSTOMER)
     total_cpu = stack_cpu(stack) - cpu_before
+    services = services_cpu(stack.sandbox) - services_before
     routes = requests_by_route(stack.sandbox)
     run = api.get_run(CUSTOMER, run_id)
     tasks = run_tasks(api, CUSTOMER, run_id)
@@ -219,11 +228,13 @@ def timed_run(name: str, api: AirflowApi, stack: LocalAirflow) -> RunFigures:
         code_wall=sum(line.wall for _, line in tasks.lines),
         code_cpu=sum(line.cpu for _, line in tasks.lines),
         total_cpu=total_cpu,
+        services_cpu=services,
         tasks_ran=tasks.ran,
         tasks_skipped=tasks.skipped,
         requests=sum(routes.values()),
         gaps=timing.idle,
         peak_rss=hungriest(peaks),
+        tasks=task_summary(tasks),
         routes=routes,
         counters=job_counters(stack.store_url, run_id),
     )
@@ -323,10 +334,11 @@ def print_report(runs: list[RunFigures]) -> None:
     print()
     print(
         "| run | state | wall s (created → success) | wall s (own clock) | bcsync wall s | bcsync CPU s "
-        "| Airflow wall s (of which no task running) | Airflow CPU s | tasks ran / skipped | requests "
+        "| Airflow wall s (of which no task running) | Airflow CPU s | services CPU s | tasks ran / skipped "
+        "| requests "
         "| peak RSS MB (task) | counters (To; From) |"
     )
-    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for r in runs:
         counters = "; ".join(
             f"{d[:2]}: " + " ".join(f"{c[0].upper()}{n}" for c, n in cs.items() if n)
@@ -335,6 +347,7 @@ def print_report(runs: list[RunFigures]) -> None:
         print(
             f"| {r.name} | {r.state} | {r.wall_api:.2f} | {r.wall_clock:.2f} | {r.code_wall:.2f} "
             f"| {r.code_cpu:.2f} | {r.airflow_wall:.2f} ({r.gaps:.2f}) | {r.airflow_cpu:.2f} "
+            f"| {r.services_cpu:.2f} "
             f"| {r.tasks_ran} / {r.tasks_skipped} | {r.requests} | {_peak(r.peak_rss)} | {counters or '-'} |"
         )
     quiet = [r for r in runs if r.name.startswith("no change")]
@@ -345,6 +358,8 @@ def print_report(runs: list[RunFigures]) -> None:
             f"\nno-change runs: wall median {statistics.median(walls):.2f} s, min {min(walls):.2f} s; "
             f"bcsync CPU median {statistics.median(cpus):.2f} s, min {min(cpus):.2f} s"
         )
+    for r in runs:
+        print(f"tasks of {r.name} (bcsync wall/CPU, peak RSS): {r.tasks or 'none'}")
     for r in runs:
         routes = ", ".join(f"{route} {n}" for route, n in sorted(r.routes.items(), key=lambda i: -i[1]))
         print(f"requests of {r.name}: {routes or 'none'}")
