@@ -177,8 +177,8 @@ def run_and_wait(api: AirflowApi, dag_id: str, conf: dict[str, Any] | None = Non
 
 @dataclass
 class RunTasks:
-    ran: int = 0
-    skipped: int = 0
+    ran: int = 0  # task processes started (couple may end skipped after its work)
+    skipped: int = 0  # skipped by the scheduler without a process
     lines: list[tuple[str, TaskTime]] = field(default_factory=list)  # (task, its timing line)
 
 
@@ -186,13 +186,19 @@ def run_tasks(api: AirflowApi, dag_id: str, run_id: str) -> RunTasks:
     """The run's task instances and the timing lines of those that ran (read from their logs)."""
     tasks = RunTasks()
     for ti in api.task_instances(dag_id, run_id):
-        if ti["state"] == "skipped":
-            tasks.skipped += 1
+        if not started(ti):
+            tasks.skipped += int(ti["state"] == "skipped")
             continue
         tasks.ran += 1
         log = api.task_log(dag_id, run_id, ti["task_id"], ti["try_number"], map_index=ti["map_index"])
         tasks.lines += [(task_label(ti), line) for line in code_times(log)]
     return tasks
+
+
+def started(ti: dict[str, Any]) -> bool:
+    """A process ran the task instance (a try was made), whatever its state: a couple that finds
+    nothing to do ends skipped after its work, and its timing line counts."""
+    return (ti.get("try_number") or 0) > 0
 
 
 def task_label(ti: dict[str, Any]) -> str:

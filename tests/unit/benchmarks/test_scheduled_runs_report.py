@@ -51,3 +51,10 @@ def test_hungriest_task_and_its_label(scheduled_runs):
     assert scheduled_runs.hungriest([]) is None
     assert scheduled_runs._peak(None) == "-"
     assert scheduled_runs._peak(peaks[1]) == "655 (load_crm[0])"
+
+
+def test_a_task_that_ran_and_ended_skipped_counts_as_ran(scheduled_runs):
+    # couple does its work (lease, clean-up) and then skips the rest: its timing line is bcsync's time.
+    assert scheduled_runs.started({"task_id": "couple", "state": "skipped", "try_number": 1})
+    assert not scheduled_runs.started({"task_id": "transform", "state": "skipped", "try_number": 0})
+    assert scheduled_runs.started({"task_id": "extract_bc", "state": "success", "try_number": 2})
