@@ -34,6 +34,7 @@ import argparse
 import os
 import re
 import shutil
+import signal
 import statistics
 import sys
 import tempfile
@@ -59,9 +60,45 @@ CUSTOMER = "bcsync_customer"
 DEPENDENCIES = ("bcsync_salespeople", "bcsync_currency")
 SERVICES = ("bc", "dataverse")
 COUNTERS = ("inserted", "modified", "deleted", "unchanged", "skipped", "failed", "coupled")
-CODE_TIME = re.compile(rf"{TIME_MARKER}: .+? (?P<step>\w+) (?P<wall>[\d.]+) s, cpu (?P<cpu>[\d.]+) s")
+CODE_TIME = re.compile(
+    rf"{TIME_MARKER}: .+? (?P<step>\w+) (?P<wall>[\d.]+) s, cpu (?P<cpu>[\d.]+) s"
+    r"(?:, peak rss (?P<peak>\d+|\?) MB)?"
+)
 UPDATE_BATCH = 5000
 RUN_TIMEOUT = 1800.0
+
+
+@dataclass(frozen=True)
+class TaskTime:
+    """One `bcsync code time` line of a task's log."""
+
+    step: str
+    wall: float
+    cpu: float
+    peak_rss_mb: int | None  # None: the task could not read its peak (or an older line without it)
+
+
+@dataclass(frozen=True)
+class TaskPeak:
+    task: str  # task id, with [map index] for a mapped task
+    mb: int
+
+
+def code_times(log: str) -> list[TaskTime]:
+    """The timing lines of a task log, in order (a retried task logs one per try)."""
+    return [
+        TaskTime(
+            step=found["step"],
+            wall=float(found["wall"]),
+            cpu=float(found["cpu"]),
+            peak_rss_mb=int(found["peak"]) if found["peak"] and found["peak"] != "?" else None,
+        )
+        for found in CODE_TIME.finditer(log)
+    ]
+
+
+def hungriest(peaks: list[TaskPeak]) -> TaskPeak | None:
+    return max(peaks, key=lambda peak: peak.mb, default=None)
 
 
 @dataclass
@@ -73,10 +110,13 @@ class RunFigures:
     code_wall: float
     code_cpu: float
     total_cpu: float  # every Airflow process and task process
+    services_cpu: float  # the local services (BC, Dataverse, Entra: one process) meanwhile
     tasks_ran: int
     tasks_skipped: int
     requests: int
     gaps: float  # time no task of the run was running: scheduling, queueing, task process start
+    peak_rss: TaskPeak | None = None  # the hungriest task's own peak (its timing line)
+    tasks: str = ""  # each task's timing line, as task_summary prints it
     routes: dict[str, int] = field(default_factory=dict)
     counters: dict[str, dict[str, int]] = field(default_factory=dict)
 
@@ -87,6 +127,12 @@ class RunFigures:
     @property
     def airflow_cpu(self) -> float:
         return self.total_cpu - self.code_cpu
+
+
+def services_cpu(sandbox: RunningSandbox) -> float:
+    """CPU seconds of the local services' process so far."""
+    times = psutil.Process(sandbox.process.pid).cpu_times()
+    return times.user + times.system
 
 
 def stack_cpu(stack: LocalAirflow) -> float:
@@ -129,24 +175,55 @@ def run_and_wait(api: AirflowApi, dag_id: str, conf: dict[str, Any] | None = Non
     return run_id, time.perf_counter() - started
 
 
+@dataclass
+class RunTasks:
+    ran: int = 0  # task processes started (couple may end skipped after its work)
+    skipped: int = 0  # skipped by the scheduler without a process
+    lines: list[tuple[str, TaskTime]] = field(default_factory=list)  # (task, its timing line)
+
+
+def run_tasks(api: AirflowApi, dag_id: str, run_id: str) -> RunTasks:
+    """The run's task instances and the timing lines of those that ran (read from their logs)."""
+    tasks = RunTasks()
+    for ti in api.task_instances(dag_id, run_id):
+        if not started(ti):
+            tasks.skipped += int(ti["state"] == "skipped")
+            continue
+        tasks.ran += 1
+        log = api.task_log(dag_id, run_id, ti["task_id"], ti["try_number"], map_index=ti["map_index"])
+        tasks.lines += [(task_label(ti), line) for line in code_times(log)]
+    return tasks
+
+
+def started(ti: dict[str, Any]) -> bool:
+    """A process ran the task instance (a try was made), whatever its state: a couple that finds
+    nothing to do ends skipped after its work, and its timing line counts."""
+    return (ti.get("try_number") or 0) > 0
+
+
+def task_label(ti: dict[str, Any]) -> str:
+    """The task id, with `[i]` for a mapped task's instance (map index -1: not mapped)."""
+    index = ti.get("map_index")
+    return ti["task_id"] if index is None or index < 0 else f"{ti['task_id']}[{index}]"
+
+
+def task_summary(tasks: RunTasks) -> str:
+    """`task wall/cpu s peak MB` per timing line, for the untimed setup runs."""
+    return ", ".join(
+        f"{task} {line.wall:.1f}/{line.cpu:.1f} s {line.peak_rss_mb or '?'} MB" for task, line in tasks.lines
+    )
+
+
 def timed_run(name: str, api: AirflowApi, stack: LocalAirflow) -> RunFigures:
     reset_stats(stack.sandbox)
-    cpu_before = stack_cpu(stack)
+    cpu_before, services_before = stack_cpu(stack), services_cpu(stack.sandbox)
     run_id, clock = run_and_wait(api, CUSTOMER)
     total_cpu = stack_cpu(stack) - cpu_before
+    services = services_cpu(stack.sandbox) - services_before
     routes = requests_by_route(stack.sandbox)
     run = api.get_run(CUSTOMER, run_id)
-    code_wall = code_cpu = 0.0
-    ran = skipped = 0
-    for ti in api.task_instances(CUSTOMER, run_id):
-        if ti["state"] == "skipped":
-            skipped += 1
-            continue
-        ran += 1
-        log = api.task_log(CUSTOMER, run_id, ti["task_id"], ti["try_number"], map_index=ti["map_index"])
-        for found in CODE_TIME.finditer(log):
-            code_wall += float(found["wall"])
-            code_cpu += float(found["cpu"])
+    tasks = run_tasks(api, CUSTOMER, run_id)
+    peaks = [TaskPeak(task, line.peak_rss_mb) for task, line in tasks.lines if line.peak_rss_mb is not None]
     created = run.get("queued_at") or run["start_date"]
     timing = api.run_timing(CUSTOMER, run_id)
     return RunFigures(
@@ -154,13 +231,16 @@ def timed_run(name: str, api: AirflowApi, stack: LocalAirflow) -> RunFigures:
         wall_api=(_dt(run["end_date"]) - _dt(created)).total_seconds(),
         wall_clock=clock,
         state=run["state"],
-        code_wall=code_wall,
-        code_cpu=code_cpu,
+        code_wall=sum(line.wall for _, line in tasks.lines),
+        code_cpu=sum(line.cpu for _, line in tasks.lines),
         total_cpu=total_cpu,
-        tasks_ran=ran,
-        tasks_skipped=skipped,
+        services_cpu=services,
+        tasks_ran=tasks.ran,
+        tasks_skipped=tasks.skipped,
         requests=sum(routes.values()),
         gaps=timing.idle,
+        peak_rss=hungriest(peaks),
+        tasks=task_summary(tasks),
         routes=routes,
         counters=job_counters(stack.store_url, run_id),
     )
@@ -243,22 +323,28 @@ def prepare(api: AirflowApi, stack: LocalAirflow) -> None:
     for dag_id in DEPENDENCIES:
         run_id, seconds = run_and_wait(api, dag_id, {"full_sync": True})
         print(f"{dag_id} full sync: {api.get_run(dag_id, run_id)['state']} in {seconds:.1f} s", flush=True)
+        print(f"  tasks (bcsync wall/CPU, peak RSS): {task_summary(run_tasks(api, dag_id, run_id))}")
     cleared = clear_salespeople_without_sales_user(stack.store_url)
     print(f"customers whose salesperson has no Sales user, salesperson cleared: {cleared}", flush=True)
     for name, conf in (("full sync", {"full_sync": True}), ("settling run", {})):
         run_id, seconds = run_and_wait(api, CUSTOMER, conf)
         state = api.get_run(CUSTOMER, run_id)["state"]
         print(f"{CUSTOMER} {name}: {state} in {seconds:.1f} s; {job_counters(stack.store_url, run_id)}")
+        print(
+            f"  tasks (bcsync wall/CPU, peak RSS): {task_summary(run_tasks(api, CUSTOMER, run_id))}",
+            flush=True,
+        )
 
 
 def print_report(runs: list[RunFigures]) -> None:
     print()
     print(
         "| run | state | wall s (created → success) | wall s (own clock) | bcsync wall s | bcsync CPU s "
-        "| Airflow wall s (of which no task running) | Airflow CPU s | tasks ran / skipped | requests "
-        "| counters (To; From) |"
+        "| Airflow wall s (of which no task running) | Airflow CPU s | services CPU s | tasks ran / skipped "
+        "| requests "
+        "| peak RSS MB (task) | counters (To; From) |"
     )
-    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for r in runs:
         counters = "; ".join(
             f"{d[:2]}: " + " ".join(f"{c[0].upper()}{n}" for c, n in cs.items() if n)
@@ -267,7 +353,8 @@ def print_report(runs: list[RunFigures]) -> None:
         print(
             f"| {r.name} | {r.state} | {r.wall_api:.2f} | {r.wall_clock:.2f} | {r.code_wall:.2f} "
             f"| {r.code_cpu:.2f} | {r.airflow_wall:.2f} ({r.gaps:.2f}) | {r.airflow_cpu:.2f} "
-            f"| {r.tasks_ran} / {r.tasks_skipped} | {r.requests} | {counters or '-'} |"
+            f"| {r.services_cpu:.2f} "
+            f"| {r.tasks_ran} / {r.tasks_skipped} | {r.requests} | {_peak(r.peak_rss)} | {counters or '-'} |"
         )
     quiet = [r for r in runs if r.name.startswith("no change")]
     if quiet:
@@ -277,6 +364,8 @@ def print_report(runs: list[RunFigures]) -> None:
             f"\nno-change runs: wall median {statistics.median(walls):.2f} s, min {min(walls):.2f} s; "
             f"bcsync CPU median {statistics.median(cpus):.2f} s, min {min(cpus):.2f} s"
         )
+    for r in runs:
+        print(f"tasks of {r.name} (bcsync wall/CPU, peak RSS): {r.tasks or 'none'}")
     for r in runs:
         routes = ", ".join(f"{route} {n}" for route, n in sorted(r.routes.items(), key=lambda i: -i[1]))
         print(f"requests of {r.name}: {routes or 'none'}")
@@ -292,6 +381,8 @@ def main() -> int:
     parser.add_argument("--keep", action="store_true", help="keep the work dir (logs/, the store)")
     parser.add_argument("--no-bytecode-cache", action="store_true")
     options = parser.parse_args()
+    # `kill PID` stops the stack and the services too (the context managers' exits run).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
 
     work = Path(tempfile.mkdtemp(prefix="bench_scheduled_"))
     if not options.no_bytecode_cache:
@@ -330,6 +421,10 @@ def main() -> int:
         else:
             shutil.rmtree(work, ignore_errors=True)
     return 0
+
+
+def _peak(peak: TaskPeak | None) -> str:
+    return "-" if peak is None else f"{peak.mb} ({peak.task})"
 
 
 def _dt(value: str) -> datetime:

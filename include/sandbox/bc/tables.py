@@ -174,6 +174,7 @@ def table(
     set_name: str,
     *fields: Attribute,
     alternate_keys: dict[str, tuple[str, ...]] | None = None,
+    indexes: dict[str, tuple[str, ...]] | None = None,
     company_scoped: bool = True,
     parent: tuple[str, str] | None = None,
     api_route: str = "v2.0",
@@ -186,6 +187,7 @@ def table(
         attributes=(SYSTEM_ID, *fields, SYSTEM_MODIFIED_AT),
         modified_on="lastModifiedDateTime",
         alternate_keys=alternate_keys or {},
+        indexes=indexes or {},
         company_scoped=company_scoped,
         parent=parent,
         api_route=api_route,
@@ -344,6 +346,8 @@ CONTACT = table(
     code("salespersonCode", 20, "Salesperson Code"),
     code("currencyCode", 10, "Currency Code"),
     alternate_keys={"number": ("number",)},
+    # A company's persons, found when its name changes (Contact's key "Company No.").
+    indexes={"companyNumber": ("companyNumber", "type")},
 )
 
 ITEM = table(
@@ -627,6 +631,8 @@ CONTACT_BUSINESS_RELATION = table(
     enum("linkToTable", "Link to Table", LINK_TO_TABLES),
     code("no", 20, "No."),
     alternate_keys={"primaryKey": ("contactNo", "businessRelationCode")},
+    # Table 5054's key "Link to Table, No.": how a customer finds its contact (CustCont-Update).
+    indexes={"linkToTableNo": ("linkToTable", "no")},
     api_route="custom",
 )
 

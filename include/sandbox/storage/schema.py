@@ -71,6 +71,8 @@ class EntitySchema:
     created_on: str | None = None  # "createdon" (Dataverse) / None
     primary_name: str | None = None  # Dataverse PrimaryNameAttribute, e.g. "name"
     alternate_keys: dict[str, tuple[str, ...]] = field(default_factory=dict)  # key name -> attributes
+    # Secondary keys (not unique): what the service's own triggers look rows up by, as BC's table keys.
+    indexes: dict[str, tuple[str, ...]] = field(default_factory=dict)  # key name -> attributes
     change_tracking: bool = False  # Dataverse: Prefer: odata.track-changes allowed
     bulk_messages: bool = True  # Dataverse: CreateMultiple/UpdateMultiple/UpsertMultiple supported
     company_scoped: bool = False  # BC: lives under companies({id})
