@@ -94,7 +94,9 @@ def _couple(
     result: dict[str, PassCouplings] = {}
     for sync_pass in run_passes:
         source_ids = set(candidates[sync_pass][SOURCE_ID].tolist()) if sync_pass in candidates else set()
-        couplings = _couplings_of(mapping, sync_pass, services, source_ids)
+        couplings = _couplings_of(
+            mapping, sync_pass, services, source_ids, everything=run.kind is RunKind.FULL
+        )
         new_pairs = pd.concat([proposed[sync_pass], found[sync_pass]], ignore_index=True)
         if len(new_pairs) and run.dry_run:
             # Plan as if coupled, so the dry run shows what the real run would do with these pairs.
@@ -257,11 +259,20 @@ def _counterparts(
 
 
 def _couplings_of(
-    mapping: IntegrationTableMapping, sync_pass: SyncPass, services: Services, source_ids: set[str]
+    mapping: IntegrationTableMapping,
+    sync_pass: SyncPass,
+    services: Services,
+    source_ids: set[str],
+    *,
+    everything: bool = False,
 ) -> pd.DataFrame:
-    """The couplings of this pass's candidates only: a scheduled run reads a handful, not the whole table."""
+    """The couplings of this pass's candidates only: a scheduled run reads a handful, not the whole table.
+    A full synchronization's candidates are the whole table: one query for every coupling of the
+    mapping instead of one per batch of ids (the caller keeps its candidates' couplings)."""
     if not source_ids:
         return services.store.couplings_for(mapping.name, bc_ids=[])
+    if everything:
+        return services.store.couplings(mapping.name)
     side = "bc_ids" if sync_pass is SyncPass.TO_CRM else "crm_ids"
     return services.store.couplings_for(mapping.name, **{side: sorted(source_ids)})
 
