@@ -45,7 +45,7 @@ def read_pages(
             yield _frame_of(page)
         return
     primary = mapping.bc_endpoint
-    extra: pd.DataFrame | None = None
+    extra: _Extension | None = None
     extension_read = False
     for page in services.bc.iter_pages(
         primary.entity_set, select=columns.select(primary.api.value), filter=filtered, api=primary.api.value
@@ -53,10 +53,27 @@ def read_pages(
         frame = _frame_of(page)
         if len(frame) and not extension_read:
             # Read once the standard page has rows: a read that finds nothing asks nothing more.
-            extra, extension_read = _extension_fields(services, mapping, columns, where), True
+            fields, extension_read = _extension_fields(services, mapping, columns, where), True
+            extra = _Extension(fields, columns.key) if fields is not None else None
         if extra is not None and len(frame):
-            frame = frame.merge(extra, on=columns.key, how="left")
+            frame = extra.joined(frame)
         yield frame
+
+
+class _Extension:
+    """The extension's fields keyed by id, indexed once: each standard page takes its rows by id (a
+    left join) without hashing all of the extension's rows again."""
+
+    def __init__(self, fields: pd.DataFrame, key: str) -> None:
+        self.fields, self.key = fields, key
+        indexed = fields.set_index(key)
+        self.indexed = indexed if indexed.index.is_unique else None
+
+    def joined(self, frame: pd.DataFrame) -> pd.DataFrame:
+        if self.indexed is None:  # an id listed twice: a join's rows, as before
+            return frame.merge(self.fields, on=self.key, how="left")
+        found = self.indexed.reindex(frame[self.key].to_numpy(dtype=object)).reset_index(drop=True)
+        return pd.concat([frame.reset_index(drop=True), found], axis=1)
 
 
 def read_by_ids(
