@@ -33,8 +33,8 @@ from bcsync.pipeline.linked import linked_pairs
 from bcsync.pipeline.reading import read_by_ids, read_pages
 from bcsync.pipeline.record import job_lease
 from bcsync.pipeline.services import Services
-from bcsync.pipeline.specs import match_groups, passes
-from bcsync.pipeline.staging import read_frame, write_frame, write_frames
+from bcsync.pipeline.specs import match_groups, passes, side_columns
+from bcsync.pipeline.staging import iter_frames, read_frame, write_frame, write_frames
 from bcsync.registry.model import IntegrationTableMapping
 from bcsync.results import CoupleResult, ExtractResult, PassCouplings
 from bcsync.rules import RuleKind, find_uncoupled, rule_for
@@ -75,7 +75,9 @@ def _couple(
     unknown = unknown_record_ids(mapping, run, extracts)
     if unknown:
         raise UnknownRecords(unknown_records_message(mapping, run, unknown))
-    staged = {side: _read(extracts.get(side)) for side in Side}
+    # Only the columns coupling reads (ids, modified-on, match fields): the counterparts' other fields
+    # stream from the destination's extract part by part (`_counterparts`).
+    staged = {side: _read(extracts.get(side), couple_columns(mapping, run, side)) for side in Side}
     if not run.dry_run:
         if run.kind is RunKind.RECORDS:
             _restore_skipped(mapping, services, staged)
@@ -92,7 +94,9 @@ def _couple(
     result: dict[str, PassCouplings] = {}
     for sync_pass in run_passes:
         source_ids = set(candidates[sync_pass][SOURCE_ID].tolist()) if sync_pass in candidates else set()
-        couplings = _couplings_of(mapping, sync_pass, services, source_ids)
+        couplings = _couplings_of(
+            mapping, sync_pass, services, source_ids, everything=run.kind is RunKind.FULL
+        )
         new_pairs = pd.concat([proposed[sync_pass], found[sync_pass]], ignore_index=True)
         if len(new_pairs) and run.dry_run:
             # Plan as if coupled, so the dry run shows what the real run would do with these pairs.
@@ -111,7 +115,11 @@ def _couple(
             folder,
             f"destination_{sync_pass.value}",
             _counterparts(
-                mapping, sync_pass, services, staged[sync_pass.destination], relevant[DESTINATION_ID].tolist()
+                mapping,
+                sync_pass,
+                services,
+                extracts.get(sync_pass.destination),
+                relevant[DESTINATION_ID].tolist(),
             ),
         )
         result[sync_pass.value] = PassCouplings(
@@ -226,32 +234,45 @@ def _counterparts(
     mapping: IntegrationTableMapping,
     sync_pass: SyncPass,
     services: Services,
-    staged: pd.DataFrame,
+    extract: ExtractResult | None,
     wanted: list[str],
 ) -> Iterator[pd.DataFrame]:
     """The coupled destination records, from the destination's extract when it read everything
     (a full synchronization), else read by id. Ids missing from a full extract are read by id too:
-    they lie outside the destination's table filter, or were deleted."""
+    they lie outside the destination's table filter, or were deleted. The extract is read a part at
+    a time, so only one page of the destination's records is held."""
     if not wanted:
         return
     remaining = set(wanted)
     key = mapping.bc_key if sync_pass.destination is Side.BC else mapping.crm_key
-    if len(staged) and key in staged.columns:
-        ids = staged[key].astype(str).str.lower()
+    parts = iter_frames(extract.staged) if extract is not None and extract.staged is not None else ()
+    for part in parts:
+        if not len(part) or key not in part.columns:
+            continue
+        ids = part[key].astype(str).str.lower()
         known = is_in(ids, remaining)
-        hits = staged[known]
-        remaining -= set(ids[known])
-        yield hits
+        if known.any():
+            remaining -= set(ids[known])
+            yield part[known]
     if remaining:
         yield from read_by_ids(services, mapping, sync_pass.destination, remaining, apply_filter=False)
 
 
 def _couplings_of(
-    mapping: IntegrationTableMapping, sync_pass: SyncPass, services: Services, source_ids: set[str]
+    mapping: IntegrationTableMapping,
+    sync_pass: SyncPass,
+    services: Services,
+    source_ids: set[str],
+    *,
+    everything: bool = False,
 ) -> pd.DataFrame:
-    """The couplings of this pass's candidates only: a scheduled run reads a handful, not the whole table."""
+    """The couplings of this pass's candidates only: a scheduled run reads a handful, not the whole table.
+    A full synchronization's candidates are the whole table: one query for every coupling of the
+    mapping instead of one per batch of ids (the caller keeps its candidates' couplings)."""
     if not source_ids:
         return services.store.couplings_for(mapping.name, bc_ids=[])
+    if everything:
+        return services.store.couplings(mapping.name)
     side = "bc_ids" if sync_pass is SyncPass.TO_CRM else "crm_ids"
     return services.store.couplings_for(mapping.name, **{side: sorted(source_ids)})
 
@@ -353,7 +374,24 @@ def _destination_candidates(
     return as_destination(staged, mapping, sync_pass.destination) if len(staged) else staged
 
 
-def _read(extract: ExtractResult | None) -> pd.DataFrame:
+def couple_columns(mapping: IntegrationTableMapping, run: RunContext, side: Side) -> list[str] | None:
+    """The columns of `side`'s extract that coupling reads: the key, the modified-on and the match
+    fields. None (every column) when a linked mapping or a table's FIND_UNCOUPLED rule looks at the
+    records themselves."""
+    run_passes = passes(mapping, run.direction)
+    if mapping.linked_to or any(rule_for(mapping.bc_table, p, RuleKind.FIND_UNCOUPLED) for p in run_passes):
+        return None
+    columns = side_columns(mapping, side)
+    wanted = [columns.key, *([columns.modified] if columns.modified else [])]
+    for sync_pass in run_passes:
+        for group in match_groups(mapping, sync_pass):
+            for field in group:
+                name = field.source_field if sync_pass.source is side else field.destination_field
+                wanted += [name, f"_{name}_value"]  # a Dataverse lookup is read as _x_value
+    return wanted
+
+
+def _read(extract: ExtractResult | None, columns: list[str] | None = None) -> pd.DataFrame:
     if extract is None or extract.staged is None:
         return pd.DataFrame()
-    return read_frame(extract.staged)
+    return read_frame(extract.staged, columns)

@@ -94,8 +94,8 @@ def unknown_record_ids(
         extract = extracts.get(sync_pass.source)
         if extract is None or extract.staged is None:
             continue
-        frame = read_frame(extract.staged)
         key = mapping.bc_key if sync_pass.source is Side.BC else mapping.crm_key
+        frame = read_frame(extract.staged, [key])
         if key in frame.columns:
             found.update(frame[key].astype(str).str.lower())
     return [] if found else list(run.record_ids)

@@ -62,17 +62,20 @@ def write_frame(folder: ObjectStoragePath, name: str, frame: pd.DataFrame) -> St
     return write_frames(folder, name, [frame])
 
 
-def read_frame(staged: StagedFrame | str) -> pd.DataFrame:
-    frames = list(iter_frames(staged))
+def read_frame(staged: StagedFrame | str, columns: Iterable[str] | None = None) -> pd.DataFrame:
+    """All rows; with `columns`, only those of them the parts have (Parquet reads no other column)."""
+    frames = list(iter_frames(staged, columns))
     frames = [frame for frame in frames if len(frame.columns)]
     if not frames:
         return pd.DataFrame()
     return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
 
 
-def iter_frames(staged: StagedFrame | str) -> Iterator[pd.DataFrame]:
+def iter_frames(staged: StagedFrame | str, columns: Iterable[str] | None = None) -> Iterator[pd.DataFrame]:
+    """The parts one after the other (e.g. one per API page), optionally only some `columns`."""
+    wanted = None if columns is None else list(dict.fromkeys(columns))
     for part in _parts(staged):
-        yield _read_part(part)
+        yield _read_part(part, wanted)
 
 
 def read_rows(staged: StagedFrame | str, start: int, stop: int) -> pd.DataFrame:
@@ -102,9 +105,14 @@ def _parts(staged: StagedFrame | str) -> list[ObjectStoragePath]:
     return sorted(ObjectStoragePath(url).iterdir(), key=lambda p: p.name)
 
 
-def _read_part(part: ObjectStoragePath) -> pd.DataFrame:
+def _read_part(part: ObjectStoragePath, columns: list[str] | None = None) -> pd.DataFrame:
     with part.open("rb") as handle:
-        frame = pd.read_parquet(BytesIO(handle.read()))
+        data = BytesIO(handle.read())
+    if columns is None:
+        frame = pd.read_parquet(data)
+    else:
+        present = set(pq.ParquetFile(data).schema_arrow.names)
+        frame = pd.read_parquet(data, columns=[c for c in columns if c in present])
     for column in JSON_COLUMNS:
         if column in frame.columns:
             frame[column] = pd.Series(_decoded(frame[column]), index=frame.index, dtype=object)
@@ -119,18 +127,43 @@ def _decoded(texts: pd.Series) -> list[Any]:
 
 
 def _write_part(path: ObjectStoragePath, frame: pd.DataFrame) -> None:
-    frame = frame.copy()
+    frame = frame.copy(deep=False)  # columns are replaced below, never changed in place
     for column in frame.columns:
         if column in JSON_COLUMNS:
             # Object dtype: pandas would otherwise build a string array of the texts first.
             texts = [None if v is None else _ENCODE(v) for v in frame[column]]
             frame[column] = pd.Series(texts, index=frame.index, dtype=object)
-        elif frame[column].dtype == object:
+        elif frame[column].dtype == object and _may_hold_containers(frame[column]):
             frame[column] = [_plain(v) for v in frame[column]]
     buffer = BytesIO()
     frame.to_parquet(buffer, index=False)
     with path.open("wb") as handle:
         handle.write(buffer.getvalue())
+
+
+# What `infer_dtype` says of object columns that hold no dict or list (checked in C, not per value).
+_SCALAR_KINDS = frozenset(
+    {
+        "empty",
+        "string",
+        "bytes",
+        "integer",
+        "floating",
+        "mixed-integer-float",
+        "decimal",
+        "boolean",
+        "datetime64",
+        "datetime",
+        "date",
+        "timedelta64",
+        "timedelta",
+        "time",
+    }
+)
+
+
+def _may_hold_containers(column: pd.Series) -> bool:
+    return pd.api.types.infer_dtype(column, skipna=True) not in _SCALAR_KINDS
 
 
 def _plain(value: Any) -> Any:

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import itertools
 import logging
-from collections.abc import Mapping
+import sys
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any, TypeVar
 from weakref import WeakKeyDictionary
 
+import numpy as np
 import pandas as pd
 from airflow.sdk import ObjectStoragePath
 
-from bcsync.engine.model import DESTINATION_ID, SOURCE_ID, Side, SyncPass
+from bcsync.engine.model import DESTINATION_ID, SOURCE_ID, LookupTable, PassSpec, Side, SyncPass
 from bcsync.engine.planner import count_actions, plan_pass, transfers_any
 from bcsync.engine.values import same_value
 from bcsync.pipeline.config_templates import apply_config_templates
@@ -20,10 +23,10 @@ from bcsync.pipeline.frames import as_destination, as_source
 from bcsync.pipeline.lookups import build_lookups
 from bcsync.pipeline.services import Services
 from bcsync.pipeline.specs import pass_fields, pass_spec, passes
-from bcsync.pipeline.staging import read_frame, write_frames
+from bcsync.pipeline.staging import iter_frames, read_frame, write_frames
 from bcsync.registry.model import IntegrationTableMapping
 from bcsync.registry.service_metadata import BusinessCentralMetadata, DataverseMetadata
-from bcsync.results import CoupleResult, ExtractResult, PassPlan, PlanPartition, PlanResult
+from bcsync.results import CoupleResult, ExtractResult, PassPlan, PlanPartition, PlanResult, StagedFrame
 from bcsync.rules import RuleKind, apply_source_rules, apply_table_rules, rule_for
 from bcsync.wire.errors import RecordRejected
 
@@ -40,6 +43,11 @@ LABEL_FIELDS = {
 NAME_FIELDS = {Side.BC: ("displayName", "description"), Side.CRM: ("name", "fullname", "currencyname")}
 
 
+# Source records planned together: a BC page. The plan's payload dicts are held for one chunk at a time.
+CHUNK_ROWS = 20_000
+WHOLE = sys.maxsize  # a partition size that keeps the pass in one partition
+
+
 def transform(
     mapping: IntegrationTableMapping,
     run: RunContext,
@@ -48,40 +56,64 @@ def transform(
     extracts: Mapping[Side, ExtractResult],
     coupled: CoupleResult,
 ) -> PlanResult:
-    """Plan each pass: its source candidates, their couplings and coupled destinations, read once."""
+    """Plan each pass: its source candidates chunk by chunk, next to their couplings and coupled
+    destinations (read once), and stage the plans as they are made."""
     result: dict[str, PassPlan] = {}
     for sync_pass in passes(mapping, run.direction):
-        extract = extracts.get(sync_pass.source)
-        raw = read_frame(extract.staged) if extract and extract.staged else pd.DataFrame()
-        source = as_source(raw, mapping, sync_pass.source) if len(raw) else pd.DataFrame(columns=[SOURCE_ID])
         step = coupled.passes[sync_pass.value]
         couplings = read_frame(step.couplings)
         destination = as_destination(read_frame(step.destination), mapping, sync_pass.destination)
-        plan = plan_records(mapping, sync_pass, run, services, source, couplings, destination)
-        log.info("%s %s plan: %s", mapping.name, sync_pass.value, _summary(plan))
-        if run.dry_run:
-            _log_plan(mapping, sync_pass, plan)
-        result[sync_pass.value] = _staged_in_partitions(mapping, sync_pass, run, folder, plan)
+        actions: list[str] = []
+        plans = _plans(
+            mapping, sync_pass, run, services, extracts.get(sync_pass.source), couplings, destination
+        )
+        size = WHOLE if run.dry_run or rule_for(mapping.bc_table, sync_pass, RuleKind.FOLLOW_UP) else None
+        size = size or max(1, run.partition_size)
+        staged = write_frames(folder, f"plan_{sync_pass.value}", _split_at(_noting(plans, actions), size))
+        all_actions = pd.Series(actions, dtype=object)
+        log.info("%s %s plan: %s", mapping.name, sync_pass.value, _summary(all_actions))
+        result[sync_pass.value] = _partitions(mapping, sync_pass, staged, all_actions, size)
     return PlanResult(passes=result)
 
 
-def _staged_in_partitions(
+def _plans(
     mapping: IntegrationTableMapping,
     sync_pass: SyncPass,
     run: RunContext,
-    folder: ObjectStoragePath,
-    plan: pd.DataFrame,
+    services: Services,
+    extract: ExtractResult | None,
+    couplings: pd.DataFrame,
+    destination: pd.DataFrame,
+) -> Iterator[pd.DataFrame]:
+    """The pass's plan, a chunk of source records at a time (see `_source_chunks`)."""
+    planner = PassPlanner(mapping, sync_pass, run, services)
+    related = _Related.of(couplings, destination)
+    for source in _source_chunks(mapping, sync_pass, extract):
+        plan = planner.plan(source, *related.of_sources(source))
+        if run.dry_run:
+            _log_plan(mapping, sync_pass, plan)
+        yield plan
+
+
+def _noting(plans: Iterable[pd.DataFrame], actions: list[str]) -> Iterator[pd.DataFrame]:
+    """The plans, while keeping each record's action (for the counters of each partition)."""
+    for plan in plans:
+        actions.extend(plan["action"].tolist())
+        yield plan
+
+
+def _partitions(
+    mapping: IntegrationTableMapping,
+    sync_pass: SyncPass,
+    staged: StagedFrame,
+    actions: pd.Series,
+    size: int,
 ) -> PassPlan:
-    """Stage the plan as one part per partition of at most `run.partition_size` records, so each load
-    task reads only its own part. A dry run, and a pass whose table rule follows up on the pass's
-    outcome (once, over all its records), stay one partition."""
-    size = len(plan)
-    if not (run.dry_run or rule_for(mapping.bc_table, sync_pass, RuleKind.FOLLOW_UP)):
-        size = max(1, run.partition_size)
-    bounds = [*range(0, len(plan), size), len(plan)] if len(plan) else [0, 0]
+    """The staged plan as partitions of at most `size` records (a part each), so each load task reads
+    only its own part. A dry run, and a pass whose table rule follows up on the pass's outcome (once,
+    over all its records), stay one partition."""
+    bounds = [*range(0, len(actions), size), len(actions)] if len(actions) else [0, 0]
     ranges = list(itertools.pairwise(bounds))
-    staged = write_frames(folder, f"plan_{sync_pass.value}", (plan.iloc[a:b] for a, b in ranges))
-    actions = plan["action"]
     partitions = tuple(
         PlanPartition(index=i, of=len(ranges), start=a, stop=b, planned=count_actions(actions.iloc[a:b]))
         for i, (a, b) in enumerate(ranges)
@@ -89,6 +121,157 @@ def _staged_in_partitions(
     if len(partitions) > 1:
         log.info("%s %s: %d partitions of ≤ %d records", mapping.name, sync_pass.value, len(ranges), size)
     return PassPlan(plan=staged, planned=count_actions(actions), partitions=partitions)
+
+
+def _split_at(frames: Iterable[pd.DataFrame], size: int) -> Iterator[pd.DataFrame]:
+    """The rows of `frames` again, as frames of exactly `size` rows (the last one fewer): a part per
+    partition, whatever the chunks they were planned in. An empty plan is one empty frame."""
+    held: list[pd.DataFrame] = []
+    rows = 0
+    for frame in frames:
+        if not held and not len(frame):
+            held, rows = [frame], 0  # keeps the columns of a plan with no rows
+            continue
+        held = [f for f in held if len(f)] + [frame]
+        rows += len(frame)
+        while rows >= size:
+            joined = _concat(held)
+            yield joined.iloc[:size].reset_index(drop=True)
+            rest = joined.iloc[size:]
+            held, rows = [rest], len(rest)
+    if rows or held:
+        joined = _concat(held)
+        if rows or not len(joined):
+            yield joined.reset_index(drop=True)
+
+
+def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """The frames one after the other. A column with no value at all in one frame (objects: e.g. no
+    destination id in a chunk of creates) takes the type it has in the others, as if their records
+    had been planned together, rather than turning the whole column into objects."""
+    if len(frames) == 1:
+        return frames[0]
+    frames = list(frames)
+    for column in frames[0].columns:
+        typed = next((f[column].dtype for f in frames if column in f and f[column].dtype != object), None)
+        if typed is None:
+            continue
+        for i, frame in enumerate(frames):
+            if column in frame and frame[column].dtype == object and frame[column].isna().all():
+                frames[i] = frame.assign(**{column: pd.Series(index=frame.index, dtype=typed)})
+    return pd.concat(frames, ignore_index=True)
+
+
+def _source_chunks(
+    mapping: IntegrationTableMapping, sync_pass: SyncPass, extract: ExtractResult | None
+) -> Iterator[pd.DataFrame]:
+    """The source records in engine columns, `CHUNK_ROWS` or so at a time, in staged order. A record
+    read twice is planned once, with its last values (`as_source` within a chunk, the key column
+    across chunks). A table whose rules look at all of a pass's records at once gets one chunk."""
+    if extract is None or extract.staged is None:
+        yield pd.DataFrame(columns=[SOURCE_ID])
+        return
+    key = mapping.bc_key if sync_pass.source is Side.BC else mapping.crm_key
+    ids = read_frame(extract.staged, [key])
+    # Read twice (e.g. a record changed while its pages were read): planned at its last row only.
+    latest = ~ids[key].astype(str).str.lower().duplicated(keep="last").to_numpy() if key in ids else None
+    whole = any(rule_for(mapping.bc_table, sync_pass, kind) for kind in (RuleKind.PLAN, RuleKind.SOURCE))
+    planned_any = False
+    for raw in _split_at(_latest_rows(extract.staged, latest), WHOLE if whole else CHUNK_ROWS):
+        if len(raw):
+            planned_any = True
+            yield as_source(raw, mapping, sync_pass.source)
+    if not planned_any:
+        yield pd.DataFrame(columns=[SOURCE_ID])
+
+
+def _latest_rows(staged: StagedFrame, latest: np.ndarray | None) -> Iterator[pd.DataFrame]:
+    """The staged parts with rows, each without the rows `latest` (over all rows) leaves out."""
+    offset = 0
+    for part in iter_frames(staged):
+        if len(part):
+            yield part if latest is None else part[latest[offset : offset + len(part)]]
+            offset += len(part)
+
+
+@dataclass
+class _Related:
+    """A pass's couplings and coupled destination records, indexed once so that each chunk of source
+    records takes its own rows without scanning them all again."""
+
+    couplings: pd.DataFrame
+    destination: pd.DataFrame
+    by_source: pd.Index | None  # None: ids not unique, every chunk gets every row (the planner says why)
+    by_destination: pd.Index | None
+
+    @classmethod
+    def of(cls, couplings: pd.DataFrame, destination: pd.DataFrame) -> _Related:
+        by_source = pd.Index(couplings[SOURCE_ID]) if SOURCE_ID in couplings.columns else None
+        by_destination = (
+            pd.Index(destination[DESTINATION_ID]) if DESTINATION_ID in destination.columns else None
+        )
+        return cls(
+            couplings,
+            destination,
+            by_source if by_source is not None and by_source.is_unique else None,
+            by_destination if by_destination is not None and by_destination.is_unique else None,
+        )
+
+    def of_sources(self, source: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+        if self.by_source is None or self.by_destination is None or not len(source):
+            return self.couplings, self.destination
+        at = self.by_source.get_indexer(source[SOURCE_ID].to_numpy(dtype=object))
+        couplings = self.couplings.take(at[at >= 0]).reset_index(drop=True)
+        found = self.by_destination.get_indexer(couplings[DESTINATION_ID].to_numpy(dtype=object))
+        destination = self.destination.take(np.sort(found[found >= 0])).reset_index(drop=True)
+        return couplings, destination
+
+
+class PassPlanner:
+    """Plans a pass's records, a chunk at a time: what does not depend on the records (the pass's spec,
+    the destination's field lengths, the lookup tables) is read once, when a chunk first needs it."""
+
+    def __init__(
+        self, mapping: IntegrationTableMapping, sync_pass: SyncPass, run: RunContext, services: Services
+    ) -> None:
+        self.mapping, self.sync_pass, self.services = mapping, sync_pass, services
+        self.kind = {
+            "full_sync": run.kind is RunKind.FULL or run.creates,  # both run with "only coupled" off
+            "force_modify": run.force_modify,
+            "restore_deleted": run.restores_deleted,
+        }
+        self.spec = pass_spec(mapping, sync_pass, services.registry, **self.kind)
+        self._transferring: tuple[PassSpec, dict[str, LookupTable]] | None = None
+
+    def plan(self, source: pd.DataFrame, couplings: pd.DataFrame, destination: pd.DataFrame) -> pd.DataFrame:
+        """The plan of these records (engine columns), with BC's table rules applied."""
+        mapping, sync_pass, services = self.mapping, self.sync_pass, self.services
+        source = apply_source_rules(mapping, sync_pass, source)
+        spec, lookups = self.spec, {}
+        # The lookups and the destination's field lengths serve only records whose values are
+        # transferred: a pass whose candidates are all unchanged since their last sync reads neither.
+        if transfers_any(spec, source, couplings, destination):
+            spec, lookups = self._for_transfers()
+        plan = plan_pass(spec, source, couplings, destination, lookups)
+        plan = apply_config_templates(mapping, sync_pass, plan, services)
+        plan = apply_table_rules(mapping, sync_pass, plan, source, services)
+        if not spec.force_modify:
+            plan = without_unchanged_values(plan, destination, forced=_forced_sources(couplings))
+        plan["label"] = _labels(source, LABEL_FIELDS[sync_pass.source], len(plan))
+        plan["name"] = _labels(source, NAME_FIELDS[sync_pass.source], len(plan))
+        plan["bc_number"] = (
+            plan["label"] if sync_pass is SyncPass.TO_CRM else _destination_numbers(plan, destination)
+        )
+        plan["etag"] = _etags(plan, destination)
+        return plan
+
+    def _for_transfers(self) -> tuple[PassSpec, dict[str, LookupTable]]:
+        if self._transferring is None:
+            mapping, sync_pass, services = self.mapping, self.sync_pass, self.services
+            lengths = destination_lengths(mapping, sync_pass, services)
+            spec = pass_spec(mapping, sync_pass, services.registry, **self.kind, max_lengths=lengths)
+            self._transferring = spec, build_lookups(mapping, sync_pass, services)
+        return self._transferring
 
 
 def plan_records(
@@ -101,32 +284,7 @@ def plan_records(
     destination: pd.DataFrame,
 ) -> pd.DataFrame:
     """The plan of one pass for these records (engine columns), with BC's table rules applied."""
-    kind = {
-        "full_sync": run.kind is RunKind.FULL or run.creates,  # both run with "only coupled" off
-        "force_modify": run.force_modify,
-        "restore_deleted": run.restores_deleted,
-    }
-    spec = pass_spec(mapping, sync_pass, services.registry, **kind)
-    source = apply_source_rules(mapping, sync_pass, source)
-    # The lookups and the destination's field lengths serve only records whose values are transferred:
-    # a pass whose candidates are all unchanged since their last synchronization reads neither.
-    transfers = transfers_any(spec, source, couplings, destination)
-    if transfers:
-        lengths = destination_lengths(mapping, sync_pass, services)
-        spec = pass_spec(mapping, sync_pass, services.registry, **kind, max_lengths=lengths)
-    lookups = build_lookups(mapping, sync_pass, services) if transfers else {}
-    plan = plan_pass(spec, source, couplings, destination, lookups)
-    plan = apply_config_templates(mapping, sync_pass, plan, services)
-    plan = apply_table_rules(mapping, sync_pass, plan, source, services)
-    if not spec.force_modify:
-        plan = without_unchanged_values(plan, destination, forced=_forced_sources(couplings))
-    plan["label"] = _labels(source, LABEL_FIELDS[sync_pass.source], len(plan))
-    plan["name"] = _labels(source, NAME_FIELDS[sync_pass.source], len(plan))
-    plan["bc_number"] = (
-        plan["label"] if sync_pass is SyncPass.TO_CRM else _destination_numbers(plan, destination)
-    )
-    plan["etag"] = _etags(plan, destination)
-    return plan
+    return PassPlanner(mapping, sync_pass, run, services).plan(source, couplings, destination)
 
 
 def without_unchanged_values(
@@ -226,8 +384,8 @@ def _etags(plan: pd.DataFrame, destination: pd.DataFrame) -> list[str | None]:
     return [by_id.get(d) for d in plan["destination_id"].tolist()]
 
 
-def _summary(plan: pd.DataFrame) -> str:
-    counts = plan["action"].value_counts()
+def _summary(actions: pd.Series) -> str:
+    counts = actions.value_counts()
     return ", ".join(f"{action} {count}" for action, count in counts.items()) or "nothing to do"
 
 

@@ -46,6 +46,10 @@ def planned_in_partitions(harness, run: RunContext):
     return mapping, folder, extracts, coupled, planned
 
 
+def missing_as_none(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.astype(object).where(frame.notna(), None)
+
+
 def load_partition(harness, mapping, run, folder, part: PlanResult, destination: Side) -> LoadResult:
     sync_pass = TO_CRM if destination is Side.CRM else FROM_CRM
     partition = part.passes[sync_pass].partitions[0]
@@ -108,3 +112,26 @@ def test_a_retried_partition_writes_nothing_twice_and_counts_what_it_settled(har
     merged = merge_loads([*first[:1], again, *first[2:]])[TO_CRM]
     assert merged.counters.inserted == sum(load.counters.inserted for load in first)
 
+
+def test_planning_in_small_chunks_makes_the_plan_of_one_chunk(harness, monkeypatch):
+    """The transform plans a chunk of source records at a time (flat memory); the plan, its partitions
+    and their counters are those of planning all records together."""
+    import bcsync.pipeline.transform as transform_module
+
+    full_sync_dependencies(harness)
+    run = RunContext(
+        dag_id="bcsync_customer", run_id="chunked", kind=RunKind.FULL, partition_size=PARTITION_SIZE
+    )
+    mapping, folder, extracts, coupled, whole = planned_in_partitions(harness, run)
+    whole_plans = {name: read_rows(p.plan, 0, p.plan.rows) for name, p in whole.passes.items()}
+
+    monkeypatch.setattr(transform_module, "CHUNK_ROWS", 4)
+    chunked = transform(mapping, run, harness.services, folder, extracts, coupled)
+    for name, step in chunked.passes.items():
+        assert step.plan.rows == whole.passes[name].plan.rows > 4
+        assert step.partitions == whole.passes[name].partitions
+        plan = read_rows(step.plan, 0, step.plan.rows)
+        # A chunk whose records all lack a value (e.g. no destination id yet) stages that column as
+        # objects rather than text: the same values, None for NaN, which the load reads alike.
+        pd.testing.assert_frame_equal(missing_as_none(plan), missing_as_none(whole_plans[name]))
+        assert plan["action"].tolist() == whole_plans[name]["action"].tolist()

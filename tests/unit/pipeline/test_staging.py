@@ -49,3 +49,29 @@ def test_a_range_reads_only_its_rows_and_an_empty_range_keeps_the_columns(tmp_pa
     empty = read_rows(write_frame(folder, "empty", pd.DataFrame({"id": pd.Series(dtype=object)})), 0, 0)
     assert empty.empty and list(empty.columns) == ["id"]
     assert list(read_rows(staged, 5, 5).columns) == ["id"]
+
+
+def test_a_projection_reads_only_the_columns_asked_for_that_the_parts_have(tmp_path):
+    folder = ObjectStoragePath(f"file://{tmp_path}")
+    parts = [
+        pd.DataFrame({"id": ["a"], "name": ["A"], "city": ["X"]}),
+        pd.DataFrame({"id": ["b"], "name": ["B"]}),
+    ]
+    staged = write_frames(folder, "extract_bc", parts)
+    narrow = read_frame(staged, ["id", "city", "_city_value"])
+    assert list(narrow.columns) == ["id", "city"]
+    assert narrow["id"].tolist() == ["a", "b"] and narrow["city"].tolist()[0] == "X"
+
+
+def test_text_columns_are_staged_as_they_are_and_nested_values_as_json(tmp_path):
+    frame = pd.DataFrame(
+        {
+            "name": pd.Series(["A", None], dtype=object),
+            "nested": pd.Series([{"k": 1}, "plain"], dtype=object),
+        }
+    )
+    staged = write_frame(ObjectStoragePath(f"file://{tmp_path}"), "extract_bc", frame)
+    back = read_frame(staged)
+    assert back["name"].tolist()[0] == "A" and pd.isna(back["name"].tolist()[1])
+    assert back["nested"].tolist() == ['{"k": 1}', "plain"]
+    assert frame["nested"].tolist()[0] == {"k": 1}  # the caller's frame is left as it was
