@@ -176,8 +176,10 @@ def _settled_in_look_back(
 
     Dataverse keeps seconds, so the newest Sales row is read again by every scheduled run. Counting it
     here lets a run whose only candidates are such rows skip planning and loading (`CoupleOperator`),
-    with the same Unchanged counter. Only rows of couplings whose last From result is Success and that
-    are not skipped count: anything else goes through the full path, as before.
+    with the same Unchanged counter. Rows of couplings that are not skipped and whose last From result
+    is not Failure count: Success, or blank where the row came from our To pass (we created or wrote it
+    and took its new modified-on) — the planner finds both unchanged. A failed one is retried by the
+    full path, as is anything changed since.
     """
     rows = pd.concat(look_back, ignore_index=True) if look_back else pd.DataFrame()
     if rows.empty:
@@ -187,7 +189,7 @@ def _settled_in_look_back(
     if couplings.empty:
         return 0
     synced = couplings[
-        (couplings["from_crm_result"] == SyncResult.SUCCESS.value) & ~couplings["skipped"].astype(bool)
+        couplings["from_crm_result"].ne(SyncResult.FAILURE.value) & ~couplings["skipped"].astype(bool)
     ]
     merged = rows[[key, field]].merge(synced[["crm_id", "crm_synced_on"]], left_on=key, right_on="crm_id")
     if merged.empty:
