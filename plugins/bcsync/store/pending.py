@@ -16,6 +16,7 @@ import pandas as pd
 from sqlalchemy import Connection, select, text, update
 
 from bcsync.store.bulk import bulk_insert
+from bcsync.store.database import one_of
 from bcsync.store.frames import (
     StoreInputError,
     batches,
@@ -85,7 +86,7 @@ def select_pending(
     else:
         rows = []
         for batch in batches(list(source_ids)):
-            rows.extend(conn.execute(base.where(pending_writes.c.source_id.in_(batch))).all())
+            rows.extend(conn.execute(base.where(one_of(conn, pending_writes.c.source_id, batch))).all())
     return to_frame(rows, COLUMNS, ["created_on", "updated_on"])
 
 
@@ -117,6 +118,6 @@ def _close(
         .values(state=state.value, updated_on=now)
     )
     return sum(
-        conn.execute(statement.where(pending_writes.c.source_id.in_(batch))).rowcount
+        conn.execute(statement.where(one_of(conn, pending_writes.c.source_id, batch))).rowcount
         for batch in batches(list(source_ids))
     )
