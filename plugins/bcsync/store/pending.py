@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Connection, select, text, update
+from sqlalchemy import Connection, String, select, text, type_coerce, update
 
 from bcsync.store.bulk import bulk_insert
 from bcsync.store.database import one_of
@@ -28,6 +28,7 @@ from bcsync.store.frames import (
 from bcsync.store.schema import OPEN_PENDING_WRITE, Direction, PendingState, pending_writes
 
 COLUMNS = [column.name for column in pending_writes.columns]
+_TIMESTAMPS = ["created_on", "updated_on"]
 _OPEN = pending_writes.c.state == PendingState.PENDING.value
 
 
@@ -78,7 +79,12 @@ def record_pending(
 def select_pending(
     conn: Connection, mapping: str, direction: Direction, source_ids: Sequence[str] | None = None
 ) -> pd.DataFrame:
-    base = select(*pending_writes.columns).where(
+    # Timestamps as the driver returns them, parsed by `to_frame` column by column (see couplings).
+    selected = (
+        type_coerce(column, String).label(column.name) if column.name in _TIMESTAMPS else column
+        for column in pending_writes.columns
+    )
+    base = select(*selected).where(
         pending_writes.c.mapping == mapping, pending_writes.c.direction == direction.value, _OPEN
     )
     if source_ids is None:
@@ -87,7 +93,7 @@ def select_pending(
         rows = []
         for batch in batches(list(source_ids)):
             rows.extend(conn.execute(base.where(one_of(conn, pending_writes.c.source_id, batch))).all())
-    return to_frame(rows, COLUMNS, ["created_on", "updated_on"])
+    return to_frame(rows, COLUMNS, _TIMESTAMPS)
 
 
 def confirm_pending(
