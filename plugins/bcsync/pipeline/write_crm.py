@@ -14,6 +14,7 @@ from bcsync.pipeline.services import Services
 from bcsync.pipeline.writing import results_of, with_new_modified_on
 from bcsync.registry.model import IntegrationTableMapping
 
+JOURNAL_COLUMNS = ("source_id", "destination_id")  # what sending a create needs of its journal entry
 CRM_BATCH_SIZE = 1000  # records per bulk message or $batch: Dataverse's documented upper bound
 
 
@@ -38,7 +39,9 @@ def write_crm(
                 "destination_id": [str(uuid.uuid4()) for _ in range(len(inserts))],
             }
         )
-        journal = services.store.record_pending(mapping.name, sync_pass.value, proposed, job_id=job_id)
+        journal = services.store.record_pending(
+            mapping.name, sync_pass.value, proposed, job_id=job_id, columns=JOURNAL_COLUMNS
+        )
         chosen = dict(zip(journal["source_id"], journal["destination_id"], strict=True))
         ids = [chosen[s] for s in inserts[SOURCE_ID].tolist()]
         # An upsert by the journalled id: sent twice, it still makes one row.

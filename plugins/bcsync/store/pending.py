@@ -40,8 +40,10 @@ def record_pending(
     *,
     job_id: str | None,
     now: datetime,
+    columns: Sequence[str] = COLUMNS,
 ) -> pd.DataFrame:
-    """Journal creates about to be sent; returns the open entries for these source ids.
+    """Journal creates about to be sent; returns the open entries for these source ids (`columns` of
+    them: a caller that only sends needs `source_id` and `destination_id`).
 
     `rows` has `source_id` and optionally `destination_id` (a GUID) and `marker`. A source record
     that already has an open entry keeps it: the returned `destination_id` is the one to send, so a
@@ -73,16 +75,27 @@ def record_pending(
         )
 
     bulk_insert(conn, pending_writes, out, keep_the_open_entry)
-    return select_pending(conn, mapping, direction, out["source_id"].tolist())
+    return select_pending(conn, mapping, direction, out["source_id"].tolist(), columns=columns)
 
 
 def select_pending(
-    conn: Connection, mapping: str, direction: Direction, source_ids: Sequence[str] | None = None
+    conn: Connection,
+    mapping: str,
+    direction: Direction,
+    source_ids: Sequence[str] | None = None,
+    *,
+    columns: Sequence[str] = COLUMNS,
 ) -> pd.DataFrame:
+    unknown = [name for name in columns if name not in COLUMNS]
+    if unknown:
+        raise StoreInputError(f"pending writes have no column(s) {unknown}")
     # Timestamps as the driver returns them, parsed by `to_frame` column by column (see couplings).
+    timestamps = [name for name in _TIMESTAMPS if name in columns]
     selected = (
-        type_coerce(column, String).label(column.name) if column.name in _TIMESTAMPS else column
-        for column in pending_writes.columns
+        type_coerce(pending_writes.c[name], String).label(name)
+        if name in timestamps
+        else pending_writes.c[name]
+        for name in columns
     )
     base = select(*selected).where(
         pending_writes.c.mapping == mapping, pending_writes.c.direction == direction.value, _OPEN
@@ -93,7 +106,7 @@ def select_pending(
         rows = []
         for batch in batches(list(source_ids)):
             rows.extend(conn.execute(base.where(one_of(conn, pending_writes.c.source_id, batch))).all())
-    return to_frame(rows, COLUMNS, _TIMESTAMPS)
+    return to_frame(rows, columns, timestamps)
 
 
 def confirm_pending(
