@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime
 from typing import Any
 
@@ -11,7 +10,7 @@ import pandas as pd
 from bcsync.engine.model import DESTINATION_ID, SOURCE_ID, Side, SyncPass
 from bcsync.pipeline.company import company_binding
 from bcsync.pipeline.services import Services
-from bcsync.pipeline.writing import results_of, with_new_modified_on
+from bcsync.pipeline.writing import new_guids, results_of, with_new_modified_on
 from bcsync.registry.model import IntegrationTableMapping
 
 JOURNAL_COLUMNS = ("source_id", "destination_id")  # what sending a create needs of its journal entry
@@ -36,7 +35,7 @@ def write_crm(
         proposed = pd.DataFrame(
             {
                 "source_id": inserts[SOURCE_ID],
-                "destination_id": [str(uuid.uuid4()) for _ in range(len(inserts))],
+                "destination_id": new_guids(len(inserts)),
             }
         )
         journal = services.store.record_pending(

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from datetime import datetime, timedelta
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from bcsync.engine.model import DESTINATION_ID, DESTINATION_MODIFIED, SOURCE_ID, Side
@@ -21,6 +23,20 @@ CLOCK_MARGIN = timedelta(minutes=5)  # our clock against the service's, when it 
 # modified-on's precision: the Date header is whole seconds, rounded down, so it is covered already.
 SERVICE_CLOCK_MARGIN = timedelta(seconds=2)
 _NO_FILTERS = {"table_filter": None, "integration_table_filter": None, "company_filter": False}
+
+
+def new_guids(count: int) -> list[str]:
+    """`count` random (version 4) GUIDs in canonical form, as `str(uuid.uuid4())` makes them, but
+    drawn in one go: ids for thousands of creates cost a quarter of uuid4's time."""
+    raw = np.frombuffer(os.urandom(16 * count), dtype=np.uint8).reshape(count, 16).copy()
+    raw[:, 6] = raw[:, 6] & 0x0F | 0x40  # version 4
+    raw[:, 8] = raw[:, 8] & 0x3F | 0x80  # the RFC 4122 variant
+    text = raw.tobytes().hex()
+    return [
+        f"{text[i : i + 8]}-{text[i + 8 : i + 12]}-{text[i + 12 : i + 16]}-{text[i + 16 : i + 20]}-"
+        f"{text[i + 20 : i + 32]}"
+        for i in range(0, 32 * count, 32)
+    ]
 
 
 def results_of(
