@@ -214,7 +214,8 @@ def _requested(rows: pd.DataFrame, coupled_by: CoupledBy) -> pd.DataFrame:
     )
     for column in ("bc_synced_on", "crm_synced_on"):
         values = frame[column] if column in frame.columns else pd.Series([None] * len(frame))
-        result[column] = utc_column(values.to_numpy(), column)
+        # `.array`: a UTC-aware column stays one (to_numpy gives Timestamps, checked one by one).
+        result[column] = utc_column(values.array, column)
     how = frame["coupled_by"] if "coupled_by" in frame.columns else [coupled_by] * len(frame)
     # Each distinct value checked once: the column usually holds one.
     named = {value: enum_of(CoupledBy, value, "coupled_by").value for value in dict.fromkeys(how)}
