@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from datetime import datetime
 from functools import cached_property
 from typing import Any, Self, TypeVar
 from urllib.parse import urlencode
@@ -114,6 +115,11 @@ class ODataServiceHook(HttpHook):
     def service_root(self) -> str:
         """The URL relative paths of this hook resolve against."""
         raise NotImplementedError
+
+    def service_time(self, moment: datetime) -> datetime | None:
+        """Our `moment` on the service's clock, at the latest (its responses' `Date` headers tell);
+        None before any response carried one."""
+        return self.get_conn().clock.on_service(moment)
 
     # -- the session, as HttpHook builds it --------------------------------------------------------------
 

@@ -131,16 +131,35 @@ def record_outcome(
         created = outcome[CREATED].fillna(False).astype(bool)
     else:
         created = outcome["action"] == "insert"
-    inserted = outcome[created & outcome[DESTINATION_ID].notna()]
+    coupling = created & outcome[DESTINATION_ID].notna()
+    inserted = outcome[coupling]
+    # Created and still an insert: coupled as synced by this job with their results in one insert,
+    # rather than coupled and then read again to record the results.
+    is_fresh = coupling & (outcome["action"] == "insert")
+    fresh = outcome[is_fresh]
     if len(inserted):
-        pairs = pd.DataFrame({"bc_id": inserted[bc_col], "crm_id": inserted[crm_col]})
         replacing = inserted["replaces_coupling"].astype(bool)
         if replacing.any():
             store.uncouple(
                 mapping.name,
                 **{("bc_ids" if to_crm else "crm_ids"): inserted.loc[replacing, SOURCE_ID].tolist()},
             )
-        store.couple(mapping.name, pairs, coupled_by=CoupledBy.CREATE)
+        if len(fresh):
+            source_modified = pd.to_datetime(fresh[SOURCE_MODIFIED], utc=True)
+            destination_modified = pd.to_datetime(fresh[DESTINATION_MODIFIED], utc=True)
+            pairs = pd.DataFrame(
+                {
+                    "bc_id": fresh[bc_col],
+                    "crm_id": fresh[crm_col],
+                    "bc_synced_on": source_modified if to_crm else destination_modified,
+                    "crm_synced_on": destination_modified if to_crm else source_modified,
+                }
+            )
+            store.couple_created(mapping.name, sync_pass.value, pairs, job_id=job_id)
+        failed_since = inserted[inserted["action"] != "insert"]  # an AFTER_WRITE rule, its children
+        if len(failed_since):
+            pairs = pd.DataFrame({"bc_id": failed_since[bc_col], "crm_id": failed_since[crm_col]})
+            store.couple(mapping.name, pairs, coupled_by=CoupledBy.CREATE)
         store.confirm(mapping.name, sync_pass.value, inserted[SOURCE_ID].tolist())
 
     removed = outcome[outcome["action"] == "remove_coupling"]
@@ -148,7 +167,7 @@ def record_outcome(
         store.uncouple(mapping.name, **{("bc_ids" if to_crm else "crm_ids"): removed[SOURCE_ID].tolist()})
 
     results = ["insert", "modify", "unchanged"] + ([] if mapping.is_child else ["fail"])
-    settled = outcome[outcome["action"].isin(results)]
+    settled = outcome[outcome["action"].isin(results) & ~is_fresh]
     if len(settled):
         success = settled["action"] != "fail"
         source_modified = pd.to_datetime(settled[SOURCE_MODIFIED], utc=True)

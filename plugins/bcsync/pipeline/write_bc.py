@@ -5,7 +5,6 @@ by the SystemId bcsync chose, where our API page over the table takes one, else 
 from __future__ import annotations
 
 import logging
-import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -15,7 +14,7 @@ from bcsync.engine.model import DESTINATION_ID, SOURCE_ID, Side, SyncPass
 from bcsync.pipeline.config_templates import table_template_values
 from bcsync.pipeline.reading import read_by_ids
 from bcsync.pipeline.services import Services
-from bcsync.pipeline.writing import results_of, with_new_modified_on
+from bcsync.pipeline.writing import new_guids, results_of, with_new_modified_on
 from bcsync.registry.model import BcApi, BcEndpoint, IntegrationTableMapping
 from bcsync.wire import odata
 
@@ -162,9 +161,7 @@ def _create_with_chosen_ids(
     that reason, so no half-written record is left for the other direction to copy.
     """
     primary = mapping.bc_endpoint
-    proposed = pd.DataFrame(
-        {"source_id": inserts[SOURCE_ID], "destination_id": [str(uuid.uuid4()) for _ in range(len(inserts))]}
-    )
+    proposed = pd.DataFrame({"source_id": inserts[SOURCE_ID], "destination_id": new_guids(len(inserts))})
     journal = services.store.record_pending(mapping.name, sync_pass.value, proposed, job_id=job_id)
     chosen = dict(zip(journal["source_id"], journal["destination_id"], strict=True))
     # Ids an earlier try journalled (and perhaps created): the journal kept them, not ours.

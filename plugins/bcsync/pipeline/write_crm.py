@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime
 from typing import Any
 
@@ -11,9 +10,10 @@ import pandas as pd
 from bcsync.engine.model import DESTINATION_ID, SOURCE_ID, Side, SyncPass
 from bcsync.pipeline.company import company_binding
 from bcsync.pipeline.services import Services
-from bcsync.pipeline.writing import results_of, with_new_modified_on
+from bcsync.pipeline.writing import new_guids, results_of, with_new_modified_on
 from bcsync.registry.model import IntegrationTableMapping
 
+JOURNAL_COLUMNS = ("source_id", "destination_id")  # what sending a create needs of its journal entry
 CRM_BATCH_SIZE = 1000  # records per bulk message or $batch: Dataverse's documented upper bound
 
 
@@ -35,10 +35,12 @@ def write_crm(
         proposed = pd.DataFrame(
             {
                 "source_id": inserts[SOURCE_ID],
-                "destination_id": [str(uuid.uuid4()) for _ in range(len(inserts))],
+                "destination_id": new_guids(len(inserts)),
             }
         )
-        journal = services.store.record_pending(mapping.name, sync_pass.value, proposed, job_id=job_id)
+        journal = services.store.record_pending(
+            mapping.name, sync_pass.value, proposed, job_id=job_id, columns=JOURNAL_COLUMNS
+        )
         chosen = dict(zip(journal["source_id"], journal["destination_id"], strict=True))
         ids = [chosen[s] for s in inserts[SOURCE_ID].tolist()]
         # An upsert by the journalled id: sent twice, it still makes one row.

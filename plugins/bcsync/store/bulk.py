@@ -82,6 +82,10 @@ def _sqlite_values(column: pd.Series, kind: Any) -> list[Any] | None:
         naive = column.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy(dtype="datetime64[us]")
         text = np.char.replace(np.datetime_as_string(naive, unit="us"), "T", " ")
         return pd.Series(text, dtype=object).where(present.to_numpy(), None).tolist()
+    if present.all():  # nothing to turn into NULL: the values as they are
+        if isinstance(kind, Boolean) and column.dtype != bool:
+            return [bool(value) for value in column.tolist()]
+        return column.tolist()
     if isinstance(kind, Boolean) and column.dtype != bool:
         return [None if not known else bool(value) for value, known in zip(column, present, strict=True)]
     return column.astype(object).where(present, None).tolist()

@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import pandas as pd
-from sqlalchemy import Connection, delete, or_, select
+from sqlalchemy import Connection, String, delete, or_, select, type_coerce
 
 from bcsync.store.bulk import bulk_insert
-from bcsync.store.database import lock_mapping
+from bcsync.store.database import lock_mapping, one_of
 from bcsync.store.frames import (
     batches,
     enum_of,
@@ -64,14 +64,20 @@ def select_couplings(
     columns: Sequence[str] = COLUMNS,
 ) -> pd.DataFrame:
     """All couplings of a mapping, or those touching any of the given ids (already canonical)."""
-    base = select(*(couplings.c[name] for name in columns)).where(couplings.c.mapping == mapping)
     timestamps = [name for name in TIMESTAMPS if name in columns]
+    # Timestamps as the driver returns them, parsed by `to_frame` column by column: SQLAlchemy's
+    # per-value result processing cost more than the query at thousands of rows.
+    selected = (
+        type_coerce(couplings.c[name], String).label(name) if name in timestamps else couplings.c[name]
+        for name in columns
+    )
+    base = select(*selected).where(couplings.c.mapping == mapping)
     if bc_ids is None and crm_ids is None:
         return to_frame(conn.execute(base).all(), columns, timestamps)
     rows = []
     for column, ids in ((couplings.c.bc_id, bc_ids or []), (couplings.c.crm_id, crm_ids or [])):
         for batch in batches(list(ids)):
-            rows.extend(conn.execute(base.where(column.in_(batch))).all())
+            rows.extend(conn.execute(base.where(one_of(conn, column, batch))).all())
     frame = to_frame(rows, columns, timestamps)
     return frame.drop_duplicates(subset=["bc_id"], ignore_index=True)
 
@@ -208,9 +214,12 @@ def _requested(rows: pd.DataFrame, coupled_by: CoupledBy) -> pd.DataFrame:
     )
     for column in ("bc_synced_on", "crm_synced_on"):
         values = frame[column] if column in frame.columns else pd.Series([None] * len(frame))
-        result[column] = utc_column(values.to_numpy(), column)
+        # `.array`: a UTC-aware column stays one (to_numpy gives Timestamps, checked one by one).
+        result[column] = utc_column(values.array, column)
     how = frame["coupled_by"] if "coupled_by" in frame.columns else [coupled_by] * len(frame)
-    result["coupled_by"] = [enum_of(CoupledBy, value, "coupled_by").value for value in how]
+    # Each distinct value checked once: the column usually holds one.
+    named = {value: enum_of(CoupledBy, value, "coupled_by").value for value in dict.fromkeys(how)}
+    result["coupled_by"] = [named[value] for value in how]
     return result.drop_duplicates(subset=["bc_id", "crm_id"], ignore_index=True)
 
 

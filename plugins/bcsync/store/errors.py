@@ -13,6 +13,7 @@ import pandas as pd
 from sqlalchemy import Connection, delete, or_, select, update
 
 from bcsync.store.bulk import bulk_insert
+from bcsync.store.database import one_of
 from bcsync.store.frames import (
     StoreInputError,
     batches,
@@ -76,7 +77,7 @@ def _supersede(conn: Connection, new: pd.DataFrame, now: datetime) -> None:
             .values(resolved=True, resolved_on=now)
         )
         for batch in batches(ids):
-            conn.execute(statement.where(source.in_(batch)))
+            conn.execute(statement.where(one_of(conn, source, batch)))
 
 
 def select_open_errors(
@@ -130,7 +131,8 @@ def resolve_errors(
         .values(resolved=True, resolved_on=now)
     )
     return sum(
-        conn.execute(statement.where(column.in_(batch))).rowcount for batch in batches(list(source_ids))
+        conn.execute(statement.where(one_of(conn, column, batch))).rowcount
+        for batch in batches(list(source_ids))
     )
 
 

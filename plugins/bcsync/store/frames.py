@@ -6,6 +6,7 @@ anything is written.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -18,6 +19,7 @@ from bcsync.store.schema import Direction
 
 GUID_PATTERN = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 E = TypeVar("E", bound=StrEnum)
+_CANONICAL_GUID = re.compile(GUID_PATTERN).fullmatch
 
 BATCH_SIZE = 5_000  # rows per bulk statement; also bounds IN lists below SQLite's variable limit
 
@@ -42,7 +44,12 @@ def require_columns(frame: pd.DataFrame, columns: Sequence[str], what: str) -> N
 
 def guids(values: Any, column: str, *, optional: bool = False) -> pd.Series:
     """GUID strings in canonical form (lower case, with hyphens, no braces)."""
-    series = pd.Series(values, dtype="object")
+    items = values.tolist() if hasattr(values, "tolist") else list(values)
+    # The common case, ids in canonical form already: checked value by value, with no pandas string
+    # operations (each a pass over the column: together they cost more than the store's SQL).
+    if all(type(item) is str and _CANONICAL_GUID(item) for item in items):
+        return pd.Series(items, dtype="object")
+    series = pd.Series(items, dtype="object")
     present = series.notna()
     if not optional and not present.all():
         raise StoreInputError(f"{column}: a GUID is required, got a blank value")

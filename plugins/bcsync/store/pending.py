@@ -13,9 +13,10 @@ from datetime import datetime
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Connection, select, text, update
+from sqlalchemy import Connection, String, select, text, type_coerce, update
 
 from bcsync.store.bulk import bulk_insert
+from bcsync.store.database import one_of
 from bcsync.store.frames import (
     StoreInputError,
     batches,
@@ -27,6 +28,7 @@ from bcsync.store.frames import (
 from bcsync.store.schema import OPEN_PENDING_WRITE, Direction, PendingState, pending_writes
 
 COLUMNS = [column.name for column in pending_writes.columns]
+_TIMESTAMPS = ["created_on", "updated_on"]
 _OPEN = pending_writes.c.state == PendingState.PENDING.value
 
 
@@ -38,8 +40,10 @@ def record_pending(
     *,
     job_id: str | None,
     now: datetime,
+    columns: Sequence[str] = COLUMNS,
 ) -> pd.DataFrame:
-    """Journal creates about to be sent; returns the open entries for these source ids.
+    """Journal creates about to be sent; returns the open entries for these source ids (`columns` of
+    them: a caller that only sends needs `source_id` and `destination_id`).
 
     `rows` has `source_id` and optionally `destination_id` (a GUID) and `marker`. A source record
     that already has an open entry keeps it: the returned `destination_id` is the one to send, so a
@@ -71,13 +75,29 @@ def record_pending(
         )
 
     bulk_insert(conn, pending_writes, out, keep_the_open_entry)
-    return select_pending(conn, mapping, direction, out["source_id"].tolist())
+    return select_pending(conn, mapping, direction, out["source_id"].tolist(), columns=columns)
 
 
 def select_pending(
-    conn: Connection, mapping: str, direction: Direction, source_ids: Sequence[str] | None = None
+    conn: Connection,
+    mapping: str,
+    direction: Direction,
+    source_ids: Sequence[str] | None = None,
+    *,
+    columns: Sequence[str] = COLUMNS,
 ) -> pd.DataFrame:
-    base = select(*pending_writes.columns).where(
+    unknown = [name for name in columns if name not in COLUMNS]
+    if unknown:
+        raise StoreInputError(f"pending writes have no column(s) {unknown}")
+    # Timestamps as the driver returns them, parsed by `to_frame` column by column (see couplings).
+    timestamps = [name for name in _TIMESTAMPS if name in columns]
+    selected = (
+        type_coerce(pending_writes.c[name], String).label(name)
+        if name in timestamps
+        else pending_writes.c[name]
+        for name in columns
+    )
+    base = select(*selected).where(
         pending_writes.c.mapping == mapping, pending_writes.c.direction == direction.value, _OPEN
     )
     if source_ids is None:
@@ -85,8 +105,8 @@ def select_pending(
     else:
         rows = []
         for batch in batches(list(source_ids)):
-            rows.extend(conn.execute(base.where(pending_writes.c.source_id.in_(batch))).all())
-    return to_frame(rows, COLUMNS, ["created_on", "updated_on"])
+            rows.extend(conn.execute(base.where(one_of(conn, pending_writes.c.source_id, batch))).all())
+    return to_frame(rows, columns, timestamps)
 
 
 def confirm_pending(
@@ -117,6 +137,6 @@ def _close(
         .values(state=state.value, updated_on=now)
     )
     return sum(
-        conn.execute(statement.where(pending_writes.c.source_id.in_(batch))).rowcount
+        conn.execute(statement.where(one_of(conn, pending_writes.c.source_id, batch))).rowcount
         for batch in batches(list(source_ids))
     )

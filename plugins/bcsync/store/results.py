@@ -133,7 +133,8 @@ def _results(results: pd.DataFrame, direction: Direction) -> pd.DataFrame:
         raise StoreInputError(f"result: {frame['result'][bad].iloc[0]!r} is not one of {sorted(valid)}")
     out["result"] = frame["result"].astype(str).to_numpy()
     for column in ("bc_modified_on", "crm_modified_on"):
-        values = frame[column].to_numpy() if column in frame.columns else [None] * len(frame)
+        # `.array`: timestamps that are already a UTC-aware column stay one (to_numpy gives objects).
+        values = frame[column].array if column in frame.columns else [None] * len(frame)
         out[column] = utc_column(values, column)
     out["message"] = frame["message"].to_numpy() if "message" in frame.columns else None
     return out

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -128,6 +128,55 @@ class CouplingStore:
                 now=self._now(),
                 synced=synced,
             )
+
+    def couple_created(
+        self, mapping: str, direction: Direction | str, rows: pd.DataFrame, *, job_id: str | None
+    ) -> CouplingOutcome:
+        """Couple records this job just created as synced successfully by it, in one transaction: as
+        `couple(..., coupled_by="create")` then `record_sync_results` with a Success for each would.
+
+        `rows`: `bc_id`, `crm_id`, `bc_synced_on`, `crm_synced_on` (the two records' modified-on).
+        When every pair is new (the usual case) the insert writes the results and the records' open
+        errors are closed; when some pair was coupled already (a retried task) or clashes, the results
+        are recorded onto the couplings as `record_sync_results` does.
+        """
+        chosen = direction_of(direction)
+        synced = (chosen, _job_id(job_id))
+        with self._write() as conn:
+            frame = frame_of(rows)
+            outcome = coupling_rows.couple(
+                conn,
+                _mapping(mapping),
+                frame,
+                coupled_by=CoupledBy.CREATE,
+                replace=False,
+                now=self._now(),
+                synced=synced,
+            )
+            key = results.source_column(chosen)
+            if outcome.coupled == len(frame) and frame[key].is_unique:
+                errors.resolve_errors(
+                    conn, _mapping(mapping), chosen, guid_list(frame[key], key), now=self._now()
+                )
+                return outcome
+            succeeded = pd.DataFrame(
+                {
+                    key: frame[key].to_numpy(),
+                    "result": "Success",
+                    "bc_modified_on": frame["bc_synced_on"].array,
+                    "crm_modified_on": frame["crm_synced_on"].array,
+                }
+            )
+            results.record_sync_results(
+                conn,
+                _mapping(mapping),
+                chosen,
+                succeeded,
+                job_id=synced[1],
+                skip_after=BC_SKIPS_AFTER,
+                now=self._now(),
+            )
+            return outcome
 
     def uncouple(self, mapping: str, *, bc_ids: Ids = (), crm_ids: Ids = ()) -> int:
         """Remove the couplings of these records; returns how many were removed."""
@@ -353,8 +402,10 @@ class CouplingStore:
         rows: pd.DataFrame | Iterable[Any],
         *,
         job_id: str | None = None,
+        columns: Sequence[str] = pending.COLUMNS,
     ) -> pd.DataFrame:
-        """Journal creates before sending them; returns the open entries (reuse their destination_id)."""
+        """Journal creates before sending them; returns the open entries (reuse their destination_id),
+        `columns` of them."""
         with self._write() as conn:
             return pending.record_pending(
                 conn,
@@ -363,6 +414,7 @@ class CouplingStore:
                 frame_of(rows),
                 job_id=_job_id(job_id),
                 now=self._now(),
+                columns=columns,
             )
 
     def confirm(self, mapping: str, direction: Direction | str, source_ids: Ids) -> int:

@@ -20,6 +20,7 @@ import urllib3
 from tenacity import RetryCallState
 
 from bcsync.wire.auth import BearerAuth
+from bcsync.wire.clock import ServiceClock
 from bcsync.wire.errors import (
     ConfigurationError,
     OutcomeUnknown,
@@ -74,6 +75,7 @@ class ServiceTransport:
         self.retry = retry or RetryPolicy()
         self.headers = {**ODATA_HEADERS, **(headers or {})}
         self._slots = threading.BoundedSemaphore(max_concurrency)
+        self.clock = ServiceClock()  # the service's clock, from its responses' Date headers
         self._sleep = sleep
         origin = urlsplit(self.base_url)
         self._origin = (origin.scheme, origin.netloc.lower())
@@ -126,9 +128,11 @@ class ServiceTransport:
     ) -> requests.Response:
         """One HTTP exchange, holding one of the transport's in-flight slots; no retry, no checks."""
         with self._slots:
-            return self.session.request(
+            response = self.session.request(
                 method, url, json=json, data=data, headers=headers, auth=self.auth, timeout=self.timeout
             )
+        self.clock.observe(response.headers.get("Date"), received=time.time())
+        return response
 
     def get_json(self, path_or_url: str, *, headers: Mapping[str, str] | None = None) -> dict[str, Any]:
         return self.decode(self.request("GET", path_or_url, headers=headers))

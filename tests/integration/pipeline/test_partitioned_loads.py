@@ -135,3 +135,66 @@ def test_planning_in_small_chunks_makes_the_plan_of_one_chunk(harness, monkeypat
         # objects rather than text: the same values, None for NaN, which the load reads alike.
         pd.testing.assert_frame_equal(missing_as_none(plan), missing_as_none(whole_plans[name]))
         assert plan["action"].tolist() == whole_plans[name]["action"].tolist()
+
+
+def _synced_modified_on_matches_the_accounts(harness) -> pd.DataFrame:
+    """Every coupling's "Last Synch. CRM Modified On" is its account's modified-on (read back)."""
+    rows = [
+        r for page in harness.crm.iter_pages("accounts", select=["accountid", "modifiedon"]) for r in page
+    ]
+    modified = {r["accountid"]: pd.Timestamp(r["modifiedon"]) for r in rows}
+    couplings = harness.store.couplings("CUSTOMER")
+    assert len(couplings) > 0
+    for crm_id, synced in zip(couplings["crm_id"], couplings["crm_synced_on"], strict=True):
+        assert pd.Timestamp(synced) == modified[crm_id], crm_id
+    return couplings
+
+
+def test_each_partition_reads_back_only_its_own_writes(harness, monkeypatch):
+    """The read-back window starts when the partition's writes began on the service's clock (its Date
+    headers), so a partition does not read again the writes of the partitions loaded before it."""
+    import time
+
+    from bcsync.pipeline import writing
+
+    full_sync_dependencies(harness)
+    monkeypatch.setattr(writing, "READ_BACK_BY_ID", 0)  # the window even for the seed's few records
+    windows: list[int] = []
+    read_window = writing._read_window
+
+    def counted(*args, **kwargs):
+        frames = read_window(*args, **kwargs)
+        windows.append(sum(len(f) for f in frames))
+        return frames
+
+    monkeypatch.setattr(writing, "_read_window", counted)
+    run = RunContext(
+        dag_id="bcsync_customer", run_id="read-back", kind=RunKind.FULL, direction=TO_CRM, partition_size=7
+    )
+    mapping, folder, _, _, planned = planned_in_partitions(harness, run)
+    written = []
+    for part in planned.partitioned():
+        # The Date header's second and the margin apart: the windows cannot overlap.
+        time.sleep(1 + writing.SERVICE_CLOCK_MARGIN.total_seconds() + 1)
+        result = load_partition(harness, mapping, run, folder, part, Side.CRM)
+        written.append(result.counters.inserted + result.counters.modified)
+
+    assert len(windows) == sum(1 for w in written if w) > 1
+    assert windows == [w for w in written if w]  # its own writes, no earlier partition's
+    _synced_modified_on_matches_the_accounts(harness)
+
+
+def test_writes_a_misjudged_window_missed_are_read_back_by_id(harness, monkeypatch):
+    """A service whose modified-on clock lags its Date header beyond the margin: the writes outside
+    the window are read back by id, so every coupling still gets its record's modified-on."""
+    from datetime import timedelta
+
+    from bcsync.pipeline import writing
+
+    full_sync_dependencies(harness)
+    monkeypatch.setattr(writing, "READ_BACK_BY_ID", 0)
+    monkeypatch.setattr(writing, "SERVICE_CLOCK_MARGIN", -timedelta(hours=1))  # a window in the future
+    harness.run("CUSTOMER", RunKind.FULL, direction=TO_CRM)
+
+    couplings = _synced_modified_on_matches_the_accounts(harness)
+    assert couplings["crm_synced_on"].notna().all()

@@ -71,3 +71,23 @@ def test_a_source_record_journalled_twice_in_one_call_is_refused(store: Coupling
     source = new_ids(1)
     with pytest.raises(StoreInputError, match="twice"):
         store.record_pending("CUSTOMER", TO_CRM, pd.DataFrame({"source_id": source * 2}))
+
+
+def test_a_sender_can_ask_for_the_ids_only_and_still_gets_the_first_choice(
+    store: CouplingStore, new_ids
+) -> None:
+    source, first, second = new_ids(2), new_ids(2), new_ids(2)
+    store.record_pending("CUSTOMER", TO_CRM, [{"source_id": source[0], "destination_id": first[0]}])
+    columns = ("source_id", "destination_id")
+
+    entries = store.record_pending(
+        "CUSTOMER",
+        TO_CRM,
+        pd.DataFrame({"source_id": source, "destination_id": second}),
+        columns=columns,
+    )
+
+    assert list(entries.columns) == list(columns)
+    assert entries.set_index("source_id").loc[source, "destination_id"].tolist() == [first[0], second[1]]
+    with pytest.raises(StoreInputError, match="no column"):
+        store.record_pending("CUSTOMER", TO_CRM, [{"source_id": new_ids(1)[0]}], columns=("nope",))

@@ -256,3 +256,56 @@ def test_malformed_results_are_refused(store: CouplingStore, frame: pd.DataFrame
 def test_an_unknown_direction_is_refused(store: CouplingStore) -> None:
     with pytest.raises(StoreInputError, match="direction"):
         store.failed_last_time("CUSTOMER", "Sideways")
+
+
+def _created(bc: list[str], crm: list[str], bc_modified: datetime, crm_modified: datetime) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "bc_id": bc,
+            "crm_id": crm,
+            "bc_synced_on": pd.Series([bc_modified] * len(bc), dtype="datetime64[us, UTC]"),
+            "crm_synced_on": pd.Series([crm_modified] * len(bc), dtype="datetime64[us, UTC]"),
+        }
+    )
+
+
+def _state(store: CouplingStore, bc_ids: list[str]) -> pd.DataFrame:
+    kept = ["bc_id", "crm_id", "bc_synced_on", "crm_synced_on", "to_crm_result", "to_crm_job_id"]
+    kept += ["to_crm_error_hash", "to_crm_failures", "skipped", "coupled_by"]
+    return store.couplings_for("CUSTOMER", bc_ids=bc_ids)[kept].sort_values("bc_id", ignore_index=True)
+
+
+@pytest.mark.parametrize("coupled_before", [False, True], ids=["new pairs", "a retry: coupled already"])
+def test_couple_created_is_couple_then_a_success_each(
+    store_url: str, clock, new_ids: NewIds, coupled_before: bool
+) -> None:
+    """The load's one call for the records it created leaves what couple + record_sync_results left:
+    the same couplings, results and modified-on, and the records' earlier errors closed."""
+    bc, crm = new_ids(3), new_ids(3)
+    job = str(uuid.uuid4())
+    created = _created(bc, crm, T0, T0 + timedelta(seconds=1))
+    states = []
+    for name, one_call in (("one.db", True), ("two.db", False)):
+        store = CouplingStore(store_url.replace("store.db", name), clock=clock)
+        if coupled_before:  # an earlier try coupled them, then died before recording results
+            store.couple("CUSTOMER", created[["bc_id", "crm_id"]], coupled_by="create")
+        store.add_record_errors(
+            pd.DataFrame({"mapping": "CUSTOMER", "direction": TO_CRM.value, "bc_id": bc, "message": "bad"})
+        )
+        if one_call:
+            store.couple_created("CUSTOMER", TO_CRM, created, job_id=job)
+        else:
+            store.couple("CUSTOMER", created[["bc_id", "crm_id"]], coupled_by="create")
+            results = created.rename(
+                columns={"bc_synced_on": "bc_modified_on", "crm_synced_on": "crm_modified_on"}
+            )
+            store.record_sync_results(
+                "CUSTOMER", TO_CRM, results.drop(columns="crm_id").assign(result="Success"), job_id=job
+            )
+        assert store.open_errors("CUSTOMER").empty
+        states.append(_state(store, bc))
+        store.dispose()
+
+    pd.testing.assert_frame_equal(states[0], states[1])
+    assert (states[0]["to_crm_result"] == "Success").all() and (states[0]["to_crm_job_id"] == job).all()
+    assert (states[0]["crm_synced_on"] == T0 + timedelta(seconds=1)).all()

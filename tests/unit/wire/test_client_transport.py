@@ -270,3 +270,33 @@ def test_links_to_another_host_are_refused_so_the_token_stays_home(
     assert next(pages) == [{"accountid": "a"}]
     with pytest.raises(ConfigurationError, match="refusing to follow"):
         next(pages)
+
+
+def test_the_service_clock_is_read_from_date_headers(dataverse: DataverseHook, wire: FakeWire) -> None:
+    """The read-back window is anchored on the service's clock: each response's `Date` bounds the
+    offset from below (whole seconds, rounded down, written before we received it)."""
+    from datetime import UTC, datetime, timedelta
+
+    assert dataverse.service_time(datetime.now(UTC)) is None  # no Date seen yet
+    ahead = datetime.now(UTC) + timedelta(hours=1)  # a service clock an hour ahead of ours
+    wire.on("GET", WHOAMI, Reply(json=ME.json, headers={"Date": ahead.strftime("%a, %d %b %Y %H:%M:%S GMT")}))
+
+    dataverse.whoami()
+
+    now = datetime.now(UTC)
+    on_service = dataverse.service_time(now)
+    assert on_service is not None
+    # At most ahead of the service (the bound is a floor) and by less than the second cut off + latency.
+    assert timedelta(minutes=59, seconds=58) <= on_service - now <= timedelta(hours=1)
+
+
+def test_a_date_header_that_names_no_zone_tells_nothing(dataverse: DataverseHook, wire: FakeWire) -> None:
+    from datetime import UTC, datetime
+
+    wire.on("GET", WHOAMI, Reply(json=ME.json, headers={"Date": "Mon, 07 Dec 2026 00:40:01 -0000"}))
+    wire.on("GET", r"/api/data/v9\.2/accounts", Reply(json={"value": []}, headers={"Date": "not a date"}))
+
+    dataverse.whoami()
+    dataverse.get_conn().get_json("accounts")
+
+    assert dataverse.service_time(datetime.now(UTC)) is None
