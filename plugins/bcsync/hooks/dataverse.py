@@ -277,6 +277,17 @@ class DataverseHook(ODataServiceHook):
             records, lambda piece: send(plan, *piece), batch_size=batch_size, limit=MAX_BATCH_OPERATIONS
         )
 
+    def known_bulk_support(self) -> dict[tuple[str, str], bool]:
+        """What this hook has learned so far: (table, bulk message) → whether the table has it."""
+        with self._bulk_lock:
+            return dict(self._bulk_support)
+
+    def assume_bulk_support(self, known: Mapping[tuple[str, str], bool]) -> None:
+        """Take answers learned earlier (by another task of the same run) instead of asking again."""
+        with self._bulk_lock:
+            for key, supported in known.items():
+                self._bulk_support.setdefault(key, supported)
+
     def supports_bulk(self, logical_name: str, operation: str) -> bool:
         """Whether the table has the bulk message for `operation` (asked once per table and message)."""
         if operation == "upsert":  # the filters list no UpsertMultiple: it comes with Create+Update

@@ -86,6 +86,7 @@ class IntegrationStepOperator(BaseOperator):
         self.staging_url = staging_url
 
     def execute(self, context: Context) -> Any:
+        from bcsync.pipeline import service_facts
         from bcsync.pipeline.context import RunContext
         from bcsync.pipeline.services import Services
         from bcsync.pipeline.staging import run_folder, staging_root
@@ -104,7 +105,12 @@ class IntegrationStepOperator(BaseOperator):
             )
             mapping = self._mapping or _registered(services, self.mapping_name)
             folder = run_folder(run.dag_id, run.run_id, mapping.name, staging_root(self.staging_url))
-            return self.run_step(Step(mapping, run, services, folder, context))
+            # Answers an earlier task of the run got from Dataverse (bulk messages, BC's company row).
+            recalled = service_facts.recall(folder, services)
+            try:
+                return self.run_step(Step(mapping, run, services, folder, context))
+            finally:
+                service_facts.keep(folder, services, recalled)
         except AirflowFailException:
             raise
         except Exception as error:

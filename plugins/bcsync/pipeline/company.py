@@ -73,6 +73,17 @@ def this_company(services: Services) -> str | None:
     return found
 
 
+def known_company(services: Services) -> tuple[bool, str | None]:
+    """(whether this task has looked the row up, and the row it found): without asking Dataverse."""
+    hook = services.crm
+    return (True, _found[hook]) if hook in _found else (False, None)
+
+
+def assume_company(services: Services, company: str | None) -> None:
+    """Take the row another task of the same run found, instead of looking it up again."""
+    _found.setdefault(services.crm, company)
+
+
 def company_filter(services: Services, mapping: IntegrationTableMapping) -> odata.Filter | None:
     """BC's CompanyId condition of the integration table filter: this company's rows or no company's."""
     if not mapping.company_filter:
