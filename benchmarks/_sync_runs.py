@@ -30,18 +30,16 @@ def print_result(result: dict[str, Any]) -> None:
 
 
 def peak_rss_kb() -> int:
-    """This process's peak resident set size in KiB, since it started its program.
+    """This process's peak resident set size in KiB, since it started its program (or since a task
+    reset it: `bcsync.process_memory`).
 
-    Not `ru_maxrss`: Linux carries a process's peak over exec, so a child started by a big parent
-    (fork, then exec) reports at least the parent's size; VmHWM belongs to the new program's memory.
+    Not `ru_maxrss` where VmHWM is there: Linux carries a process's peak over exec, so a child started
+    by a big parent (fork, then exec) reports at least the parent's size.
     """
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1])
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    from bcsync.process_memory import peak_rss_mb
+
+    peak = peak_rss_mb()
+    return round(peak * 1024) if peak is not None else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
 def task_peak_rss_mb(log_file: Path) -> float:
