@@ -63,14 +63,15 @@ def sync_params(mapping: IntegrationTableMapping) -> dict[str, Param]:
 
 
 def partition_size_param() -> Param:
-    """Records per load task: a pass with more is loaded in partitions, by several load tasks at once."""
+    """Records to write per load task: a pass with more is loaded in partitions, by several load tasks
+    at once (`bcsync.pipeline.partitions`)."""
     return Param(
         DEFAULT_PARTITION_SIZE,
         type="integer",
         minimum=1,
-        title="Records per load task",
+        title="Records to write per load task",
         description=(
-            "A pass with more records to write is loaded in partitions of this size, by several "
-            "load tasks at once (a large initial load or backfill on several workers)."
+            "A pass with more records to write (inserts and modifies) is loaded in partitions of this "
+            "many, by several load tasks at once (a large initial load or backfill on several workers)."
         ),
     )

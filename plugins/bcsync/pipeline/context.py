@@ -13,8 +13,9 @@ from airflow.sdk.exceptions import AirflowFailException
 # The Params of `bcsync.operators.params.sync_params`: what a run's conf may hold when the task cannot
 # tell its DAG's own Params.
 SYNC_PARAMS = frozenset({"full_sync", "record_ids", "dry_run", "direction", "partition_size"})
-# Records per load task instance: a run with more is loaded by several, in parallel where workers and the
-# services' pools allow. Large enough that the runs users have every 30 minutes stay one task per pass.
+# Records to write per load task instance: a run with more is loaded by several, in parallel where
+# workers and the services' pools allow. Large enough that the runs users have every 30 minutes stay
+# one task per pass.
 DEFAULT_PARTITION_SIZE = 10_000
 
 

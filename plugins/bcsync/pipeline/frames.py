@@ -91,3 +91,20 @@ def is_in(column: pd.Series, values: Iterable[Any]) -> pd.Series:
     arrow = pa.array(column.array)
     found = pc.is_in(arrow, value_set=pa.array(texts, type=arrow.type))
     return pd.Series(np.asarray(found.fill_null(False), dtype=bool), index=column.index)
+
+
+def concat_alike(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """The frames one after the other. A column with no value at all in one frame (objects: e.g. no
+    destination id in a chunk of creates) takes the type it has in the others, as if their records
+    had been planned together, rather than turning the whole column into objects."""
+    if len(frames) == 1:
+        return frames[0]
+    frames = list(frames)
+    for column in frames[0].columns:
+        typed = next((f[column].dtype for f in frames if column in f and f[column].dtype != object), None)
+        if typed is None:
+            continue
+        for i, frame in enumerate(frames):
+            if column in frame and frame[column].dtype == object and frame[column].isna().all():
+                frames[i] = frame.assign(**{column: pd.Series(index=frame.index, dtype=typed)})
+    return pd.concat(frames, ignore_index=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import logging
 import sys
 from collections.abc import Iterable, Iterator, Mapping
@@ -15,18 +14,19 @@ import pandas as pd
 from airflow.sdk import ObjectStoragePath
 
 from bcsync.engine.model import DESTINATION_ID, SOURCE_ID, LookupTable, PassSpec, Side, SyncPass
-from bcsync.engine.planner import count_actions, plan_pass, transfers_any
+from bcsync.engine.planner import plan_pass, transfers_any
 from bcsync.engine.values import same_value
 from bcsync.pipeline.config_templates import apply_config_templates
 from bcsync.pipeline.context import RunContext, RunKind
-from bcsync.pipeline.frames import as_destination, as_source
+from bcsync.pipeline.frames import as_destination, as_source, concat_alike
 from bcsync.pipeline.lookups import build_lookups
+from bcsync.pipeline.partitions import Partitioner, pass_plan
 from bcsync.pipeline.services import Services
 from bcsync.pipeline.specs import pass_fields, pass_spec, passes
 from bcsync.pipeline.staging import iter_frames, read_frame, write_frames
 from bcsync.registry.model import IntegrationTableMapping
 from bcsync.registry.service_metadata import BusinessCentralMetadata, DataverseMetadata
-from bcsync.results import CoupleResult, ExtractResult, PassPlan, PlanPartition, PlanResult, StagedFrame
+from bcsync.results import CoupleResult, ExtractResult, PassPlan, PlanResult, StagedFrame
 from bcsync.rules import RuleKind, apply_source_rules, apply_table_rules, rule_for
 from bcsync.wire.errors import RecordRejected
 
@@ -67,12 +67,13 @@ def transform(
         plans = _plans(
             mapping, sync_pass, run, services, extracts.get(sync_pass.source), couplings, destination
         )
-        size = WHOLE if run.dry_run or rule_for(mapping.bc_table, sync_pass, RuleKind.FOLLOW_UP) else None
-        size = size or max(1, run.partition_size)
-        staged = write_frames(folder, f"plan_{sync_pass.value}", _split_at(_noting(plans, actions), size))
+        whole = run.dry_run or rule_for(mapping.bc_table, sync_pass, RuleKind.FOLLOW_UP)
+        partitioner = Partitioner(WHOLE if whole else max(1, run.partition_size))
+        staged = write_frames(folder, f"plan_{sync_pass.value}", partitioner.parts(_noting(plans, actions)))
         all_actions = pd.Series(actions, dtype=object)
         log.info("%s %s plan: %s", mapping.name, sync_pass.value, _summary(all_actions))
-        result[sync_pass.value] = _partitions(mapping, sync_pass, staged, all_actions, size)
+        name = f"{mapping.name} {sync_pass.value}"
+        result[sync_pass.value] = pass_plan(name, staged, all_actions, partitioner.bounds)
     return PlanResult(passes=result)
 
 
@@ -102,27 +103,6 @@ def _noting(plans: Iterable[pd.DataFrame], actions: list[str]) -> Iterator[pd.Da
         yield plan
 
 
-def _partitions(
-    mapping: IntegrationTableMapping,
-    sync_pass: SyncPass,
-    staged: StagedFrame,
-    actions: pd.Series,
-    size: int,
-) -> PassPlan:
-    """The staged plan as partitions of at most `size` records (a part each), so each load task reads
-    only its own part. A dry run, and a pass whose table rule follows up on the pass's outcome (once,
-    over all its records), stay one partition."""
-    bounds = [*range(0, len(actions), size), len(actions)] if len(actions) else [0, 0]
-    ranges = list(itertools.pairwise(bounds))
-    partitions = tuple(
-        PlanPartition(index=i, of=len(ranges), start=a, stop=b, planned=count_actions(actions.iloc[a:b]))
-        for i, (a, b) in enumerate(ranges)
-    )
-    if len(partitions) > 1:
-        log.info("%s %s: %d partitions of ≤ %d records", mapping.name, sync_pass.value, len(ranges), size)
-    return PassPlan(plan=staged, planned=count_actions(actions), partitions=partitions)
-
-
 def _split_at(frames: Iterable[pd.DataFrame], size: int) -> Iterator[pd.DataFrame]:
     """The rows of `frames` again, as frames of exactly `size` rows (the last one fewer): a part per
     partition, whatever the chunks they were planned in. An empty plan is one empty frame."""
@@ -135,31 +115,14 @@ def _split_at(frames: Iterable[pd.DataFrame], size: int) -> Iterator[pd.DataFram
         held = [f for f in held if len(f)] + [frame]
         rows += len(frame)
         while rows >= size:
-            joined = _concat(held)
+            joined = concat_alike(held)
             yield joined.iloc[:size].reset_index(drop=True)
             rest = joined.iloc[size:]
             held, rows = [rest], len(rest)
     if rows or held:
-        joined = _concat(held)
+        joined = concat_alike(held)
         if rows or not len(joined):
             yield joined.reset_index(drop=True)
-
-
-def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
-    """The frames one after the other. A column with no value at all in one frame (objects: e.g. no
-    destination id in a chunk of creates) takes the type it has in the others, as if their records
-    had been planned together, rather than turning the whole column into objects."""
-    if len(frames) == 1:
-        return frames[0]
-    frames = list(frames)
-    for column in frames[0].columns:
-        typed = next((f[column].dtype for f in frames if column in f and f[column].dtype != object), None)
-        if typed is None:
-            continue
-        for i, frame in enumerate(frames):
-            if column in frame and frame[column].dtype == object and frame[column].isna().all():
-                frames[i] = frame.assign(**{column: pd.Series(index=frame.index, dtype=typed)})
-    return pd.concat(frames, ignore_index=True)
 
 
 def _source_chunks(
