@@ -24,7 +24,7 @@ def test_load_partitions_reuse_what_the_run_learned(
             ["bcsync_salespeople", "bcsync_currency"], {"full_sync": True}, env, tmp_path / "deps.log"
         )
         sandbox.admin("dataverse", "POST", "stats/reset")
-        conf = {"full_sync": True, "direction": "ToIntegrationTable", "partition_size": 4}
+        conf = {"full_sync": True, "direction": "ToIntegrationTable", "partition_size": 1}
         run_in_subprocess(["bcsync_customer"], conf, env, tmp_path / "customer.log")
         routes = sandbox.admin("dataverse", "GET", "stats")["by_route"]
     finally:
