@@ -35,10 +35,14 @@ def main() -> None:
     parser.add_argument("--work-dir", type=Path, required=True, help="a kept sync_benchmark.py work dir")
     parser.add_argument("--step", choices=("couple", "transform"), default="couple")
     parser.add_argument("--no-services", action="store_true", help="do not start the local services")
+    parser.add_argument(
+        "--services-data", type=Path, help="the services' data dir (default: the work dir's sandbox/)"
+    )
     args = parser.parse_args()
     scratch = Path(tempfile.mkdtemp(prefix="step_memory_"))
     try:
-        sandbox = None if args.no_services else _start_services(args.work_dir)
+        data = args.services_data or args.work_dir / "sandbox"
+        sandbox = None if args.no_services else _start_services(data)
         try:
             _measure(args.work_dir, scratch, args.step)
         finally:
@@ -48,11 +52,11 @@ def main() -> None:
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-def _start_services(work: Path) -> Any:
+def _start_services(data: Path) -> Any:
     from sandbox.launcher import start_sandbox
 
     # The kept data as it is: the steps measured only read from the services.
-    sandbox = start_sandbox(work / "sandbox", seed_customers=0, timeout=600)
+    sandbox = start_sandbox(data, seed_customers=0, timeout=600)
     from bcsync_dev.sandbox_connections import sandbox_connections
 
     os.environ.update(sandbox_connections(sandbox))
@@ -150,7 +154,7 @@ def _measure(work: Path, scratch: Path, step: str) -> None:
             }
         )
         plans = timed("transform", lambda: transform(mapping, run, services, out, extracts, coupled))
-        print(f"  {plans}", file=sys.stderr)
+        print(f"  planned: {[p.planned for p in plans.passes.values()]}", file=sys.stderr)
     digest()
 
 
