@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from bcsync.engine.model import DESTINATION_ID, SOURCE_ID
-from bcsync.engine.values import TEXT, Cells, python_values
+from bcsync.engine.values import TEXT, ZERO_GUID, Cells, python_values
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,7 @@ def match_records(
     """
     ids = source[SOURCE_ID]
     size = len(ids)
-    id_codes, unique_ids = pd.factorize(python_values(ids), use_na_sentinel=False)
+    id_codes, unique_ids = pd.factorize(_hashable(ids), use_na_sentinel=False)
     # A source id listed twice is matched with its last record's values, as a dict of records does.
     values_at = np.zeros(len(unique_ids), dtype=np.int64)
     np.maximum.at(values_at, id_codes, np.arange(size))
@@ -54,7 +55,8 @@ def match_records(
     has_reason = np.zeros(len(unique_ids), bool)
     taken = set(already_coupled)
     unmatched = np.arange(size)
-    candidate_ids = python_values(candidates[DESTINATION_ID]) if len(candidates) else np.empty(0, object)
+    # Kept as the column: only the ids of matched candidates become Python objects.
+    candidate_ids = candidates[DESTINATION_ID] if len(candidates) else pd.Series([], dtype=object)
     for group in priority_groups:
         if not len(unmatched):
             break
@@ -90,7 +92,7 @@ class _GroupOutcome:
 def _match_group(
     source: pd.DataFrame,
     candidates: pd.DataFrame,
-    candidate_ids: np.ndarray,
+    candidate_ids: pd.Series,
     group: tuple[MatchField, ...],
     rows: np.ndarray,
     taken: set,
@@ -106,7 +108,7 @@ def _match_group(
     for (source_key, source_used), (candidate_key, candidate_used) in zip(
         source_keys, candidate_keys, strict=True
     ):
-        joint, _ = pd.factorize(np.concatenate([source_key, candidate_key]), use_na_sentinel=False)
+        joint, _ = pd.factorize(_joined(source_key, candidate_key), use_na_sentinel=False)
         codes.append((np.where(source_used, joint[:size], -1), np.where(candidate_used, joint[size:], -1)))
     used = np.column_stack([used for _, used in source_keys]) if group else np.zeros((size, 0), bool)
     count = np.full(size, -1)
@@ -128,7 +130,7 @@ def _match_group(
         first[mine] = found["first"].fillna(-1).to_numpy(dtype=np.int64)
 
     single = np.flatnonzero(count == 1)
-    single_ids = candidate_ids[first[single]]
+    single_ids = python_values(candidate_ids.iloc[first[single]])
     free = ~pd.Series(single_ids, dtype=object).isin(list(taken)).to_numpy()
     # BC goes record by record: of several records matching the same free candidate, the first wins.
     wins = free & ~pd.Series(first[single]).where(free).duplicated(keep="first").to_numpy()
@@ -149,17 +151,46 @@ def _match_group(
 
 def _keys(
     frame: pd.DataFrame, name: str, case_sensitive: bool, rows: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Each row's match key (text trimmed, case-folded unless case-sensitive) and whether it has one."""
+) -> tuple[np.ndarray | pd.Series, np.ndarray]:
+    """Each row's match key (text trimmed, case-folded unless case-sensitive) and whether it has one.
+
+    A text column's keys stay Arrow text (no Python string per row, as `Cells` would make); its
+    blanks are what `Cells` calls blank: missing, empty once trimmed, or the zero GUID."""
     if name not in frame.columns:
         return np.full(len(rows), None, dtype=object), np.zeros(len(rows), bool)
-    cells = Cells.of(frame[name].take(rows))
+    column = frame[name].take(rows)
+    if _arrow_text(column.dtype):
+        trimmed = column.str.strip()
+        blank = (column.isna() | (trimmed == "") | (column == ZERO_GUID)).to_numpy(dtype=bool, na_value=True)
+        return (trimmed if case_sensitive else trimmed.str.casefold()).reset_index(drop=True), ~blank
+    cells = Cells.of(column)
     keys = cells.values.copy()
     texts = cells.kinds == TEXT
     if texts.any():
         trimmed = pd.Series(cells.text[texts], dtype=object)
         keys[texts] = (trimmed if case_sensitive else trimmed.str.casefold()).to_numpy()
     return keys, ~cells.is_blank
+
+
+def _joined(source_key: np.ndarray | pd.Series, candidate_key: np.ndarray | pd.Series) -> Any:
+    """Both sides' keys in one array to factorise: Arrow text when both are, else Python objects
+    (a key's code only counts where the row has a key, so how blanks convert does not matter)."""
+    if isinstance(source_key, pd.Series) and isinstance(candidate_key, pd.Series):
+        return pd.concat([source_key, candidate_key], ignore_index=True)
+    return np.concatenate([_objects(source_key), _objects(candidate_key)])
+
+
+def _objects(keys: np.ndarray | pd.Series) -> np.ndarray:
+    return keys.to_numpy(dtype=object) if isinstance(keys, pd.Series) else keys
+
+
+def _hashable(ids: pd.Series) -> Any:
+    """The ids to factorise: Arrow text as it is, anything else as the Python objects."""
+    return ids.array if _arrow_text(ids.dtype) else python_values(ids)
+
+
+def _arrow_text(dtype: Any) -> bool:
+    return isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow"
 
 
 def _describe(group: MatchGroup) -> str:

@@ -17,7 +17,7 @@ from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowFailException
 
 from bcsync.pools import slots_held
-from bcsync.process_memory import peak_rss_mb, reset_peak_rss, rss_mb
+from bcsync.process_memory import peak_rss_mb, reset_peak_rss, rss_mb, use_system_allocator_for_arrow
 
 if TYPE_CHECKING:
     from airflow.sdk import Context, ObjectStoragePath
@@ -91,6 +91,7 @@ class IntegrationStepOperator(BaseOperator):
         from bcsync.pipeline.services import Services
         from bcsync.pipeline.staging import run_folder, staging_root
 
+        use_system_allocator_for_arrow()
         reset_peak_rss()
         rss_at_start = rss_mb()
         started = time.perf_counter()

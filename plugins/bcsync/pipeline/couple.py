@@ -13,7 +13,10 @@ import logging
 from collections.abc import Callable, Iterator, Mapping
 from functools import cache, partial
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from airflow.sdk import ObjectStoragePath
 
 from bcsync.engine.matching import match_records
@@ -41,6 +44,17 @@ from bcsync.rules import RuleKind, find_uncoupled, rule_for
 from bcsync.store.schema import CoupledBy
 
 log = logging.getLogger(__name__)
+
+# What the planner reads of a coupling (`oriented_couplings`), in both directions.
+COUPLING_COLUMNS = [
+    "bc_id",
+    "crm_id",
+    "bc_synced_on",
+    "crm_synced_on",
+    "to_crm_result",
+    "from_crm_result",
+    "skipped",
+]
 
 
 def couple(
@@ -87,16 +101,20 @@ def _couple(
     candidates = {
         p: as_source(staged[p.source], mapping, p.source) for p in run_passes if len(staged[p.source])
     }
+    # A side read only as a source is held once, as candidates; matching reads the destinations.
+    staged = {p.destination: staged[p.destination] for p in run_passes}
     # Every pass matches first (the From pass sees what the To pass coupled), then each reads couplings.
     proposed, found, coupled = _couple_by_matching(mapping, run, services, candidates, staged)
+    del staged
     matched = pd.concat([pd.DataFrame(columns=["bc_id", "crm_id"]), *proposed.values()], ignore_index=True)
 
     result: dict[str, PassCouplings] = {}
     for sync_pass in run_passes:
-        source_ids = set(candidates[sync_pass][SOURCE_ID].tolist()) if sync_pass in candidates else set()
+        # Unique (`as_source`), and Arrow text: no Python string per candidate.
+        source_ids = candidates[sync_pass][SOURCE_ID] if sync_pass in candidates else pd.Series(dtype=str)
         couplings = _couplings_of(
             mapping, sync_pass, services, source_ids, everything=run.kind is RunKind.FULL
-        )
+        )[COUPLING_COLUMNS]
         new_pairs = pd.concat([proposed[sync_pass], found[sync_pass]], ignore_index=True)
         if len(new_pairs) and run.dry_run:
             # Plan as if coupled, so the dry run shows what the real run would do with these pairs.
@@ -119,7 +137,7 @@ def _couple(
                 sync_pass,
                 services,
                 extracts.get(sync_pass.destination),
-                relevant[DESTINATION_ID].tolist(),
+                relevant[DESTINATION_ID],
             ),
         )
         result[sync_pass.value] = PassCouplings(
@@ -235,26 +253,35 @@ def _counterparts(
     sync_pass: SyncPass,
     services: Services,
     extract: ExtractResult | None,
-    wanted: list[str],
+    wanted: pd.Series,
 ) -> Iterator[pd.DataFrame]:
     """The coupled destination records, from the destination's extract when it read everything
     (a full synchronization), else read by id. Ids missing from a full extract are read by id too:
     they lie outside the destination's table filter, or were deleted. The extract is read a part at
-    a time, so only one page of the destination's records is held."""
-    if not wanted:
+    a time, so only one page of the destination's records is held. An id found in a part is not
+    taken again from a later part."""
+    if not len(wanted):
         return
-    remaining = set(wanted)
+    # The wanted ids once each, as Arrow text, and which of them a part has given: each part is
+    # looked up in one call, without a Python string per id.
+    ids_wanted = pa.array(pd.unique(wanted.astype(str)), type=pa.large_string())
+    found = np.zeros(len(ids_wanted), dtype=bool)
     key = mapping.bc_key if sync_pass.destination is Side.BC else mapping.crm_key
     parts = iter_frames(extract.staged) if extract is not None and extract.staged is not None else ()
     for part in parts:
         if not len(part) or key not in part.columns:
             continue
-        ids = part[key].astype(str).str.lower()
-        known = is_in(ids, remaining)
+        ids = pa.array(part[key].astype(str).str.lower().array).cast(pa.large_string())
+        at = pc.index_in(ids, value_set=ids_wanted).to_numpy(zero_copy_only=False)
+        listed = ~np.isnan(at)
+        positions = at[listed].astype(np.int64)
+        known = np.zeros(len(part), dtype=bool)
+        known[np.flatnonzero(listed)[~found[positions]]] = True
         if known.any():
-            remaining -= set(ids[known])
+            found[at[known].astype(np.int64)] = True
             yield part[known]
-    if remaining:
+    if not found.all():
+        remaining = set(ids_wanted.filter(pa.array(~found)).to_pylist())
         yield from read_by_ids(services, mapping, sync_pass.destination, remaining, apply_filter=False)
 
 
@@ -262,19 +289,19 @@ def _couplings_of(
     mapping: IntegrationTableMapping,
     sync_pass: SyncPass,
     services: Services,
-    source_ids: set[str],
+    source_ids: pd.Series,
     *,
     everything: bool = False,
 ) -> pd.DataFrame:
     """The couplings of this pass's candidates only: a scheduled run reads a handful, not the whole table.
     A full synchronization's candidates are the whole table: one query for every coupling of the
     mapping instead of one per batch of ids (the caller keeps its candidates' couplings)."""
-    if not source_ids:
+    if not len(source_ids):
         return services.store.couplings_for(mapping.name, bc_ids=[])
     if everything:
-        return services.store.couplings(mapping.name)
+        return services.store.couplings(mapping.name, columns=COUPLING_COLUMNS)
     side = "bc_ids" if sync_pass is SyncPass.TO_CRM else "crm_ids"
-    return services.store.couplings_for(mapping.name, **{side: sorted(source_ids)})
+    return services.store.couplings_for(mapping.name, **{side: sorted(source_ids.tolist())})
 
 
 def _may_match(mapping: IntegrationTableMapping, run: RunContext) -> bool:
@@ -292,10 +319,10 @@ def _match(
     groups = match_groups(mapping, sync_pass)
     if not groups:
         return pd.DataFrame()
-    couplings = services.store.couplings(mapping.name)
+    couplings = services.store.couplings(mapping.name, columns=["bc_id", "crm_id"])
     source_column = "bc_id" if sync_pass is SyncPass.TO_CRM else "crm_id"
     destination_column = "crm_id" if sync_pass is SyncPass.TO_CRM else "bc_id"
-    uncoupled = candidates_source[~is_in(candidates_source[SOURCE_ID], set(couplings[source_column]))]
+    uncoupled = candidates_source[~is_in(candidates_source[SOURCE_ID], couplings[source_column])]
     if uncoupled.empty:
         return pd.DataFrame()
     candidates = destination()
@@ -343,7 +370,7 @@ def _found(
     source_column, destination_column = (
         ("bc_id", "crm_id") if sync_pass is SyncPass.TO_CRM else ("crm_id", "bc_id")
     )
-    couplings = services.store.couplings(mapping.name)
+    couplings = services.store.couplings(mapping.name, columns=["bc_id", "crm_id"])
     coupled_sources = set(couplings[source_column]) | set(matched.get(source_column, ()))
     uncoupled = candidates[~is_in(candidates[SOURCE_ID], coupled_sources)]
     if uncoupled.empty:

@@ -56,6 +56,10 @@ def _rename(
     return out.drop_duplicates(subset=[id_column], keep="last", ignore_index=True)
 
 
+def _arrow_text(dtype: Any) -> bool:
+    return isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow"
+
+
 def oriented_couplings(couplings: pd.DataFrame, sync_pass: SyncPass) -> pd.DataFrame:
     """The store's couplings with source/destination columns for the pass (what the planner reads)."""
     if couplings.empty:
@@ -78,10 +82,15 @@ def oriented_couplings(couplings: pd.DataFrame, sync_pass: SyncPass) -> pd.DataF
 def is_in(column: pd.Series, values: Iterable[Any]) -> pd.Series:
     """`column.isin(values)`. For pandas' Arrow-backed text columns the set is handed to Arrow in one
     piece: pandas turns each value into an Arrow scalar first (1.7 s for the couple and load steps'
-    sets of 100,000 ids). Sets holding anything but text keep pandas' own rules for blanks."""
+    sets of 100,000 ids). Sets holding anything but text keep pandas' own rules for blanks.
+    `values` may be an Arrow-backed text column itself: then no Python string is made for its values."""
     dtype = column.dtype
-    if not (isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow"):
+    if not _arrow_text(dtype):
         return column.isin(values)
+    if isinstance(values, pd.Series | pd.Index) and _arrow_text(values.dtype) and not values.hasnans:
+        arrow = pa.array(column.array)
+        found = pc.is_in(arrow, value_set=pa.array(values.array).cast(arrow.type))
+        return pd.Series(np.asarray(found.fill_null(False), dtype=bool), index=column.index)
     wanted = list(values)
     texts = [value for value in wanted if isinstance(value, str)]
     if len(texts) < len(wanted):

@@ -8,9 +8,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import pandas as pd
-from sqlalchemy import Connection, String, delete, or_, select, type_coerce
+from sqlalchemy import Connection, Result, String, delete, or_, select, type_coerce
 
 from bcsync.store.bulk import bulk_insert
 from bcsync.store.database import lock_mapping, one_of
@@ -73,13 +74,31 @@ def select_couplings(
     )
     base = select(*selected).where(couplings.c.mapping == mapping)
     if bc_ids is None and crm_ids is None:
-        return to_frame(conn.execute(base).all(), columns, timestamps)
+        streamed = conn.execute(base.execution_options(yield_per=READ_PART_ROWS))
+        return _frame_in_parts(streamed, columns, timestamps)
     rows = []
     for column, ids in ((couplings.c.bc_id, bc_ids or []), (couplings.c.crm_id, crm_ids or [])):
         for batch in batches(list(ids)):
             rows.extend(conn.execute(base.where(one_of(conn, column, batch))).all())
     frame = to_frame(rows, columns, timestamps)
     return frame.drop_duplicates(subset=["bc_id"], ignore_index=True)
+
+
+# Rows turned into a frame at a time when reading all of a mapping's couplings: a million couplings
+# as driver rows and Python strings are about 1 GB, as frames (Arrow text) a tenth of that.
+READ_PART_ROWS = 50_000
+
+
+def _frame_in_parts(result: Result[Any], columns: Sequence[str], timestamps: Sequence[str]) -> pd.DataFrame:
+    """The query's rows as one frame, built `READ_PART_ROWS` rows at a time: only one part's rows are
+    held as Python objects."""
+    frames = [to_frame(part, columns, timestamps) for part in result.partitions()]
+    if len(frames) <= 1:
+        return frames[0] if frames else to_frame([], columns, timestamps)
+    frame = pd.concat(frames, ignore_index=True)
+    # A part whose column was all None made it object: infer as one frame of all the rows would.
+    mixed = [name for name in frame.columns if frame[name].dtype == object]
+    return frame.assign(**{name: frame[name].infer_objects() for name in mixed}) if mixed else frame
 
 
 def _coupled_ids(

@@ -86,10 +86,13 @@ class CouplingStore:
 
     # ---- couplings (BC's "CRM Integration Record") ----
 
-    def couplings(self, mapping: str) -> pd.DataFrame:
-        """Every coupling of a mapping, one row each (columns: see docs/store.md)."""
+    def couplings(self, mapping: str, columns: Sequence[str] | None = None) -> pd.DataFrame:
+        """Every coupling of a mapping, one row each (columns: see docs/store.md); with `columns`,
+        only those (a big mapping's couplings are read without the columns nobody looks at)."""
         with self._read() as conn:
-            return coupling_rows.select_couplings(conn, _mapping(mapping))
+            if columns is None:
+                return coupling_rows.select_couplings(conn, _mapping(mapping))
+            return coupling_rows.select_couplings(conn, _mapping(mapping), columns=_coupling_columns(columns))
 
     def couplings_for(
         self, mapping: str, bc_ids: Ids | None = None, crm_ids: Ids | None = None
@@ -562,6 +565,13 @@ def _mapping(name: str) -> str:
     if not isinstance(name, str) or not name.strip() or len(name) > MAPPING_LENGTH:
         raise StoreInputError(f"mapping: expected a name of 1 to {MAPPING_LENGTH} characters, got {name!r}")
     return name
+
+
+def _coupling_columns(columns: Sequence[str]) -> list[str]:
+    unknown = [name for name in columns if name not in coupling_rows.COLUMNS]
+    if unknown:
+        raise StoreInputError(f"columns: no coupling column {unknown}; they are {coupling_rows.COLUMNS}")
+    return list(dict.fromkeys(columns))
 
 
 def _job_id(job_id: str | None) -> str | None:

@@ -1,8 +1,8 @@
 """Columnar match-based coupling couples exactly as the record-by-record version did, on random frames.
 
 Values collide on purpose: case and whitespace variants, "Straße" next to "STRASSE" (case-folded
-equal), phone numbers as text and as numbers, blanks of every kind, ambiguous and already-coupled
-candidates, several records wanting the same candidate, and the same source id twice.
+equal), phone numbers as text and as numbers, blanks of every kind (the zero GUID too), ambiguous and
+already-coupled candidates, several records wanting the same candidate, and the same source id twice.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ POOLS: dict[str, list[Any]] = {
         "STRASSE",
         "strasse",
         "",
+        "00000000-0000-0000-0000-000000000000",  # the zero GUID is blank, as BC's empty GUID
         None,
         float("nan"),
     ],

@@ -11,6 +11,7 @@ import pytest
 from bcsync.store import CoupledBy, CouplingStore, StoreInputError
 
 NewIds = Callable[[int], list[str]]
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 def pairs(bc_ids: list[str], crm_ids: list[str]) -> pd.DataFrame:
@@ -234,3 +235,38 @@ def test_keeping_couplings_in_step_moves_the_sales_side_forward_only(
     assert stored.loc[crm, "crm_synced_on"].tolist() == [later, synced, synced]
     assert (stored["bc_synced_on"] == synced).all() and stored["to_crm_result"].isna().all()
     assert store.set_last_synch_crm_modified_on("CUSTOMER", {}) == 0
+
+
+def test_couplings_read_in_parts_are_the_frame_read_at_once(
+    store: CouplingStore, new_ids: NewIds, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A mapping's couplings are turned into a frame a few rows at a time (a big mapping's rows are
+    never all held as Python objects); a part whose column is all blank does not change its dtype."""
+    bc, crm = new_ids(5), new_ids(5)
+    store.couple("CUSTOMER", pairs(bc, crm))
+    store.record_sync_results(
+        "CUSTOMER",
+        "ToIntegrationTable",
+        pd.DataFrame(
+            {"bc_id": bc[4:], "result": ["Success"], "bc_modified_on": [T0], "crm_modified_on": [T0]}
+        ),
+        job_id=new_ids(1)[0],
+    )
+    at_once = store.couplings("CUSTOMER")
+
+    monkeypatch.setattr("bcsync.store.couplings.READ_PART_ROWS", 2)
+    in_parts = store.couplings("CUSTOMER")
+
+    pd.testing.assert_frame_equal(in_parts, at_once)
+    assert at_once.set_index("bc_id")["to_crm_result"].loc[bc[4]] == "Success"
+
+
+def test_couplings_can_be_read_with_only_some_columns(store: CouplingStore, new_ids: NewIds) -> None:
+    bc, crm = new_ids(2), new_ids(2)
+    store.couple("CUSTOMER", pairs(bc, crm))
+
+    some = store.couplings("CUSTOMER", columns=["bc_id", "crm_id"])
+
+    pd.testing.assert_frame_equal(some, store.couplings("CUSTOMER")[["bc_id", "crm_id"]])
+    with pytest.raises(StoreInputError, match="no coupling column"):
+        store.couplings("CUSTOMER", columns=["bc_id", "nonsense"])
