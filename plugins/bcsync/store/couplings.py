@@ -10,12 +10,13 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import pandas as pd
-from sqlalchemy import Connection, String, delete, or_, select, type_coerce
+from sqlalchemy import Boolean, Connection, String, delete, or_, select, type_coerce
 
 from bcsync.store.bulk import bulk_insert
 from bcsync.store.database import lock_mapping, one_of
 from bcsync.store.frames import (
     batches,
+    driver_rows,
     enum_of,
     frame_of,
     guids,
@@ -65,20 +66,22 @@ def select_couplings(
 ) -> pd.DataFrame:
     """All couplings of a mapping, or those touching any of the given ids (already canonical)."""
     timestamps = [name for name in TIMESTAMPS if name in columns]
-    # Timestamps as the driver returns them, parsed by `to_frame` column by column: SQLAlchemy's
-    # per-value result processing cost more than the query at thousands of rows.
+    booleans = [name for name in columns if isinstance(couplings.c[name].type, Boolean)]
+    # Rows as the driver returns them, timestamps as text, converted by `to_frame` column by column:
+    # SQLAlchemy's Row objects and per-value result processing cost more than the query at thousands
+    # of rows.
     selected = (
         type_coerce(couplings.c[name], String).label(name) if name in timestamps else couplings.c[name]
         for name in columns
     )
     base = select(*selected).where(couplings.c.mapping == mapping)
     if bc_ids is None and crm_ids is None:
-        return to_frame(conn.execute(base).all(), columns, timestamps)
+        return to_frame(driver_rows(conn, base), columns, timestamps, booleans)
     rows = []
     for column, ids in ((couplings.c.bc_id, bc_ids or []), (couplings.c.crm_id, crm_ids or [])):
         for batch in batches(list(ids)):
-            rows.extend(conn.execute(base.where(one_of(conn, column, batch))).all())
-    frame = to_frame(rows, columns, timestamps)
+            rows.extend(driver_rows(conn, base.where(one_of(conn, column, batch))))
+    frame = to_frame(rows, columns, timestamps, booleans)
     return frame.drop_duplicates(subset=["bc_id"], ignore_index=True)
 
 
