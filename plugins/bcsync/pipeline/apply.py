@@ -122,7 +122,21 @@ def record_outcome(
     whose children failed: `created` is True) is coupled all the same, so its retry updates it
     rather than creating another.
     A child mapping's failures are logged but not marked on its couplings: BC marks the parent only.
+    Everything is written in one store transaction: one commit, and all of it or none (a retried
+    task finds the creates still journalled and reconciles them).
     """
+    with services.store.one_transaction():
+        _record_outcome(mapping, sync_pass, run, services, job_id, outcome)
+
+
+def _record_outcome(
+    mapping: IntegrationTableMapping,
+    sync_pass: SyncPass,
+    run: RunContext,
+    services: Services,
+    job_id: str,
+    outcome: pd.DataFrame,
+) -> None:
     to_crm = sync_pass is SyncPass.TO_CRM
     store = services.store
     bc_col, crm_col = (SOURCE_ID, DESTINATION_ID) if to_crm else (DESTINATION_ID, SOURCE_ID)

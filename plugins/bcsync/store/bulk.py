@@ -26,6 +26,7 @@ from bcsync.store.schema import UtcDateTime
 # Adds the ON CONFLICT clause; called with the dialect's INSERT (both have the same on_conflict_* API).
 ConflictClause = Callable[[Any], Any]
 _COPY_NULL = "\\N"
+_DATE_LENGTH = len("YYYY-MM-DD")  # where an ISO timestamp's "T" is
 
 
 def bulk_insert(
@@ -80,8 +81,7 @@ def _sqlite_values(column: pd.Series, kind: Any) -> list[Any] | None:
         if not isinstance(column.dtype, pd.DatetimeTZDtype):
             return None  # objects: naive values are refused value by value, as the type does
         naive = column.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy(dtype="datetime64[us]")
-        text = np.char.replace(np.datetime_as_string(naive, unit="us"), "T", " ")
-        return pd.Series(text, dtype=object).where(present.to_numpy(), None).tolist()
+        return _sqlite_timestamps(naive, present.to_numpy())
     if present.all():  # nothing to turn into NULL: the values as they are
         if isinstance(kind, Boolean) and column.dtype != bool:
             return [bool(value) for value in column.tolist()]
@@ -89,6 +89,16 @@ def _sqlite_values(column: pd.Series, kind: Any) -> list[Any] | None:
     if isinstance(kind, Boolean) and column.dtype != bool:
         return [None if not known else bool(value) for value, known in zip(column, present, strict=True)]
     return column.astype(object).where(present, None).tolist()
+
+
+def _sqlite_timestamps(naive: np.ndarray, present: np.ndarray) -> list[str | None]:
+    """Naive UTC datetime64[us] values as "YYYY-MM-DD HH:MM:SS.ffffff" texts (None where absent)."""
+    text = np.datetime_as_string(naive, unit="us")
+    # The ISO "T" made a space in place: the texts' characters as a (rows, width) array of code points.
+    text.view(np.uint32).reshape(len(text), -1)[:, _DATE_LENGTH] = ord(" ")
+    if present.all():
+        return text.tolist()
+    return [value if known else None for value, known in zip(text.tolist(), present.tolist(), strict=True)]
 
 
 def _copy_then_insert(

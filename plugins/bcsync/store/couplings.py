@@ -11,12 +11,14 @@ from datetime import datetime
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Connection, Result, String, delete, or_, select, type_coerce
+from sqlalchemy import Boolean, Connection, String, delete, or_, select, type_coerce
+from sqlalchemy.sql import Select
 
 from bcsync.store.bulk import bulk_insert
 from bcsync.store.database import lock_mapping, one_of
 from bcsync.store.frames import (
     batches,
+    driver_rows,
     enum_of,
     frame_of,
     guids,
@@ -66,21 +68,22 @@ def select_couplings(
 ) -> pd.DataFrame:
     """All couplings of a mapping, or those touching any of the given ids (already canonical)."""
     timestamps = [name for name in TIMESTAMPS if name in columns]
-    # Timestamps as the driver returns them, parsed by `to_frame` column by column: SQLAlchemy's
-    # per-value result processing cost more than the query at thousands of rows.
+    booleans = [name for name in columns if isinstance(couplings.c[name].type, Boolean)]
+    # Rows as the driver returns them, timestamps as text, converted by `to_frame` column by column:
+    # SQLAlchemy's Row objects and per-value result processing cost more than the query at thousands
+    # of rows.
     selected = (
         type_coerce(couplings.c[name], String).label(name) if name in timestamps else couplings.c[name]
         for name in columns
     )
     base = select(*selected).where(couplings.c.mapping == mapping)
     if bc_ids is None and crm_ids is None:
-        streamed = conn.execute(base.execution_options(yield_per=READ_PART_ROWS))
-        return _frame_in_parts(streamed, columns, timestamps)
+        return _frame_in_parts(conn, base, columns, timestamps, booleans)
     rows = []
     for column, ids in ((couplings.c.bc_id, bc_ids or []), (couplings.c.crm_id, crm_ids or [])):
         for batch in batches(list(ids)):
-            rows.extend(conn.execute(base.where(one_of(conn, column, batch))).all())
-    frame = to_frame(rows, columns, timestamps)
+            rows.extend(driver_rows(conn, base.where(one_of(conn, column, batch))))
+    frame = to_frame(rows, columns, timestamps, booleans)
     return frame.drop_duplicates(subset=["bc_id"], ignore_index=True)
 
 
@@ -89,12 +92,24 @@ def select_couplings(
 READ_PART_ROWS = 50_000
 
 
-def _frame_in_parts(result: Result[Any], columns: Sequence[str], timestamps: Sequence[str]) -> pd.DataFrame:
-    """The query's rows as one frame, built `READ_PART_ROWS` rows at a time: only one part's rows are
-    held as Python objects."""
-    frames = [to_frame(part, columns, timestamps) for part in result.partitions()]
+def _frame_in_parts(
+    conn: Connection,
+    statement: Select[Any],
+    columns: Sequence[str],
+    timestamps: Sequence[str],
+    booleans: Sequence[str],
+) -> pd.DataFrame:
+    """The query's rows as one frame, built `READ_PART_ROWS` driver rows at a time: only one part's
+    rows are held as Python objects."""
+    result = conn.execute(statement)
+    try:
+        frames = []
+        while part := result.cursor.fetchmany(READ_PART_ROWS):
+            frames.append(to_frame(part, columns, timestamps, booleans))
+    finally:
+        result.close()
     if len(frames) <= 1:
-        return frames[0] if frames else to_frame([], columns, timestamps)
+        return frames[0] if frames else to_frame([], columns, timestamps, booleans)
     frame = pd.concat(frames, ignore_index=True)
     # A part whose column was all None made it object: infer as one frame of all the rows would.
     mixed = [name for name in frame.columns if frame[name].dtype == object]

@@ -39,7 +39,9 @@ def add_record_errors(conn: Connection, rows: pd.DataFrame, *, now: datetime) ->
         return 0
     require_columns(frame, ["mapping", "direction", "message"], "add_record_errors")
     out = pd.DataFrame({"mapping": frame["mapping"].astype(str).to_numpy()})
-    out["direction"] = [direction_of(value).value for value in frame["direction"]]
+    # Each distinct direction checked once: a load's errors all have the same.
+    named = {value: direction_of(value).value for value in dict.fromkeys(frame["direction"])}
+    out["direction"] = [named[value] for value in frame["direction"]]
     for column in ("bc_id", "crm_id"):
         values = frame[column].to_numpy() if column in frame.columns else [None] * len(frame)
         out[column] = guids(values, column, optional=True)

@@ -20,6 +20,7 @@ from bcsync.store.database import one_of
 from bcsync.store.frames import (
     StoreInputError,
     batches,
+    driver_rows,
     frame_of,
     guids,
     require_columns,
@@ -89,7 +90,8 @@ def select_pending(
     unknown = [name for name in columns if name not in COLUMNS]
     if unknown:
         raise StoreInputError(f"pending writes have no column(s) {unknown}")
-    # Timestamps as the driver returns them, parsed by `to_frame` column by column (see couplings).
+    # Rows and timestamps as the driver returns them, parsed by `to_frame` column by column (see
+    # couplings; the journal has no boolean column).
     timestamps = [name for name in _TIMESTAMPS if name in columns]
     selected = (
         type_coerce(pending_writes.c[name], String).label(name)
@@ -101,11 +103,11 @@ def select_pending(
         pending_writes.c.mapping == mapping, pending_writes.c.direction == direction.value, _OPEN
     )
     if source_ids is None:
-        rows = conn.execute(base.order_by(pending_writes.c.id)).all()
+        rows = driver_rows(conn, base.order_by(pending_writes.c.id))
     else:
         rows = []
         for batch in batches(list(source_ids)):
-            rows.extend(conn.execute(base.where(one_of(conn, pending_writes.c.source_id, batch))).all())
+            rows.extend(driver_rows(conn, base.where(one_of(conn, pending_writes.c.source_id, batch))))
     return to_frame(rows, columns, timestamps)
 
 

@@ -56,6 +56,15 @@ def error_hash(message: object) -> str | None:
     return hashlib.sha256(text.encode()).hexdigest() if text else None
 
 
+def error_hashes(messages: pd.Series) -> pd.Series:
+    """`error_hash` of each message, each distinct one hashed once (a load's failures share a few)."""
+    present = messages[messages.notna()]
+    known = {message: error_hash(message) for message in present.unique()}
+    return pd.Series([known[message] for message in present], index=present.index, dtype=object).reindex(
+        messages.index
+    )
+
+
 def record_sync_results(
     conn: Connection,
     mapping: str,
@@ -89,7 +98,7 @@ def record_sync_results(
         later = success & new.notna() & (stored.isna() | (new > stored))
         updated[f"{side}_synced_on"] = stored.where(~later, new)
 
-    hashes = merged["message"].map(error_hash)
+    hashes = error_hashes(merged["message"])
     same_error = (
         (merged[f"{prefix}_result"] == SyncResult.FAILURE)
         & hashes.notna()

@@ -63,6 +63,7 @@ class CouplingStore:
             self.engine = create_store_engine(url_or_engine)
         self._clock = clock
         self._migrated = False
+        self._shared = threading.local()  # this thread's `one_transaction` connection, if any
 
     @classmethod
     def from_connection(cls, conn_id: str = DEFAULT_CONN_ID, *, clock: Clock = utc_now) -> CouplingStore:
@@ -538,6 +539,22 @@ class CouplingStore:
 
     # ---- plumbing ----
 
+    @contextmanager
+    def one_transaction(self) -> Iterator[CouplingStore]:
+        """The calls this thread makes on the store inside the block share one write transaction,
+        committed at its end or rolled back as a whole: a load's couplings, results, journal and errors
+        are written together, without a transaction (and its commit) per call. Nested blocks join the
+        outer one; calls from other threads keep their own transactions."""
+        if getattr(self._shared, "conn", None) is not None:
+            yield self
+            return
+        with self._write() as conn:
+            self._shared.conn = conn
+            try:
+                yield self
+            finally:
+                self._shared.conn = None
+
     def _now(self) -> datetime:
         now = utc(self._clock(), "clock")
         assert now is not None
@@ -550,12 +567,20 @@ class CouplingStore:
 
     @contextmanager
     def _write(self) -> Iterator[Connection]:
+        shared = getattr(self._shared, "conn", None)
+        if shared is not None:
+            yield shared
+            return
         self._ready()
         with write_transaction(self.engine) as conn:
             yield conn
 
     @contextmanager
     def _read(self) -> Iterator[Connection]:
+        shared = getattr(self._shared, "conn", None)
+        if shared is not None:  # reads inside `one_transaction` see its writes
+            yield shared
+            return
         self._ready()
         with read_transaction(self.engine) as conn:
             yield conn

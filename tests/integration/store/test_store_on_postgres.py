@@ -191,3 +191,24 @@ def test_free_text_survives_the_bulk_copy_path_unchanged(store: CouplingStore) -
     error = store.open_errors("CUSTOMER").iloc[0]
     assert (error["message"], error["detail"], error["try_number"]) == (awkward, None, 3)
     assert store.list_pending("CUSTOMER", FROM_CRM)["marker"].tolist() == [awkward]
+
+
+def test_one_transaction_commits_or_rolls_back_a_loads_writes_together(store: CouplingStore) -> None:
+    bc, crm = new_ids(2), new_ids(2)
+    store.record_pending("CUSTOMER", TO_CRM, pd.DataFrame({"source_id": bc, "destination_id": crm}))
+
+    with pytest.raises(ValueError), store.one_transaction():
+        store.couple("CUSTOMER", pd.DataFrame({"bc_id": bc[:1], "crm_id": crm[:1]}), coupled_by="create")
+        store.confirm("CUSTOMER", TO_CRM, bc[:1])
+        store.add_record_errors([{"mapping": "CUSTOMER", "direction": TO_CRM, "message": None}])
+    with store.one_transaction():
+        store.couple("CUSTOMER", pd.DataFrame({"bc_id": bc, "crm_id": crm}), coupled_by="create")
+        store.confirm("CUSTOMER", TO_CRM, bc)
+        recorded = store.record_sync_results(
+            "CUSTOMER", TO_CRM, pd.DataFrame({"bc_id": bc, "result": ["Success", "Failure"]})
+        )
+
+    assert (recorded.succeeded, recorded.failed) == (1, 1)
+    assert sorted(store.couplings("CUSTOMER")["bc_id"]) == sorted(bc)
+    assert store.list_pending("CUSTOMER", TO_CRM).empty
+    assert store.failed_last_time("CUSTOMER", TO_CRM)["bc_id"].tolist() == bc[1:]

@@ -270,3 +270,38 @@ def test_couplings_can_be_read_with_only_some_columns(store: CouplingStore, new_
     pd.testing.assert_frame_equal(some, store.couplings("CUSTOMER")[["bc_id", "crm_id"]])
     with pytest.raises(StoreInputError, match="no coupling column"):
         store.couplings("CUSTOMER", columns=["bc_id", "nonsense"])
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        pytest.param(lambda g, h: [g + "\n" + h], id="two GUIDs in one value"),
+        pytest.param(lambda g, h: [g, ""], id="a blank value"),
+        pytest.param(lambda g, h: [g + "\n", h[:-1]], id="a newline moved between values"),
+        pytest.param(lambda g, h: [g, h + "0"], id="a GUID too long"),
+    ],
+)
+def test_values_that_only_look_like_guids_together_are_refused(
+    store: CouplingStore, new_ids: NewIds, bad: Callable[[str, str], list[str]]
+) -> None:
+    bc, crm = new_ids(2), new_ids(2)
+    rows = pairs(bad(*bc), crm[: len(bad(*bc))])
+
+    with pytest.raises(StoreInputError, match="bc_id"):
+        store.couple("CUSTOMER", rows)
+    assert store.couplings("CUSTOMER").empty
+
+
+def test_couplings_read_back_with_the_types_they_were_written_with(
+    store: CouplingStore, new_ids: NewIds
+) -> None:
+    bc, crm = new_ids(2), new_ids(2)
+    synced = datetime(2026, 3, 1, 9, 30, 15, 250000, tzinfo=UTC)
+    store.couple("CUSTOMER", pairs(bc, crm).assign(bc_synced_on=synced))
+
+    for frame in (store.couplings("CUSTOMER"), store.couplings_for("CUSTOMER", bc_ids=bc)):
+        assert frame["skipped"].tolist() == [False, False]
+        assert frame["skipped"].dtype == bool
+        assert frame["statistics_uploaded"].tolist() == [False, False]
+        assert frame["bc_synced_on"].tolist() == [synced, synced]
+        assert frame["to_crm_failures"].tolist() == [0, 0]

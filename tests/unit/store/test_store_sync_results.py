@@ -127,6 +127,19 @@ def test_blank_messages_never_count_as_the_same_error(store: CouplingStore, coup
     assert not coupling(store, bc[0])["skipped"]
 
 
+def test_records_sharing_a_message_in_one_call_each_keep_their_own_count(
+    store: CouplingStore, coupled
+) -> None:
+    bc, _ = coupled
+    fail(store, bc[:2], "Boom")
+    frame = pd.DataFrame({"bc_id": bc, "result": "Failure", "message": ["Boom", None, "Boom"]})
+
+    second = store.record_sync_results("CUSTOMER", TO_CRM, frame, job_id=str(uuid.uuid4()))
+
+    assert second.newly_skipped["bc_id"].tolist() == bc[:1]  # bc[1] failed without a message
+    assert [coupling(store, i)["to_crm_failures"] for i in bc] == [2, 1, 1]
+
+
 def test_a_success_resets_the_count_and_resolves_the_records_open_errors(
     store: CouplingStore, coupled
 ) -> None:
