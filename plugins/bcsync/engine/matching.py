@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from bcsync.engine.model import DESTINATION_ID, SOURCE_ID
-from bcsync.engine.values import TEXT, ZERO_GUID, Cells, python_values
+from bcsync.engine.values import TEXT, ZERO_GUID, Cells, is_arrow_text, python_values
 
 
 @dataclass(frozen=True)
@@ -159,7 +159,7 @@ def _keys(
     if name not in frame.columns:
         return np.full(len(rows), None, dtype=object), np.zeros(len(rows), bool)
     column = frame[name].take(rows)
-    if _arrow_text(column.dtype):
+    if is_arrow_text(column.dtype):
         trimmed = column.str.strip()
         blank = (column.isna() | (trimmed == "") | (column == ZERO_GUID)).to_numpy(dtype=bool, na_value=True)
         return (trimmed if case_sensitive else trimmed.str.casefold()).reset_index(drop=True), ~blank
@@ -186,11 +186,7 @@ def _objects(keys: np.ndarray | pd.Series) -> np.ndarray:
 
 def _hashable(ids: pd.Series) -> Any:
     """The ids to factorise: Arrow text as it is, anything else as the Python objects."""
-    return ids.array if _arrow_text(ids.dtype) else python_values(ids)
-
-
-def _arrow_text(dtype: Any) -> bool:
-    return isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow"
+    return ids.array if is_arrow_text(ids.dtype) else python_values(ids)
 
 
 def _describe(group: MatchGroup) -> str:

@@ -56,6 +56,10 @@ class RecordAction(StrEnum):
     REMOVE_COUPLING = "remove_coupling"  # deletion conflict resolved by uncoupling: no counter
 
 
+# The actions a load sends to the destination.
+WRITE_ACTIONS = (RecordAction.INSERT.value, RecordAction.MODIFY.value)
+
+
 @dataclass(frozen=True)
 class LookupTable:
     """Translates a related record's value through another mapping's couplings, for one pass.

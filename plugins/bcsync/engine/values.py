@@ -19,6 +19,11 @@ import pandas as pd
 ZERO_GUID = "00000000-0000-0000-0000-000000000000"
 
 
+def is_arrow_text(dtype: Any) -> bool:
+    """Whether a column holds pandas' Arrow-backed text (as staged frames are read)."""
+    return isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow"
+
+
 def is_blank(value: Any) -> bool:
     """BC treats an empty text, an empty GUID and a missing value alike."""
     if value is None:

@@ -16,6 +16,7 @@ from bcsync.engine.model import (
     DESTINATION_MODIFIED,
     SOURCE_ID,
     SOURCE_MODIFIED,
+    WRITE_ACTIONS,
     Side,
     SyncPass,
 )
@@ -32,7 +33,6 @@ from bcsync.store.schema import CoupledBy
 
 log = logging.getLogger(__name__)
 
-WRITES = ("insert", "modify")
 PROGRESS_EVERY = 2_000  # records per write part: a long load reports its progress after each
 # A plan column: the record was created by this write, even if what followed (an AFTER_WRITE rule,
 # its children) then failed it: it is coupled all the same, so its retry updates it.
@@ -49,7 +49,7 @@ def write_plan(
 ) -> pd.DataFrame:
     """Send the plan's inserts and modifies to the pass's destination; the plan with their outcomes."""
     outcome = plan.copy()
-    writes = outcome[outcome["action"].isin(WRITES)]
+    writes = outcome[outcome["action"].isin(WRITE_ACTIONS)]
     if writes.empty:
         return outcome
     outcome = _merge_writes(outcome, _write(mapping, sync_pass, writes, services, job_id))
@@ -96,7 +96,7 @@ def _merge_writes(outcome: pd.DataFrame, written: pd.DataFrame) -> pd.DataFrame:
     if written.empty:
         return outcome
     results = written.drop_duplicates(SOURCE_ID, keep="last").set_index(SOURCE_ID)
-    is_write = outcome["action"].isin(WRITES) & is_in(outcome[SOURCE_ID], results.index)
+    is_write = outcome["action"].isin(WRITE_ACTIONS) & is_in(outcome[SOURCE_ID], results.index)
     ok = outcome[SOURCE_ID].map(results["ok"]).fillna(False).astype(bool) & is_write
     failed = is_write & ~ok
     outcome.loc[ok, DESTINATION_ID] = outcome.loc[ok, SOURCE_ID].map(results[DESTINATION_ID])

@@ -18,6 +18,7 @@ from bcsync.engine.model import (
     Side,
     SyncPass,
 )
+from bcsync.engine.values import is_arrow_text
 from bcsync.pipeline.specs import side_columns
 from bcsync.registry.model import IntegrationTableMapping
 
@@ -56,10 +57,6 @@ def _rename(
     return out.drop_duplicates(subset=[id_column], keep="last", ignore_index=True)
 
 
-def _arrow_text(dtype: Any) -> bool:
-    return isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow"
-
-
 def oriented_couplings(couplings: pd.DataFrame, sync_pass: SyncPass) -> pd.DataFrame:
     """The store's couplings with source/destination columns for the pass (what the planner reads)."""
     if couplings.empty:
@@ -85,9 +82,9 @@ def is_in(column: pd.Series, values: Iterable[Any]) -> pd.Series:
     sets of 100,000 ids). Sets holding anything but text keep pandas' own rules for blanks.
     `values` may be an Arrow-backed text column itself: then no Python string is made for its values."""
     dtype = column.dtype
-    if not _arrow_text(dtype):
+    if not is_arrow_text(dtype):
         return column.isin(values)
-    if isinstance(values, pd.Series | pd.Index) and _arrow_text(values.dtype) and not values.hasnans:
+    if isinstance(values, pd.Series | pd.Index) and is_arrow_text(values.dtype) and not values.hasnans:
         arrow = pa.array(column.array)
         found = pc.is_in(arrow, value_set=pa.array(values.array).cast(arrow.type))
         return pd.Series(np.asarray(found.fill_null(False), dtype=bool), index=column.index)

@@ -17,13 +17,13 @@ from collections.abc import Iterable, Iterator
 import numpy as np
 import pandas as pd
 
+from bcsync.engine.model import WRITE_ACTIONS
 from bcsync.engine.planner import count_actions
 from bcsync.pipeline.frames import concat_alike
 from bcsync.results import PassPlan, PlanPartition, StagedFrame
 
 log = logging.getLogger(__name__)
 
-WRITES = ("insert", "modify")
 ROWS_PER_WRITE = 4
 
 
@@ -44,7 +44,7 @@ class Partitioner:
                 held = [frame]  # keeps the columns of a plan with no rows
                 continue
             while len(frame):
-                is_write = frame["action"].isin(WRITES).to_numpy()
+                is_write = frame["action"].isin(WRITE_ACTIONS).to_numpy()
                 writes_so_far = np.cumsum(is_write)
                 # Leading rows that fit: writes within the room left, and rows within theirs.
                 fit = int(np.searchsorted(writes_so_far, self.writes - held_writes, side="right"))

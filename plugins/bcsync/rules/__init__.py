@@ -35,11 +35,11 @@ from typing import Any
 
 import pandas as pd
 
-from bcsync.engine.model import SyncPass
+from bcsync.engine.model import WRITE_ACTIONS, SyncPass
 from bcsync.pipeline.services import Services
 from bcsync.registry.model import IntegrationTableMapping
 
-WRITES = ("insert", "modify")
+WRITES = WRITE_ACTIONS  # what rules look at: the records a load sends
 
 # PLAN: (mapping, plan, source, services) → plan
 PlanRule = Callable[[IntegrationTableMapping, pd.DataFrame, pd.DataFrame, Services], pd.DataFrame]
