@@ -101,7 +101,7 @@ def _load(
             outcome, counted = load_children(mapping, sync_pass, run, services, job_id, outcome)
             child_counters.update(counted)
         record_outcome(mapping, sync_pass, run, services, job_id, outcome)
-    write_frame(folder, _results_name(sync_pass, run.try_number, partition), outcome)
+    write_frame(folder, _results_name(sync_pass, run.try_number, partition), _settled_columns(outcome))
     # The job's counters cover the whole run: what earlier tries settled plus this try's outcomes.
     counters = count_actions(pd.concat([settled["action"], outcome["action"]], ignore_index=True))
     counters.extra = children_counters(child_counters)
@@ -180,6 +180,12 @@ def _results_name(sync_pass: SyncPass, try_number: int, partition: PlanPartition
     """Where a try of a load task stages its outcomes (one per partition when the pass has several)."""
     part = f"_part{partition.index}" if partition and partition.of > 1 else ""
     return f"results_{sync_pass.value}{part}_try{try_number}"
+
+
+def _settled_columns(outcome: pd.DataFrame) -> pd.DataFrame:
+    """What a retry reads of this try's outcomes (`settled_outcomes`), and what explains them; not the
+    payloads, which cost as much to stage again as the plan did."""
+    return outcome[[c for c in (SOURCE_ID, DESTINATION_ID, "action", "error") if c in outcome.columns]]
 
 
 def settled_outcomes(

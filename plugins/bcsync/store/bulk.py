@@ -34,42 +34,43 @@ def bulk_insert(
     table: Table,
     frame: pd.DataFrame,
     on_conflict: ConflictClause | None = None,
-) -> None:
-    """Insert the frame's rows (its columns are the table's), with an optional ON CONFLICT clause."""
+) -> int:
+    """Insert the frame's rows (its columns are the table's), with an optional ON CONFLICT clause.
+    Returns how many rows were inserted (an ON CONFLICT ... DO NOTHING skips some)."""
     if frame.empty:
-        return
+        return 0
     if conn.dialect.name == "postgresql":
-        _copy_then_insert(conn, table, frame, on_conflict)
-        return
+        return _copy_then_insert(conn, table, frame, on_conflict)
     statement = dialect_insert(conn, table)
     if on_conflict is not None:
         statement = on_conflict(statement)
-    if _sqlite_executemany(conn, table, frame, statement):
-        return
-    for batch in batches(records(frame)):
-        conn.execute(statement, list(batch))
+    inserted = _sqlite_executemany(conn, table, frame, statement)
+    if inserted is not None:
+        return inserted
+    return sum(conn.execute(statement, list(batch)).rowcount for batch in batches(records(frame)))
 
 
-def _sqlite_executemany(conn: Connection, table: Table, frame: pd.DataFrame, statement: Any) -> bool:
-    """The insert as the driver's executemany over typed columns; False when the frame needs
-    SQLAlchemy's per-value handling (timestamps that are not one UTC-aware column, column defaults)."""
+def _sqlite_executemany(conn: Connection, table: Table, frame: pd.DataFrame, statement: Any) -> int | None:
+    """The insert as the driver's executemany over typed columns, and the rows it inserted; None when
+    the frame needs SQLAlchemy's per-value handling (timestamps that are not one UTC-aware column,
+    column defaults)."""
     compiled = statement.compile(dialect=conn.dialect, column_keys=list(frame.columns))
     order = compiled.positiontup or []
     if sorted(order) != sorted(frame.columns):
-        return False
+        return None
     columns = []
     for name in order:
         values = _sqlite_values(frame[name], table.c[name].type)
         if values is None:
-            return False
+            return None
         columns.append(values)
     # Rows streamed to the driver: no list of 100,000 tuples for the garbage collector to walk.
     cursor = conn.connection.dbapi_connection.cursor()
     try:
         cursor.executemany(compiled.string, zip(*columns, strict=True))
+        return cursor.rowcount
     finally:
         cursor.close()
-    return True
 
 
 def _sqlite_values(column: pd.Series, kind: Any) -> list[Any] | None:
@@ -103,7 +104,7 @@ def _sqlite_timestamps(naive: np.ndarray, present: np.ndarray) -> list[str | Non
 
 def _copy_then_insert(
     conn: Connection, table: Table, frame: pd.DataFrame, on_conflict: ConflictClause | None
-) -> None:
+) -> int:
     columns = list(frame.columns)
     staging = Table(
         f"staging_{table.name}_{uuid.uuid4().hex[:8]}",
@@ -121,7 +122,7 @@ def _copy_then_insert(
     statement = postgresql.insert(table).from_select(columns, select(*staging.columns))
     if on_conflict is not None:
         statement = on_conflict(statement)
-    conn.execute(statement)
+    return conn.execute(statement).rowcount
 
 
 def _copy_text(frame: pd.DataFrame) -> io.StringIO:

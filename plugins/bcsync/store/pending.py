@@ -31,6 +31,9 @@ from bcsync.store.schema import OPEN_PENDING_WRITE, Direction, PendingState, pen
 COLUMNS = [column.name for column in pending_writes.columns]
 _TIMESTAMPS = ["created_on", "updated_on"]
 _OPEN = pending_writes.c.state == PendingState.PENDING.value
+# Columns `record_pending` returns as it wrote them when it opened every entry (not the id the
+# database assigns, nor timestamps, which a read returns parsed).
+_AS_WRITTEN = frozenset(COLUMNS) - {"id", *_TIMESTAMPS}
 
 
 def record_pending(
@@ -75,7 +78,10 @@ def record_pending(
             index_where=text(OPEN_PENDING_WRITE),  # literal SQL: it must match the index's predicate
         )
 
-    bulk_insert(conn, pending_writes, out, keep_the_open_entry)
+    inserted = bulk_insert(conn, pending_writes, out, keep_the_open_entry)
+    if inserted == len(out) and set(columns) <= _AS_WRITTEN:
+        # No open entry was there already (the usual first try): the journal holds what we wrote.
+        return out[list(columns)].reset_index(drop=True)
     return select_pending(conn, mapping, direction, out["source_id"].tolist(), columns=columns)
 
 

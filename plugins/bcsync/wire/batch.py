@@ -5,13 +5,13 @@ Only the encoding lives here; which operations to send and what a part's status 
 
 from __future__ import annotations
 
-import json
 import re
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from bcsync.wire import json_body
 from bcsync.wire.errors import UnexpectedResponse
 
 CONTINUE_ON_ERROR = "odata.continue-on-error"
@@ -53,7 +53,7 @@ def encode_multipart(
             headers.setdefault("Content-Type", "application/json; type=entry")
         lines += [f"{name}: {value}" for name, value in headers.items()]
         lines.append("")
-        lines.append(json.dumps(operation.body, separators=(",", ":")) if operation.body is not None else "")
+        lines.append(json_body.encode(operation.body).decode() if operation.body is not None else "")
     lines.append(f"--{boundary}--")
     lines.append("")
     return f'multipart/mixed; boundary="{boundary}"', "\r\n".join(lines).encode()
@@ -91,7 +91,7 @@ def _http_response(text: str) -> BatchPartResponse:
         raise UnexpectedResponse(f"batch part without an HTTP status line: {status_line[:80]!r}")
     body = body.strip()
     try:
-        parsed: Any = json.loads(body) if body else None
+        parsed: Any = json_body.decode(body) if body else None
     except ValueError:
         parsed = body
     return BatchPartResponse(status=int(pieces[1]), headers=_header_block(header_lines), body=parsed)

@@ -19,6 +19,7 @@ import requests
 import urllib3
 from tenacity import RetryCallState
 
+from bcsync.wire import json_body
 from bcsync.wire.auth import BearerAuth
 from bcsync.wire.clock import ServiceClock
 from bcsync.wire.errors import (
@@ -109,13 +110,20 @@ class ServiceTransport:
         but POST. A request that is not safe to resend is not retried once it may have reached the
         service (the connection broke after sending): `OutcomeUnknown` is raised instead.
         """
+        headers = {**self.headers, **(headers or {})}
+        if json is not None:
+            # Encoded once here, not by requests at each attempt (see `json_body`).
+            if data is not None:
+                raise ConfigurationError("a request has a JSON body or data, not both")
+            data = json_body.encode(json)
+            if not any(name.lower() == "content-type" for name in headers):
+                headers["Content-Type"] = json_body.CONTENT_TYPE
         exchange = _Exchange(
             self,
             method,
             self.url(path_or_url),
-            json=json,
             data=data,
-            headers={**self.headers, **(headers or {})},
+            headers=headers,
             resend_safe=method.upper() != "POST" if resend_safe is None else resend_safe,
         )
         retrying = self.retry.retrying(
@@ -124,12 +132,12 @@ class ServiceTransport:
         return retrying(exchange.attempt)
 
     def send(
-        self, method: str, url: str, *, json: Any, data: bytes | None, headers: Mapping[str, str]
+        self, method: str, url: str, *, data: bytes | None, headers: Mapping[str, str]
     ) -> requests.Response:
         """One HTTP exchange, holding one of the transport's in-flight slots; no retry, no checks."""
         with self._slots:
             response = self.session.request(
-                method, url, json=json, data=data, headers=headers, auth=self.auth, timeout=self.timeout
+                method, url, data=data, headers=headers, auth=self.auth, timeout=self.timeout
             )
         self.clock.observe(response.headers.get("Date"), received=time.time())
         return response
@@ -143,7 +151,7 @@ class ServiceTransport:
         if not response.content:
             return {}
         try:
-            body = response.json()
+            body = json_body.decode(response.content)
         except ValueError as error:
             raise UnexpectedResponse(f"expected JSON from {redact_url(response.url)}: {error}") from error
         if not isinstance(body, dict):
@@ -160,7 +168,6 @@ class _Exchange:
         method: str,
         url: str,
         *,
-        json: Any,
         data: bytes | None,
         headers: Mapping[str, str],
         resend_safe: bool,
@@ -168,7 +175,6 @@ class _Exchange:
         self.transport = transport
         self.method = method
         self.url = url
-        self.json = json
         self.data = data
         self.headers = headers
         self.resend_safe = resend_safe
@@ -197,9 +203,7 @@ class _Exchange:
         return response
 
     def _send(self) -> requests.Response:
-        return self.transport.send(
-            self.method, self.url, json=self.json, data=self.data, headers=self.headers
-        )
+        return self.transport.send(self.method, self.url, data=self.data, headers=self.headers)
 
     def log_retry(self, retry_state: RetryCallState) -> None:
         log.warning(

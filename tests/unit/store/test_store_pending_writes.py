@@ -91,3 +91,18 @@ def test_a_sender_can_ask_for_the_ids_only_and_still_gets_the_first_choice(
     assert entries.set_index("source_id").loc[source, "destination_id"].tolist() == [first[0], second[1]]
     with pytest.raises(StoreInputError, match="no column"):
         store.record_pending("CUSTOMER", TO_CRM, [{"source_id": new_ids(1)[0]}], columns=("nope",))
+
+
+def test_entries_all_opened_by_the_call_come_back_as_the_journal_holds_them(
+    store: CouplingStore, new_ids
+) -> None:
+    source, chosen = new_ids(3), new_ids(3)
+    columns = ("source_id", "destination_id", "marker", "state")
+
+    entries = store.record_pending(
+        "CUSTOMER", TO_CRM, pd.DataFrame({"source_id": source, "destination_id": chosen}), columns=columns
+    )
+
+    journal = store.list_pending("CUSTOMER", TO_CRM)[list(columns)]
+    assert entries.to_dict("records") == journal.to_dict("records")
+    assert entries["destination_id"].tolist() == chosen

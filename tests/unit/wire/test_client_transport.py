@@ -300,3 +300,28 @@ def test_a_date_header_that_names_no_zone_tells_nothing(dataverse: DataverseHook
     dataverse.get_conn().get_json("accounts")
 
     assert dataverse.service_time(datetime.now(UTC)) is None
+
+
+def test_a_json_body_goes_out_as_compact_utf8_json_and_a_response_is_parsed(
+    dataverse: DataverseHook, wire: FakeWire
+) -> None:
+    from decimal import Decimal
+
+    record = {"name": "Zoë & Co", "creditlimit": Decimal("1500.50"), "numberofemployees": 12, "fax": None}
+    wire.on(
+        "POST",
+        r"/accounts$",
+        Reply(json={"accountid": "a-1", "name": "Zoë & Co", "@odata.etag": 'W/"7"'}),
+    )
+
+    created = dataverse.create("accounts", record, return_representation=True)
+
+    sent = wire.to(r"/accounts$")[0]
+    assert sent.headers["Content-Type"] == "application/json"
+    assert sent.body == '{"name":"Zoë & Co","creditlimit":1500.50,"numberofemployees":12,"fax":null}'.encode()
+    assert created == {"accountid": "a-1", "name": "Zoë & Co", "@odata.etag": 'W/"7"'}
+
+
+def test_a_request_with_both_a_json_body_and_data_is_refused(dataverse: DataverseHook) -> None:
+    with pytest.raises(ConfigurationError, match="JSON body or data"):
+        dataverse.get_conn().request("POST", "accounts", json={"name": "x"}, data=b"{}")
