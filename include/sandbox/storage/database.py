@@ -46,6 +46,9 @@ VERSION_COLUMN = "_version"
 COMPANY_COLUMN = "_company_id"
 GUID_LENGTH = 36
 SQLITE_BUSY_TIMEOUT_SECONDS = 30
+# Page cache per connection, KiB (SQLite's default is 2 MB): rows are keyed by random GUIDs, so
+# seeding and bulk writes touch index pages all over the file and would read them again and again.
+SQLITE_CACHE_KIB = 64 * 1024
 _ROW_VERSION_ID = 1
 TEXT_TYPES = frozenset({AttributeType.STRING, AttributeType.MEMO, AttributeType.ENUM})
 
@@ -224,6 +227,7 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_SECONDS * 1000}")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
         cursor.close()
 
     @event.listens_for(engine, "begin")

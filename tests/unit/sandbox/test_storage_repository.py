@@ -34,6 +34,7 @@ def test_sqlite_file_database_uses_wal_and_a_busy_timeout(tmp_path) -> None:
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30000
         assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL
+        assert connection.exec_driver_sql("PRAGMA cache_size").scalar() == -64 * 1024  # KiB
     db.dispose()
 
 

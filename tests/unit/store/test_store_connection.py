@@ -89,3 +89,13 @@ def test_a_named_connection_that_does_not_exist_is_an_error(monkeypatch: pytest.
     monkeypatch.delenv("AIRFLOW_CONN_OTHER_STORE", raising=False)
     with pytest.raises(AirflowNotFoundException, match="other_store"):
         CouplingStore.from_connection("other_store")
+
+
+def test_a_sqlite_store_connection_waits_for_writers_and_caches_enough_pages(tmp_path: Path) -> None:
+    store = CouplingStore(f"sqlite:///{tmp_path / 'store.db'}")
+    with store.engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() == 60_000
+        # Not SQLite's 2 MB: GUID-keyed bulk inserts would read index pages again and again.
+        assert connection.exec_driver_sql("PRAGMA cache_size").scalar() == -64 * 1024  # KiB
+    store.dispose()
