@@ -10,7 +10,7 @@ import pandas as pd
 from bcsync.engine.model import DESTINATION_ID, SOURCE_ID, Side, SyncPass
 from bcsync.pipeline.company import company_binding
 from bcsync.pipeline.services import Services
-from bcsync.pipeline.writing import new_guids, results_of, with_new_modified_on
+from bcsync.pipeline.writing import new_guids, results_frame, with_new_modified_on
 from bcsync.registry.model import IntegrationTableMapping
 
 JOURNAL_COLUMNS = ("source_id", "destination_id")  # what sending a create needs of its journal entry
@@ -30,7 +30,7 @@ def write_crm(
     began = datetime.now(UTC)
     inserts = writes[writes["action"] == "insert"]
     modifies = writes[writes["action"] == "modify"]
-    results: list[dict[str, Any]] = []
+    results: list[pd.DataFrame] = []
     if len(inserts):
         proposed = pd.DataFrame(
             {
@@ -43,15 +43,15 @@ def write_crm(
         )
         ids = journalled_ids(journal, inserts[SOURCE_ID])
         # An upsert by the journalled id: sent twice, it still makes one row.
-        results += _send_crm(
-            mapping, services, inserts, ids, "upsert", company_binding(services, mapping, "insert")
+        results.append(
+            _send_crm(mapping, services, inserts, ids, "upsert", company_binding(services, mapping, "insert"))
         )
     if len(modifies):
         company = company_binding(services, mapping, "modify")
-        results += _send_crm(
-            mapping, services, modifies, modifies[DESTINATION_ID].tolist(), "update", company
+        results.append(
+            _send_crm(mapping, services, modifies, modifies[DESTINATION_ID].tolist(), "update", company)
         )
-    written = pd.DataFrame(results)
+    written = pd.concat(results, ignore_index=True) if results else pd.DataFrame()
     return with_new_modified_on(written, mapping, Side.CRM, services, began) if read_back else written
 
 
@@ -72,7 +72,7 @@ def _send_crm(
     ids: list[str],
     operation: str,
     company: dict[str, str],
-) -> list[dict[str, Any]]:
+) -> pd.DataFrame:
     """`company`: BC's company lookup, set on every row written (empty where BC sets none)."""
     binds = lookup_binds(mapping, services)
     bodies = [
@@ -87,18 +87,16 @@ def _send_crm(
         primary_key=mapping.crm_key,
         batch_size=CRM_BATCH_SIZE,
     )
-    return results_of(rows, outcomes, ids)
+    return results_frame(rows, outcomes, ids)
 
 
 def _crm_body(payload: dict[str, Any] | None, binds: dict[str, tuple[str, str]]) -> dict[str, Any]:
     """Payload → Web API body: lookups become `<navigation>@odata.bind` references."""
-    body: dict[str, Any] = {}
-    for name, value in (payload or {}).items():
-        if name in binds:
-            navigation, entity_set = binds[name]
-            body[f"{navigation}@odata.bind"] = f"/{entity_set}({value})" if value else None
-        else:
-            body[name] = value
+    body = dict(payload or {})
+    for name in [name for name in binds if name in body]:  # a few lookups; most fields are none
+        navigation, entity_set = binds[name]
+        value = body.pop(name)
+        body[f"{navigation}@odata.bind"] = f"/{entity_set}({value})" if value else None
     return body
 
 

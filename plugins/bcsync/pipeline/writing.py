@@ -42,18 +42,22 @@ def new_guids(count: int) -> list[str]:
 def results_of(
     rows: pd.DataFrame, outcomes: list[WriteResult], ids: list[str | None]
 ) -> list[dict[str, Any]]:
-    out = []
-    # Only the source id is needed: itertuples would iterate every column, payloads included.
-    for source_id, outcome, record_id in zip(rows[SOURCE_ID].tolist(), outcomes, ids, strict=True):
-        out.append(
-            {
-                SOURCE_ID: source_id,
-                DESTINATION_ID: (outcome.id or record_id or "").lower() or None,
-                "ok": outcome.ok,
-                "error": None if outcome.ok else str(outcome.error),
-            }
-        )
-    return out
+    return results_frame(rows, outcomes, ids).to_dict("records")
+
+
+def results_frame(rows: pd.DataFrame, outcomes: list[WriteResult], ids: list[str | None]) -> pd.DataFrame:
+    """What a bulk write did, one row per written row: source id, destination id, ok and error. Built
+    a column at a time (the payloads are not looked at)."""
+    if len(outcomes) != len(rows) or len(ids) != len(rows):
+        raise ValueError(f"{len(outcomes)} outcomes and {len(ids)} ids for {len(rows)} rows")
+    return pd.DataFrame(
+        {
+            SOURCE_ID: rows[SOURCE_ID].to_numpy(dtype=object),
+            DESTINATION_ID: [(o.id or i or "").lower() or None for o, i in zip(outcomes, ids, strict=True)],
+            "ok": np.fromiter((o.error is None for o in outcomes), dtype=bool, count=len(outcomes)),
+            "error": [None if o.error is None else str(o.error) for o in outcomes],
+        }
+    )
 
 
 def with_new_modified_on(
@@ -67,13 +71,13 @@ def with_new_modified_on(
     """
     if written.empty:
         return written
-    ok_ids = written.loc[written["ok"], DESTINATION_ID].dropna().tolist()
+    ok_ids = written.loc[written["ok"], DESTINATION_ID].dropna()
     if len(ok_ids) <= READ_BACK_BY_ID:
-        frames = list(read_by_ids(services, mapping, side, ok_ids, apply_filter=False)) if ok_ids else []
+        ids = ok_ids.tolist()
+        frames = list(read_by_ids(services, mapping, side, ids, apply_filter=False)) if ids else []
     else:
         frames = _read_window(mapping, side, services, since)
-        found = _ids_of(frames, mapping, side)
-        missed = [i for i in ok_ids if i.lower() not in found]
+        missed = ok_ids[~ok_ids.str.lower().isin(_ids_of(frames, mapping, side))].tolist()
         if missed:
             # Clocks misjudged (a skewed machine of the service): never leave a write unread.
             frames += read_by_ids(services, mapping, side, missed, apply_filter=False)
@@ -114,10 +118,11 @@ def _read_window(
     return list(read_pages(services, unfiltered, side, window, columns=columns))
 
 
-def _ids_of(frames: list[pd.DataFrame], mapping: IntegrationTableMapping, side: Side) -> set[str]:
+def _ids_of(frames: list[pd.DataFrame], mapping: IntegrationTableMapping, side: Side) -> pd.Series:
     """The record ids the frames hold (lower case, as the write results give them)."""
     key = side_columns(mapping, side).key
-    return {str(i).lower() for frame in frames if key in frame.columns for i in frame[key].tolist()}
+    ids = [frame[key].astype(str).str.lower() for frame in frames if key in frame.columns]
+    return pd.concat(ids, ignore_index=True) if ids else pd.Series([], dtype=str)
 
 
 def _key_and_modified(mapping: IntegrationTableMapping, side: Side) -> SideColumns:
