@@ -50,12 +50,14 @@ def results_frame(rows: pd.DataFrame, outcomes: list[WriteResult], ids: list[str
     a column at a time (the payloads are not looked at)."""
     if len(outcomes) != len(rows) or len(ids) != len(rows):
         raise ValueError(f"{len(outcomes)} outcomes and {len(ids)} ids for {len(rows)} rows")
+    destination_ids = [(o.id or i or "").lower() or None for o, i in zip(outcomes, ids, strict=True)]
     return pd.DataFrame(
         {
             SOURCE_ID: rows[SOURCE_ID].to_numpy(dtype=object),
-            DESTINATION_ID: [(o.id or i or "").lower() or None for o, i in zip(outcomes, ids, strict=True)],
+            # Objects: a missing id or error stays None (text columns would make it NaN).
+            DESTINATION_ID: pd.Series(destination_ids, dtype=object),
             "ok": np.fromiter((o.error is None for o in outcomes), dtype=bool, count=len(outcomes)),
-            "error": [None if o.error is None else str(o.error) for o in outcomes],
+            "error": pd.Series([None if o.error is None else str(o.error) for o in outcomes], dtype=object),
         }
     )
 
