@@ -13,8 +13,9 @@ import numpy as np
 import pandas as pd
 from airflow.sdk import ObjectStoragePath
 
+from bcsync.engine.keys import KeyIndex
 from bcsync.engine.model import DESTINATION_ID, SOURCE_ID, LookupTable, PassSpec, Side, SyncPass
-from bcsync.engine.planner import plan_pass, transfers_any
+from bcsync.engine.planner import align, plan_aligned, transfers_any
 from bcsync.engine.values import same_value
 from bcsync.pipeline.config_templates import apply_config_templates
 from bcsync.pipeline.context import RunContext, RunKind
@@ -164,14 +165,14 @@ class _Related:
 
     couplings: pd.DataFrame
     destination: pd.DataFrame
-    by_source: pd.Index | None  # None: ids not unique, every chunk gets every row (the planner says why)
-    by_destination: pd.Index | None
+    by_source: KeyIndex | None  # None: ids not unique, every chunk gets every row (the planner says why)
+    by_destination: KeyIndex | None
 
     @classmethod
     def of(cls, couplings: pd.DataFrame, destination: pd.DataFrame) -> _Related:
-        by_source = pd.Index(couplings[SOURCE_ID]) if SOURCE_ID in couplings.columns else None
+        by_source = KeyIndex(couplings[SOURCE_ID]) if SOURCE_ID in couplings.columns else None
         by_destination = (
-            pd.Index(destination[DESTINATION_ID]) if DESTINATION_ID in destination.columns else None
+            KeyIndex(destination[DESTINATION_ID]) if DESTINATION_ID in destination.columns else None
         )
         return cls(
             couplings,
@@ -183,9 +184,9 @@ class _Related:
     def of_sources(self, source: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
         if self.by_source is None or self.by_destination is None or not len(source):
             return self.couplings, self.destination
-        at = self.by_source.get_indexer(source[SOURCE_ID].to_numpy(dtype=object))
+        at = self.by_source.positions(source[SOURCE_ID])
         couplings = self.couplings.take(at[at >= 0]).reset_index(drop=True)
-        found = self.by_destination.get_indexer(couplings[DESTINATION_ID].to_numpy(dtype=object))
+        found = self.by_destination.positions(couplings[DESTINATION_ID])
         destination = self.destination.take(np.sort(found[found >= 0])).reset_index(drop=True)
         return couplings, destination
 
@@ -211,11 +212,12 @@ class PassPlanner:
         mapping, sync_pass, services = self.mapping, self.sync_pass, self.services
         source = apply_source_rules(mapping, sync_pass, source)
         spec, lookups = self.spec, {}
+        rows = align(source, couplings, destination)
         # The lookups and the destination's field lengths serve only records whose values are
         # transferred: a pass whose candidates are all unchanged since their last sync reads neither.
-        if transfers_any(spec, source, couplings, destination):
+        if transfers_any(spec, rows):
             spec, lookups = self._for_transfers()
-        plan = plan_pass(spec, source, couplings, destination, lookups)
+        plan = plan_aligned(spec, rows, lookups)
         plan = apply_config_templates(mapping, sync_pass, plan, services)
         plan = apply_table_rules(mapping, sync_pass, plan, source, services)
         if not spec.force_modify:
