@@ -322,11 +322,16 @@ def _metadata(hook: Any, kind: type[M]) -> M:
     return _METADATA[hook]
 
 
-def _labels(source: pd.DataFrame, fields: tuple[str, ...], rows: int) -> list[str | None]:
+def _labels(
+    source: pd.DataFrame, fields: tuple[str, ...], rows: int
+) -> list[str | None] | pd.api.extensions.ExtensionArray:
     for field in fields:
         if field in source.columns:
+            column = source[field]
+            if column.dtype == "str" and column.notna().any():
+                return column.array  # the `str` column pandas makes of the list below anyway
             # Through numpy: iterating an Arrow-backed column costs microseconds per value.
-            values = source[field].to_numpy(dtype=object, na_value=None)
+            values = column.to_numpy(dtype=object, na_value=None)
             return [v if v is None or type(v) is str else str(v) for v in values]
     return [None] * rows
 
