@@ -154,7 +154,9 @@ def _latest_rows(staged: StagedFrame, latest: np.ndarray | None) -> Iterator[pd.
     offset = 0
     for part in iter_frames(staged):
         if len(part):
-            yield part if latest is None else part[latest[offset : offset + len(part)]]
+            keep = None if latest is None else latest[offset : offset + len(part)]
+            # Usually every row is the record's last: the part as it is, not a copy of all its columns.
+            yield part if keep is None or keep.all() else part[keep]
             offset += len(part)
 
 
@@ -349,9 +351,15 @@ def _etags(plan: pd.DataFrame, destination: pd.DataFrame) -> list[str | None]:
     """The destination's ETag as read, so BC updates are conditional on nobody having changed it since."""
     if "@odata.etag" not in destination.columns or destination.empty:
         return [None] * len(plan)
-    etags = destination["@odata.etag"].tolist()
-    by_id = dict(zip(destination["destination_id"].tolist(), etags, strict=True))
-    return [by_id.get(d) for d in plan["destination_id"].tolist()]
+    etags = destination["@odata.etag"].to_numpy(dtype=object)  # as `tolist`: NaN where none was read
+    ids = KeyIndex(destination[DESTINATION_ID])
+    if not ids.is_unique:  # as a dict of them: the last row of an id
+        by_id = dict(zip(destination[DESTINATION_ID].tolist(), etags, strict=True))
+        return [by_id.get(d) for d in plan[DESTINATION_ID].tolist()]
+    at = ids.positions(plan[DESTINATION_ID])
+    found = np.full(len(plan), None, dtype=object)
+    found[at >= 0] = etags[at[at >= 0]]
+    return found.tolist()
 
 
 def _summary(actions: pd.Series) -> str:
