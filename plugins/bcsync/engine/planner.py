@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from bcsync.engine.changes import modified_since_columns
+from bcsync.engine.keys import KeyIndex
 from bcsync.engine.model import (
     DESTINATION_ID,
     DESTINATION_MODIFIED,
@@ -79,9 +80,20 @@ def plan_pass(
     `destination` the current destination records of the coupled candidates (id, modified-on,
     mapped destination fields). A coupled destination missing from it has been deleted.
     """
-    if not len(source):
+    return plan_aligned(spec, align(source, couplings, destination), lookups)
+
+
+def align(source: pd.DataFrame, couplings: pd.DataFrame, destination: pd.DataFrame) -> Aligned:
+    """The pass's records aligned once, for `transfers_any` and then `plan_aligned` (see `plan_pass`)."""
+    return Aligned.of(source, couplings, destination)
+
+
+def plan_aligned(
+    spec: PassSpec, rows: Aligned, lookups: Mapping[str, LookupTable] | None = None
+) -> pd.DataFrame:
+    """`plan_pass` of records already aligned with their couplings and destination records."""
+    if not rows.size:
         return pd.DataFrame([], columns=PLAN_COLUMNS)
-    rows = _Aligned.of(source, couplings, destination)
     plan = _Plan(rows.size)
     plan.destination_id[rows.coupled] = rows.destination_id[rows.coupled]
     uncoupled, deleted, _, present, forced, changed, writes = _masks(spec, rows)
@@ -134,18 +146,16 @@ def plan_pass(
     return plan.frame(rows)
 
 
-def transfers_any(
-    spec: PassSpec, source: pd.DataFrame, couplings: pd.DataFrame, destination: pd.DataFrame
-) -> bool:
+def transfers_any(spec: PassSpec, rows: Aligned) -> bool:
     """Whether planning these records transfers any field value (a create, a restore, or a changed
     coupled record to compare): only then does the plan need the lookup tables and the destination's
     field lengths. Records unchanged since their last synchronization, skipped or ignored need none."""
-    if not len(source):
+    if not rows.size:
         return False
-    return bool(_masks(spec, _Aligned.of(source, couplings, destination))[-1].any())
+    return bool(_masks(spec, rows)[-1].any())
 
 
-def _masks(spec: PassSpec, rows: _Aligned) -> tuple[np.ndarray, ...]:
+def _masks(spec: PassSpec, rows: Aligned) -> tuple[np.ndarray, ...]:
     """The rows that are uncoupled, coupled to a deleted record, to be restored, present at the
     destination, forced, changed (to compare), and transferred (every write)."""
     uncoupled = ~rows.coupled
@@ -159,7 +169,7 @@ def _masks(spec: PassSpec, rows: _Aligned) -> tuple[np.ndarray, ...]:
 
 
 @dataclass
-class _Aligned:
+class Aligned:
     """Each source record next to its coupling and its current destination record (by position)."""
 
     source: pd.DataFrame
@@ -173,9 +183,11 @@ class _Aligned:
     forced: np.ndarray  # the coupling asks for a write whatever changed (`force_modify`)
 
     @classmethod
-    def of(cls, source: pd.DataFrame, couplings: pd.DataFrame, destination: pd.DataFrame) -> _Aligned:
+    def of(cls, source: pd.DataFrame, couplings: pd.DataFrame, destination: pd.DataFrame) -> Aligned:
         size = len(source)
-        at_coupling = _positions(couplings, SOURCE_ID, python_values(source[SOURCE_ID]))
+        at_coupling = (
+            _positions(couplings, SOURCE_ID, source[SOURCE_ID]) if size else np.full(0, -1, dtype=np.intp)
+        )
         coupled = at_coupling >= 0
         linked = np.flatnonzero(coupled)
         destination_id = np.full(size, None, dtype=object)
@@ -189,7 +201,11 @@ class _Aligned:
             if "force_modify" in couplings.columns:
                 forced[linked] = _truthy(couplings["force_modify"].take(at_coupling[linked]))
         live = np.flatnonzero(coupled & ~skipped)
-        at_destination[live] = _positions(destination, DESTINATION_ID, destination_id[live])
+        # As they are: Arrow text is looked up in Arrow. None live: the couplings may have no such column.
+        live_ids = (
+            couplings[DESTINATION_ID].take(at_coupling[live]) if len(live) else pd.Series([], dtype=object)
+        )
+        at_destination[live] = _positions(destination, DESTINATION_ID, live_ids)
         return cls(
             source,
             couplings,
@@ -242,10 +258,10 @@ class _Plan:
         self.action[rows] = RecordAction.FAIL.value
         self.error[rows] = message
 
-    def frame(self, rows: _Aligned) -> pd.DataFrame:
+    def frame(self, rows: Aligned) -> pd.DataFrame:
         present, everyone = rows.at_destination >= 0, np.ones(rows.size, bool)
         columns = {
-            SOURCE_ID: python_values(rows.source[SOURCE_ID]).tolist(),
+            SOURCE_ID: _as_listed(rows.source[SOURCE_ID]),
             DESTINATION_ID: self.destination_id.tolist(),
             "action": self.action.tolist(),
             "payload": self.payload.tolist(),
@@ -260,6 +276,14 @@ class _Plan:
         # Lists of the Python objects the per-record dicts held (typed columns where pandas would infer
         # them anyway): the same dtypes as the old `pd.DataFrame(list_of_dicts)`.
         return pd.DataFrame(columns, columns=PLAN_COLUMNS)
+
+
+def _as_listed(column: pd.Series) -> pd.Series | list:
+    """The column as a plan column of its Python values would be: pandas makes `str` of a list of
+    strings, so a `str` column without blanks is kept as it is (no Python string is made)."""
+    if column.dtype == "str" and not column.hasnans:
+        return column.reset_index(drop=True)
+    return python_values(column).tolist()
 
 
 def _timestamps(column: pd.Series | None, size: int, rows: np.ndarray | None = None) -> pd.Series | list:
@@ -282,7 +306,7 @@ def _timestamps(column: pd.Series | None, size: int, rows: np.ndarray | None = N
     return out_values.tolist()
 
 
-def _changed(spec: PassSpec, rows: _Aligned, present: np.ndarray, forced: np.ndarray) -> np.ndarray:
+def _changed(spec: PassSpec, rows: Aligned, present: np.ndarray, forced: np.ndarray) -> np.ndarray:
     """Present counterparts to process: forced, failed last time (§1.2), or modified since (§1.5)."""
     changed = present.copy()
     if spec.force_modify:
@@ -303,7 +327,7 @@ def _changed(spec: PassSpec, rows: _Aligned, present: np.ndarray, forced: np.nda
 
 
 def _differing(
-    transferred: TransferredColumns, rows: _Aligned, at: np.ndarray, compare: np.ndarray
+    transferred: TransferredColumns, rows: Aligned, at: np.ndarray, compare: np.ndarray
 ) -> dict[str, np.ndarray]:
     """Per destination field, whether the transferred value differs from the destination's (§1.6)."""
     differs: dict[str, np.ndarray] = {}
@@ -323,7 +347,7 @@ def _differing(
 
 
 def _conflicts(
-    spec: PassSpec, rows: _Aligned, at: np.ndarray, compare: np.ndarray, differs: dict[str, np.ndarray]
+    spec: PassSpec, rows: Aligned, at: np.ndarray, compare: np.ndarray, differs: dict[str, np.ndarray]
 ) -> np.ndarray:
     """The caption of the first bidirectional field that differs where both sides changed, else None."""
     caption = np.full(len(at), None, dtype=object)
@@ -378,14 +402,14 @@ def _label(spec: PassSpec) -> str:
     return "Dynamics 365 Sales" if spec.sync_pass is SyncPass.TO_CRM else "Business Central"
 
 
-def _positions(frame: pd.DataFrame, key: str, wanted: np.ndarray) -> np.ndarray:
+def _positions(frame: pd.DataFrame, key: str, wanted: pd.Series) -> np.ndarray:
     """Row of each wanted key in `frame` (-1 if absent); the keys must be unique, as in a dict."""
     if not len(frame):
         return np.full(len(wanted), -1)
-    index = pd.Index(frame[key])
-    if not index.is_unique:
-        raise ValueError(f"{key} must be unique: {index[index.duplicated()][0]!r} appears twice")
-    return index.get_indexer(wanted)
+    keys = KeyIndex(frame[key])
+    if not keys.is_unique:
+        raise ValueError(f"{key} must be unique: {keys.duplicate()!r} appears twice")
+    return keys.positions(wanted)
 
 
 def _truthy(column: pd.Series) -> np.ndarray:

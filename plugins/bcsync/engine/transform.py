@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from itertools import repeat
 from typing import Any
 
 import numpy as np
@@ -152,16 +153,19 @@ class TransferredColumns:
             return [{} for _ in positions]
         masks = include if include is not None else self.written
         picked = np.column_stack([masks[name][positions] for name in self.fields])
-        out: list[dict] = [{}] * len(positions)  # every slot is replaced below
+        out = np.empty(len(positions), dtype=object)  # every slot is filled below
         # Records that write the same set of fields share one zip of their values (usually one set).
         which, firsts = _same_rows(picked)
         for number, first in enumerate(firsts):
             names = [name for name, on in zip(self.fields, picked[first], strict=True) if on]
             rows = np.flatnonzero(which == number)
-            columns = [self.values[name][positions[rows]] for name in names]
-            for at, row in zip(rows, zip(*columns, strict=True) if names else ((),) * len(rows), strict=True):
-                out[at] = dict(zip(names, row, strict=True))
-        return out
+            if not names:
+                out[rows] = object_array(({} for _ in rows), len(rows))
+                continue
+            columns = [self.values[name][positions[rows]].tolist() for name in names]
+            rows_values = zip(*columns, strict=True)
+            out[rows] = object_array(map(dict, map(zip, repeat(names), rows_values)), len(rows))
+        return out.tolist()
 
 
 def transfer_columns(

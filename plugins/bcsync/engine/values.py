@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 ZERO_GUID = "00000000-0000-0000-0000-000000000000"
 
@@ -153,12 +155,30 @@ class Cells:
         if (isinstance(dtype, np.dtype) and dtype.kind in "mM") or isinstance(dtype, pd.DatetimeTZDtype):
             kinds = np.where(column.isna().to_numpy(), BLANK, OTHER).astype(np.int8)
             return cls(values, kinds, np.full(len(values), None, dtype=object))
+        if is_arrow_text(dtype):
+            return cls._of_arrow_text(column, values)
         if isinstance(dtype, pd.StringDtype):
-            # Arrow's trim removes exactly what str.strip() removes, so the text stays vectorised.
             kinds = np.where(column.isna().to_numpy(), BLANK, TEXT).astype(np.int8)
             text = column.str.strip().to_numpy(dtype=object, na_value=None)
             return cls._with_blank_text(values, kinds, text)
         return cls.of_values(values)
+
+    @classmethod
+    def _of_arrow_text(cls, column: pd.Series, values: np.ndarray) -> Cells:
+        """Arrow-backed text, classified in Arrow: its trim removes exactly what str.strip() removes, and
+        only the values the trim changes (few: most text has no surrounding blanks) become Python text
+        again; the others are `values`' own objects."""
+        raw = pa.chunked_array(pa.array(column.array))
+        trimmed = pc.utf8_trim_whitespace(raw)
+        missing = column.isna().to_numpy()
+        # As is_blank: blank once trimmed, or the empty GUID as it is (untrimmed).
+        blank = _flags(pc.or_(pc.equal(trimmed, ""), pc.equal(raw, ZERO_GUID)))
+        changed = np.flatnonzero(_flags(pc.not_equal(trimmed, raw)))
+        text = values.copy()
+        text[missing] = None
+        text[changed] = trimmed.take(pa.array(changed, type=pa.int64())).to_numpy(zero_copy_only=False)
+        kinds = np.where(missing | blank, BLANK, TEXT).astype(np.int8)
+        return cls(values, kinds, text)
 
     @classmethod
     def of_values(cls, values: np.ndarray) -> Cells:
@@ -203,6 +223,11 @@ class Cells:
 
     def take(self, positions: np.ndarray) -> Cells:
         return Cells(self.values[positions], self.kinds[positions], self.text[positions])
+
+
+def _flags(mask: pa.ChunkedArray) -> np.ndarray:
+    """An Arrow boolean column as a numpy one, null (a missing value) as False."""
+    return np.asarray(mask.fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
 
 
 def _number_kinds(array: np.ndarray) -> np.ndarray:

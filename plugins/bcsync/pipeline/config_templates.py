@@ -12,9 +12,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from bcsync.engine.model import SyncPass
+from bcsync.engine.values import object_array
 from bcsync.pipeline.services import Services
 from bcsync.registry.model import IntegrationTableMapping
 from bcsync.wire import odata
@@ -36,7 +38,11 @@ def apply_config_templates(
         return plan
     if sync_pass is SyncPass.TO_CRM and mapping.int_table_config_template is not None:
         values = mapping.int_table_config_template.values
-        plan.loc[inserts, "payload"] = [{**(p or {}), **values} for p in plan.loc[inserts, "payload"]]
+        # The column replaced whole: setting a list through `.loc` and a mask costs more than the dicts.
+        payloads = plan["payload"].to_numpy(dtype=object, copy=True)
+        at = np.flatnonzero(inserts.to_numpy(dtype=bool))
+        payloads[at] = object_array(({**(p or {}), **values} for p in payloads[at]), len(at))
+        plan["payload"] = payloads
     if sync_pass is SyncPass.FROM_CRM and mapping.table_config_template is not None:
         code = mapping.table_config_template.code
         if table_template_values(mapping, services) is None:

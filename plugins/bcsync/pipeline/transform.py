@@ -13,8 +13,9 @@ import numpy as np
 import pandas as pd
 from airflow.sdk import ObjectStoragePath
 
+from bcsync.engine.keys import KeyIndex
 from bcsync.engine.model import DESTINATION_ID, SOURCE_ID, LookupTable, PassSpec, Side, SyncPass
-from bcsync.engine.planner import plan_pass, transfers_any
+from bcsync.engine.planner import align, plan_aligned, transfers_any
 from bcsync.engine.values import same_value
 from bcsync.pipeline.config_templates import apply_config_templates
 from bcsync.pipeline.context import RunContext, RunKind
@@ -153,7 +154,9 @@ def _latest_rows(staged: StagedFrame, latest: np.ndarray | None) -> Iterator[pd.
     offset = 0
     for part in iter_frames(staged):
         if len(part):
-            yield part if latest is None else part[latest[offset : offset + len(part)]]
+            keep = None if latest is None else latest[offset : offset + len(part)]
+            # Usually every row is the record's last: the part as it is, not a copy of all its columns.
+            yield part if keep is None or keep.all() else part[keep]
             offset += len(part)
 
 
@@ -164,14 +167,14 @@ class _Related:
 
     couplings: pd.DataFrame
     destination: pd.DataFrame
-    by_source: pd.Index | None  # None: ids not unique, every chunk gets every row (the planner says why)
-    by_destination: pd.Index | None
+    by_source: KeyIndex | None  # None: ids not unique, every chunk gets every row (the planner says why)
+    by_destination: KeyIndex | None
 
     @classmethod
     def of(cls, couplings: pd.DataFrame, destination: pd.DataFrame) -> _Related:
-        by_source = pd.Index(couplings[SOURCE_ID]) if SOURCE_ID in couplings.columns else None
+        by_source = KeyIndex(couplings[SOURCE_ID]) if SOURCE_ID in couplings.columns else None
         by_destination = (
-            pd.Index(destination[DESTINATION_ID]) if DESTINATION_ID in destination.columns else None
+            KeyIndex(destination[DESTINATION_ID]) if DESTINATION_ID in destination.columns else None
         )
         return cls(
             couplings,
@@ -183,9 +186,9 @@ class _Related:
     def of_sources(self, source: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
         if self.by_source is None or self.by_destination is None or not len(source):
             return self.couplings, self.destination
-        at = self.by_source.get_indexer(source[SOURCE_ID].to_numpy(dtype=object))
+        at = self.by_source.positions(source[SOURCE_ID])
         couplings = self.couplings.take(at[at >= 0]).reset_index(drop=True)
-        found = self.by_destination.get_indexer(couplings[DESTINATION_ID].to_numpy(dtype=object))
+        found = self.by_destination.positions(couplings[DESTINATION_ID])
         destination = self.destination.take(np.sort(found[found >= 0])).reset_index(drop=True)
         return couplings, destination
 
@@ -211,11 +214,12 @@ class PassPlanner:
         mapping, sync_pass, services = self.mapping, self.sync_pass, self.services
         source = apply_source_rules(mapping, sync_pass, source)
         spec, lookups = self.spec, {}
+        rows = align(source, couplings, destination)
         # The lookups and the destination's field lengths serve only records whose values are
         # transferred: a pass whose candidates are all unchanged since their last sync reads neither.
-        if transfers_any(spec, source, couplings, destination):
+        if transfers_any(spec, rows):
             spec, lookups = self._for_transfers()
-        plan = plan_pass(spec, source, couplings, destination, lookups)
+        plan = plan_aligned(spec, rows, lookups)
         plan = apply_config_templates(mapping, sync_pass, plan, services)
         plan = apply_table_rules(mapping, sync_pass, plan, source, services)
         if not spec.force_modify:
@@ -320,11 +324,16 @@ def _metadata(hook: Any, kind: type[M]) -> M:
     return _METADATA[hook]
 
 
-def _labels(source: pd.DataFrame, fields: tuple[str, ...], rows: int) -> list[str | None]:
+def _labels(
+    source: pd.DataFrame, fields: tuple[str, ...], rows: int
+) -> list[str | None] | pd.api.extensions.ExtensionArray:
     for field in fields:
         if field in source.columns:
+            column = source[field]
+            if column.dtype == "str" and column.notna().any():
+                return column.array  # the `str` column pandas makes of the list below anyway
             # Through numpy: iterating an Arrow-backed column costs microseconds per value.
-            values = source[field].to_numpy(dtype=object, na_value=None)
+            values = column.to_numpy(dtype=object, na_value=None)
             return [v if v is None or type(v) is str else str(v) for v in values]
     return [None] * rows
 
@@ -342,9 +351,15 @@ def _etags(plan: pd.DataFrame, destination: pd.DataFrame) -> list[str | None]:
     """The destination's ETag as read, so BC updates are conditional on nobody having changed it since."""
     if "@odata.etag" not in destination.columns or destination.empty:
         return [None] * len(plan)
-    etags = destination["@odata.etag"].tolist()
-    by_id = dict(zip(destination["destination_id"].tolist(), etags, strict=True))
-    return [by_id.get(d) for d in plan["destination_id"].tolist()]
+    etags = destination["@odata.etag"].to_numpy(dtype=object)  # as `tolist`: NaN where none was read
+    ids = KeyIndex(destination[DESTINATION_ID])
+    if not ids.is_unique:  # as a dict of them: the last row of an id
+        by_id = dict(zip(destination[DESTINATION_ID].tolist(), etags, strict=True))
+        return [by_id.get(d) for d in plan[DESTINATION_ID].tolist()]
+    at = ids.positions(plan[DESTINATION_ID])
+    found = np.full(len(plan), None, dtype=object)
+    found[at >= 0] = etags[at[at >= 0]]
+    return found.tolist()
 
 
 def _summary(actions: pd.Series) -> str:
