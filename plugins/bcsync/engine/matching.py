@@ -69,10 +69,13 @@ def matched_rows(
     candidates: pd.DataFrame,
     priority_groups: Sequence[MatchGroup],
     already_coupled: Coupled = frozenset(),
+    *,
+    ids_unique: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The pairs `match_records` couples, as positions: the source rows (in order) and the candidate
-    row each is coupled to. For large tables: neither side's ids become Python objects."""
-    rows = _outcome(source, candidates, priority_groups, already_coupled).candidate_row
+    row each is coupled to. For large tables: neither side's ids become Python objects, and with
+    `ids_unique` (each id once on each side, as `as_source` gives them) they are not even hashed."""
+    rows = _outcome(source, candidates, priority_groups, already_coupled, ids_unique).candidate_row
     source_rows = np.flatnonzero(rows >= 0)
     return source_rows, rows[source_rows]
 
@@ -84,11 +87,15 @@ class _Outcome:
 
 
 def _outcome(
-    source: pd.DataFrame, candidates: pd.DataFrame, priority_groups: Sequence[MatchGroup], already_coupled: Coupled
+    source: pd.DataFrame,
+    candidates: pd.DataFrame,
+    priority_groups: Sequence[MatchGroup],
+    already_coupled: Coupled,
+    ids_unique: bool = False,
 ) -> _Outcome:
     ids = source[SOURCE_ID]
     size = len(ids)
-    id_codes, unique_ids = pd.factorize(_hashable(ids), use_na_sentinel=False)
+    id_codes, unique_ids = _codes(ids, ids_unique)
     # A source id listed twice is matched with its last record's values, as a dict of records does.
     values_at = np.zeros(len(unique_ids), dtype=np.int64)
     np.maximum.at(values_at, id_codes, np.arange(size))
@@ -100,13 +107,15 @@ def _outcome(
     has_reason = np.zeros(len(unique_ids), bool)
     # Candidates by id code: a candidate id is taken once, whichever row of it was matched.
     candidate_ids = candidates[DESTINATION_ID] if len(candidates) else pd.Series([], dtype=object)
-    candidate_codes, candidate_uniques = pd.factorize(_hashable(candidate_ids), use_na_sentinel=False)
+    candidate_codes, candidate_uniques = _codes(candidate_ids, ids_unique)
     taken = _listed(candidate_uniques, already_coupled)
     unmatched = np.arange(size)
     for group in priority_groups:
         if not len(unmatched):
             break
-        outcome = _match_group(source, candidates, candidate_codes, tuple(group), values_row[unmatched], taken)
+        outcome = _match_group(
+            source, candidates, candidate_codes, tuple(group), values_row[unmatched], taken
+        )
         codes = id_codes[unmatched]
         blank = outcome.count < 0
         first_time = codes[blank & ~has_reason[codes]]  # the old dict's setdefault
@@ -117,6 +126,14 @@ def _outcome(
         has_reason[codes] = True
         unmatched = unmatched[~outcome.won]
     return _Outcome(matched_to[id_codes], reason[id_codes])
+
+
+def _codes(ids: pd.Series, unique: bool) -> tuple[np.ndarray, Any]:
+    """A code per id and the distinct ids. Ids known to be unique are their own codes: no hash table
+    of a million ids."""
+    if unique:
+        return np.arange(len(ids)), ids.array
+    return pd.factorize(_hashable(ids), use_na_sentinel=False)
 
 
 def _listed(uniques: Any, listed: Coupled) -> np.ndarray:
@@ -258,7 +275,9 @@ def casefold(texts: pd.Series) -> pd.Series:
         arrow = pa.chunked_array(pa.array(lowered.array)).combine_chunks()
         mask = pa.array(other)
         lowered = pd.Series(
-            pc.replace_with_mask(arrow, mask, pa.array(folded, type=arrow.type)), index=texts.index, dtype=texts.dtype
+            pc.replace_with_mask(arrow, mask, pa.array(folded, type=arrow.type)),
+            index=texts.index,
+            dtype=texts.dtype,
         )
     return lowered
 

@@ -80,7 +80,10 @@ def test_matched_rows_are_the_pairs_match_records_couples(block):
         pairs = result[result[DESTINATION_ID].notna()]
         # Given as a column of Arrow text, as the couple step reads the coupled ids from the store.
         listed = pd.Series(sorted(coupled), dtype="str")
-        source_rows, candidate_rows = matched_rows(source, candidates, groups, listed)
-        assert source_rows.tolist() == pairs.index.tolist(), f"seed {seed}"
-        assert candidates[DESTINATION_ID].take(candidate_rows).tolist() == pairs[DESTINATION_ID].tolist()
-
+        unique = source[SOURCE_ID].is_unique  # candidate ids are
+        for ids_unique in (False, True) if unique else (False,):
+            source_rows, candidate_rows = matched_rows(
+                source, candidates, groups, listed, ids_unique=ids_unique
+            )
+            assert source_rows.tolist() == pairs.index.tolist(), f"seed {seed}"
+            assert candidates[DESTINATION_ID].take(candidate_rows).tolist() == pairs[DESTINATION_ID].tolist()
