@@ -181,7 +181,7 @@ def _match_group(
     for field in group:
         source_key, source_used = _keys(source, field.source_field, field.case_sensitive, rows)
         candidate_key, candidate_used = _keys(candidates, field.destination_field, field.case_sensitive, None)
-        joint, _ = pd.factorize(_joined(source_key, candidate_key), use_na_sentinel=False)
+        joint = _factorized(_joined(source_key, candidate_key))
         del source_key, candidate_key
         source_codes.append(np.where(source_used, joint[:size], -1))
         candidate_codes_of.append(np.where(candidate_used, joint[size:], -1))
@@ -231,7 +231,7 @@ def _match_group(
 def _combined(wanted: list[np.ndarray], offered: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     """Several fields' codes as one code per row, equal exactly when every field's code is equal."""
     size = len(wanted[0])
-    joint = np.concatenate([wanted[0], offered[0]])
+    joint = np.concatenate([wanted[0], offered[0]]).astype(np.int64)  # products of two codes
     for more_wanted, more_offered in zip(wanted[1:], offered[1:], strict=True):
         pairs = joint * (int(max(more_wanted.max(initial=0), more_offered.max(initial=0))) + 1)
         pairs += np.concatenate([more_wanted, more_offered])
@@ -247,6 +247,8 @@ def _keys(
 
     A text column's keys stay Arrow text (no Python string per row, as `Cells` would make); its
     blanks are what `Cells` calls blank: missing, empty once trimmed, or the zero GUID."""
+    if rows is not None and len(rows) == len(frame) and np.array_equal(rows, np.arange(len(frame))):
+        rows = None  # every row in order (a first group): the column itself, not a copy
     size = len(frame) if rows is None else len(rows)
     if name not in frame.columns:
         return np.full(size, None, dtype=object), np.zeros(size, bool)
@@ -266,20 +268,18 @@ def _keys(
 
 def casefold(texts: pd.Series) -> pd.Series:
     """`str.casefold` of an Arrow text column, in Arrow: ASCII texts are lowered (the same for them),
-    only the others are folded in Python (pandas folds every value as a Python string)."""
-    lowered = texts.str.lower()
-    other = (texts.notna() & ~texts.str.isascii()).to_numpy(dtype=bool)
-    if other.any():
-        at = np.flatnonzero(other)
-        folded = [value.casefold() for value in texts.iloc[at].tolist()]
-        arrow = pa.chunked_array(pa.array(lowered.array)).combine_chunks()
-        mask = pa.array(other)
-        lowered = pd.Series(
-            pc.replace_with_mask(arrow, mask, pa.array(folded, type=arrow.type)),
-            index=texts.index,
-            dtype=texts.dtype,
-        )
-    return lowered
+    only the others are folded in Python (pandas folds every value as a Python string). A part
+    (Arrow chunk) at a time, so no more than one extra part of texts is held."""
+    lowered = []
+    for chunk in _arrow(texts).chunks:
+        low = pc.utf8_lower(chunk)
+        other = pc.invert(pc.string_is_ascii(chunk)).fill_null(False)
+        if pc.any(other).as_py():
+            folded = [value.casefold() for value in chunk.filter(other).to_pylist()]
+            low = pc.replace_with_mask(low, other, pa.array(folded, type=low.type))
+        lowered.append(low)
+    arrow = pa.chunked_array(lowered, type=_arrow(texts).type)
+    return pd.Series(arrow, index=texts.index, dtype=texts.dtype)
 
 
 def _joined(source_key: np.ndarray | pd.Series, candidate_key: np.ndarray | pd.Series) -> Any:
@@ -288,6 +288,23 @@ def _joined(source_key: np.ndarray | pd.Series, candidate_key: np.ndarray | pd.S
     if isinstance(source_key, pd.Series) and isinstance(candidate_key, pd.Series):
         return pd.concat([source_key, candidate_key], ignore_index=True)
     return np.concatenate([_objects(source_key), _objects(candidate_key)])
+
+
+def _factorized(keys: Any) -> np.ndarray:
+    """`pd.factorize(keys, use_na_sentinel=False)[0]`; Arrow text is encoded a part at a time into
+    32-bit codes (pandas combines the parts and widens the codes, two more copies)."""
+    if not (isinstance(keys, pd.Series) and is_arrow_text(keys.dtype)):
+        return pd.factorize(keys, use_na_sentinel=False)[0]
+    encoded = _arrow(keys).dictionary_encode(null_encoding="encode")
+    # One memo for all parts: a code means the same text in every part.
+    codes = [chunk.indices.to_numpy(zero_copy_only=False) for chunk in encoded.chunks]
+    return np.concatenate(codes) if codes else np.zeros(0, dtype=np.int32)
+
+
+def _arrow(texts: pd.Series) -> pa.ChunkedArray:
+    """The Arrow array under an Arrow text column, as its parts (not copied)."""
+    arrow = pa.array(texts.array)
+    return arrow if isinstance(arrow, pa.ChunkedArray) else pa.chunked_array([arrow])
 
 
 def _objects(keys: np.ndarray | pd.Series) -> np.ndarray:
