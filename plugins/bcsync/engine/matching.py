@@ -97,9 +97,12 @@ def _outcome(
     size = len(ids)
     id_codes, unique_ids = _codes(ids, ids_unique)
     # A source id listed twice is matched with its last record's values, as a dict of records does.
-    values_at = np.zeros(len(unique_ids), dtype=np.int64)
-    np.maximum.at(values_at, id_codes, np.arange(size))
-    values_row = values_at[id_codes]
+    if ids_unique:
+        values_row = id_codes
+    else:
+        values_at = np.zeros(len(unique_ids), dtype=np.int64)
+        np.maximum.at(values_at, id_codes, np.arange(size))
+        values_row = values_at[id_codes]
 
     # The outcome per source id (a record decided again overwrites its earlier outcome).
     matched_to = np.full(len(unique_ids), -1, dtype=np.int64)
@@ -229,13 +232,17 @@ def _match_group(
 
 
 def _combined(wanted: list[np.ndarray], offered: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """Several fields' codes as one code per row, equal exactly when every field's code is equal."""
+    """Several fields' codes (each 0 or more) as one code per row, equal exactly when every field's
+    code is equal: mixed radix, made dense again only when another field could overflow."""
     size = len(wanted[0])
-    joint = np.concatenate([wanted[0], offered[0]]).astype(np.int64)  # products of two codes
+    joint = np.concatenate([wanted[0], offered[0]]).astype(np.int64)
     for more_wanted, more_offered in zip(wanted[1:], offered[1:], strict=True):
-        pairs = joint * (int(max(more_wanted.max(initial=0), more_offered.max(initial=0))) + 1)
-        pairs += np.concatenate([more_wanted, more_offered])
-        joint, _ = pd.factorize(pairs)  # dense again, so the next field cannot overflow
+        more = np.concatenate([more_wanted, more_offered])
+        radix = int(more.max(initial=0)) + 1
+        if int(joint.max(initial=0)) >= np.iinfo(np.int64).max // radix - 1:
+            joint = pd.factorize(joint)[0]
+        joint *= radix
+        joint += more
     return joint[:size], joint[size:]
 
 
