@@ -298,14 +298,14 @@ def _joined(source_key: np.ndarray | pd.Series, candidate_key: np.ndarray | pd.S
 
 
 def _factorized(keys: Any) -> np.ndarray:
-    """`pd.factorize(keys, use_na_sentinel=False)[0]`; Arrow text is encoded a part at a time into
-    32-bit codes (pandas combines the parts and widens the codes, two more copies)."""
+    """A code per key, equal exactly where the keys are (as `pd.factorize` gives, in another order).
+    Arrow text is coded by its dense rank in sort order: a sort keeps 8-byte positions, where a hash
+    table (pandas' factorize, Arrow's dictionary_encode) keeps a copy of every distinct text
+    (200 MB for a million and a half names)."""
     if not (isinstance(keys, pd.Series) and is_arrow_text(keys.dtype)):
         return pd.factorize(keys, use_na_sentinel=False)[0]
-    encoded = _arrow(keys).dictionary_encode(null_encoding="encode")
-    # One memo for all parts: a code means the same text in every part.
-    codes = [chunk.indices.to_numpy(zero_copy_only=False) for chunk in encoded.chunks]
-    return np.concatenate(codes) if codes else np.zeros(0, dtype=np.int32)
+    ranks = pc.rank(_arrow(keys), sort_keys="ascending", tiebreaker="dense")  # blanks share one too
+    return ranks.to_numpy().view(np.int64)
 
 
 def _arrow(texts: pd.Series) -> pa.ChunkedArray:

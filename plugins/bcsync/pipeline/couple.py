@@ -168,11 +168,15 @@ def _couple_by_matching(
     mapping: IntegrationTableMapping,
     run: RunContext,
     services: Services,
-    candidates: Mapping[SyncPass, pd.DataFrame],
-    staged: Mapping[Side, pd.DataFrame],
+    candidates: dict[SyncPass, pd.DataFrame],
+    staged: dict[Side, pd.DataFrame],
 ) -> tuple[dict[SyncPass, pd.DataFrame], dict[SyncPass, pd.DataFrame], dict[SyncPass, int]]:
     """Per pass, the pairs matching proposes, those the table's FIND_UNCOUPLED rule found, and how many
-    matched pairs were coupled (none coupled in a dry run)."""
+    matched pairs were coupled (none coupled in a dry run).
+
+    Once a pass has matched, what the rest of the step does not read is let go before its pairs are
+    written: its destination's records (no other pass matches against them) and all but the ids of
+    its candidates."""
     proposed: dict[SyncPass, pd.DataFrame] = {}
     found: dict[SyncPass, pd.DataFrame] = {}
     coupled: dict[SyncPass, int] = {}
@@ -189,6 +193,10 @@ def _couple_by_matching(
             found[sync_pass] = _found(
                 mapping, sync_pass, services, candidates[sync_pass], proposed[sync_pass], destination
             )
+            del destination
+        staged.pop(sync_pass.destination, None)
+        if sync_pass in candidates:
+            candidates[sync_pass] = candidates[sync_pass][[SOURCE_ID]]
         if len(proposed[sync_pass]) and not run.dry_run:
             outcome = services.store.couple(mapping.name, proposed[sync_pass], coupled_by=CoupledBy.MATCH)
             coupled[sync_pass] = outcome.coupled
