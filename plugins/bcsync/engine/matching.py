@@ -75,7 +75,9 @@ def matched_rows(
     """The pairs `match_records` couples, as positions: the source rows (in order) and the candidate
     row each is coupled to. For large tables: neither side's ids become Python objects, and with
     `ids_unique` (each id once on each side, as `as_source` gives them) they are not even hashed."""
-    rows = _outcome(source, candidates, priority_groups, already_coupled, ids_unique).candidate_row
+    rows = _outcome(
+        source, candidates, priority_groups, already_coupled, ids_unique, reasons=False
+    ).candidate_row
     source_rows = np.flatnonzero(rows >= 0)
     return source_rows, rows[source_rows]
 
@@ -83,7 +85,7 @@ def matched_rows(
 @dataclass(frozen=True)
 class _Outcome:
     candidate_row: np.ndarray  # per source record: the candidate coupled, -1 for none
-    reason: np.ndarray  # per source record
+    reason: np.ndarray  # per source record (empty when not asked for)
 
 
 def _outcome(
@@ -92,6 +94,8 @@ def _outcome(
     priority_groups: Sequence[MatchGroup],
     already_coupled: Coupled,
     ids_unique: bool = False,
+    *,
+    reasons: bool = True,
 ) -> _Outcome:
     ids = source[SOURCE_ID]
     size = len(ids)
@@ -106,8 +110,9 @@ def _outcome(
 
     # The outcome per source id (a record decided again overwrites its earlier outcome).
     matched_to = np.full(len(unique_ids), -1, dtype=np.int64)
-    reason = np.full(len(unique_ids), "no match criteria", dtype=object)
-    has_reason = np.zeros(len(unique_ids), bool)
+    # Reasons (an object per record) only when asked for.
+    reason = np.full(len(unique_ids) if reasons else 0, "no match criteria", dtype=object)
+    has_reason = np.zeros(len(unique_ids) if reasons else 0, bool)
     # Candidates by id code: a candidate id is taken once, whichever row of it was matched.
     candidate_ids = candidates[DESTINATION_ID] if len(candidates) else pd.Series([], dtype=object)
     candidate_codes, candidate_uniques = _codes(candidate_ids, ids_unique)
@@ -117,18 +122,19 @@ def _outcome(
         if not len(unmatched):
             break
         outcome = _match_group(
-            source, candidates, candidate_codes, tuple(group), values_row[unmatched], taken
+            source, candidates, candidate_codes, tuple(group), values_row[unmatched], taken, reasons
         )
         codes = id_codes[unmatched]
         blank = outcome.count < 0
-        first_time = codes[blank & ~has_reason[codes]]  # the old dict's setdefault
-        reason[first_time] = "all match fields are blank"
         decided = codes[~blank]
         matched_to[decided] = outcome.matched[~blank]
-        reason[decided] = outcome.reason[~blank]
-        has_reason[codes] = True
+        if reasons:
+            first_time = codes[blank & ~has_reason[codes]]  # the old dict's setdefault
+            reason[first_time] = "all match fields are blank"
+            reason[decided] = outcome.reason[~blank]
+            has_reason[codes] = True
         unmatched = unmatched[~outcome.won]
-    return _Outcome(matched_to[id_codes], reason[id_codes])
+    return _Outcome(matched_to[id_codes], reason[id_codes] if reasons else reason)
 
 
 def _codes(ids: pd.Series, unique: bool) -> tuple[np.ndarray, Any]:
@@ -163,7 +169,7 @@ class _GroupOutcome:
     count: np.ndarray  # matches per record; -1: every match field of the record is blank
     won: np.ndarray  # the record was coupled
     matched: np.ndarray  # the candidate row coupled, or -1
-    reason: np.ndarray
+    reason: np.ndarray  # empty when not asked for
 
 
 def _match_group(
@@ -173,6 +179,7 @@ def _match_group(
     group: tuple[MatchField, ...],
     rows: np.ndarray,
     taken: np.ndarray,
+    reasons: bool = True,
 ) -> _GroupOutcome:
     """Match the records at `rows` (in order) on one priority group; couples into `taken` (per
     candidate id code)."""
@@ -221,6 +228,8 @@ def _match_group(
     matched = np.full(size, -1, dtype=np.int64)
     matched[won] = first[single[wins]]
     taken[single_codes[wins]] = True
+    if not reasons:
+        return _GroupOutcome(count, won, matched, np.empty(0, dtype=object))
 
     reason = np.full(size, None, dtype=object)
     reason[count == 0] = f"no match on {described}"
