@@ -8,11 +8,16 @@ task starts (Linux's `clear_refs` 5) and each task reports its own. Elsewhere th
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import ctypes.util
 import os
 from pathlib import Path
 
 _STATUS = Path("/proc/self/status")
 _CLEAR_REFS = Path("/proc/self/clear_refs")
+# glibc's mallopt: blocks of this size or more are mapped on their own, and unmapped when freed.
+_M_MMAP_THRESHOLD = -3
+_MMAP_THRESHOLD = 128 * 1024
 
 
 def use_system_allocator_for_arrow() -> None:
@@ -27,6 +32,19 @@ def use_system_allocator_for_arrow() -> None:
     import pyarrow as pa
 
     pa.set_memory_pool(pa.system_memory_pool())
+    _keep_large_blocks_mapped()
+
+
+def _keep_large_blocks_mapped() -> None:
+    """Fix glibc's mmap threshold at its initial 128 KiB. Left dynamic, glibc raises it (up to 32 MiB)
+    each time a mapped block is freed; column-sized blocks then come from the heap, and what they
+    leave free stays resident (the couple step's peak at 300,000 customers, 40 MB). `MALLOC_MMAP_THRESHOLD_`,
+    when set, still chooses; elsewhere than glibc nothing changes."""
+    if os.environ.get("MALLOC_MMAP_THRESHOLD_"):
+        return
+    with contextlib.suppress(OSError, AttributeError, TypeError):
+        libc = ctypes.CDLL(ctypes.util.find_library("c"))
+        libc.mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD)
 
 
 def reset_peak_rss() -> None:

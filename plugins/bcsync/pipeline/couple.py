@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from airflow.sdk import ObjectStoragePath
 
-from bcsync.engine.matching import match_records
+from bcsync.engine.matching import matched_rows
 from bcsync.engine.model import (
     DESTINATION_ID,
     DESTINATION_MODIFIED,
@@ -31,13 +31,19 @@ from bcsync.engine.model import (
 )
 from bcsync.pipeline.context import RunContext, RunKind
 from bcsync.pipeline.extract import UnknownRecords, unknown_record_ids, unknown_records_message
-from bcsync.pipeline.frames import as_destination, as_source, is_in, oriented_couplings
+from bcsync.pipeline.frames import (
+    as_destination,
+    as_destination_of_source,
+    as_source,
+    is_in,
+    oriented_couplings,
+)
 from bcsync.pipeline.linked import linked_pairs
 from bcsync.pipeline.reading import read_by_ids, read_pages
 from bcsync.pipeline.record import job_lease
 from bcsync.pipeline.services import Services
 from bcsync.pipeline.specs import match_groups, passes, side_columns
-from bcsync.pipeline.staging import iter_frames, read_frame, write_frame, write_frames
+from bcsync.pipeline.staging import iter_frames, write_frame, write_frames
 from bcsync.registry.model import IntegrationTableMapping
 from bcsync.results import CoupleResult, ExtractResult, PassCouplings
 from bcsync.rules import RuleKind, find_uncoupled, rule_for
@@ -89,20 +95,22 @@ def _couple(
     unknown = unknown_record_ids(mapping, run, extracts)
     if unknown:
         raise UnknownRecords(unknown_records_message(mapping, run, unknown))
-    # Only the columns coupling reads (ids, modified-on, match fields): the counterparts' other fields
-    # stream from the destination's extract part by part (`_counterparts`).
-    staged = {side: _read(extracts.get(side), couple_columns(mapping, run, side)) for side in Side}
+    # Only the columns coupling reads (ids, modified-on, match fields), converted a part at a time
+    # (`_records`): the counterparts' other fields stream from the destination's extract part by part
+    # (`_counterparts`).
+    records = {
+        side: _records(extracts.get(side), couple_columns(mapping, run, side), mapping, side) for side in Side
+    }
     if not run.dry_run:
         if run.kind is RunKind.RECORDS:
-            _restore_skipped(mapping, services, staged)
+            _restore_skipped(mapping, services, records)
         else:
             remove_dead_skipped_couplings(mapping, services)
     run_passes = passes(mapping, run.direction)
-    candidates = {
-        p: as_source(staged[p.source], mapping, p.source) for p in run_passes if len(staged[p.source])
-    }
-    # A side read only as a source is held once, as candidates; matching reads the destinations.
-    staged = {p.destination: staged[p.destination] for p in run_passes}
+    candidates = {p: records[p.source] for p in run_passes if len(records[p.source])}
+    # Each side is held once: as a pass's candidates, and under the destination's names for matching.
+    staged = {p.destination: as_destination_of_source(records[p.destination]) for p in run_passes}
+    del records
     # Every pass matches first (the From pass sees what the To pass coupled), then each reads couplings.
     proposed, found, coupled = _couple_by_matching(mapping, run, services, candidates, staged)
     del staged
@@ -160,11 +168,15 @@ def _couple_by_matching(
     mapping: IntegrationTableMapping,
     run: RunContext,
     services: Services,
-    candidates: Mapping[SyncPass, pd.DataFrame],
-    staged: Mapping[Side, pd.DataFrame],
+    candidates: dict[SyncPass, pd.DataFrame],
+    staged: dict[Side, pd.DataFrame],
 ) -> tuple[dict[SyncPass, pd.DataFrame], dict[SyncPass, pd.DataFrame], dict[SyncPass, int]]:
     """Per pass, the pairs matching proposes, those the table's FIND_UNCOUPLED rule found, and how many
-    matched pairs were coupled (none coupled in a dry run)."""
+    matched pairs were coupled (none coupled in a dry run).
+
+    Once a pass has matched, what the rest of the step does not read is let go before its pairs are
+    written: its destination's records (no other pass matches against them) and all but the ids of
+    its candidates."""
     proposed: dict[SyncPass, pd.DataFrame] = {}
     found: dict[SyncPass, pd.DataFrame] = {}
     coupled: dict[SyncPass, int] = {}
@@ -181,6 +193,10 @@ def _couple_by_matching(
             found[sync_pass] = _found(
                 mapping, sync_pass, services, candidates[sync_pass], proposed[sync_pass], destination
             )
+            del destination
+        staged.pop(sync_pass.destination, None)
+        if sync_pass in candidates:
+            candidates[sync_pass] = candidates[sync_pass][[SOURCE_ID]]
         if len(proposed[sync_pass]) and not run.dry_run:
             outcome = services.store.couple(mapping.name, proposed[sync_pass], coupled_by=CoupledBy.MATCH)
             coupled[sync_pass] = outcome.coupled
@@ -209,19 +225,26 @@ def _force_new_pairs(relevant: pd.DataFrame, matched: pd.DataFrame, sync_pass: S
     """Mark this run's pairs coupled by matching to be written whatever changed (BC's follow-up job
     uses ForceModify), so each counts Modified as in BC."""
     bc, crm = (SOURCE_ID, DESTINATION_ID) if sync_pass is SyncPass.TO_CRM else (DESTINATION_ID, SOURCE_ID)
-    pairs = set(zip(matched["bc_id"].astype(str), matched["crm_id"].astype(str), strict=True))
-    new = [pair in pairs for pair in zip(relevant[bc], relevant[crm], strict=True)]
+    # Each pair as one integer (codes of the two ids, factorised with the matched ones): no tuple per pair.
+    size = len(relevant)
+    bc_codes, _ = pd.factorize(pd.concat([relevant[bc], matched["bc_id"].astype(str)]), use_na_sentinel=False)
+    crm_codes, crm_ids = pd.factorize(
+        pd.concat([relevant[crm], matched["crm_id"].astype(str)]), use_na_sentinel=False
+    )
+    pairs = bc_codes.astype(np.int64) * len(crm_ids) + crm_codes
+    new = np.isin(pairs[:size], pairs[size:])
     return relevant.assign(force_modify=pd.Series(new, index=relevant.index, dtype=bool))
 
 
 def _restore_skipped(
-    mapping: IntegrationTableMapping, services: Services, staged: Mapping[Side, pd.DataFrame]
+    mapping: IntegrationTableMapping, services: Services, records: Mapping[Side, pd.DataFrame]
 ) -> None:
-    """Synchronize Now clears Skipped on the records it was given, as BC's forced manual sync does."""
+    """Synchronize Now clears Skipped on the records it was given (`records`: as `_records` reads
+    them), as BC's forced manual sync does."""
     ids = {}
-    for side, column, key in ((Side.BC, "bc_ids", mapping.bc_key), (Side.CRM, "crm_ids", mapping.crm_key)):
-        frame = staged[side]
-        ids[column] = frame[key].astype(str).str.lower().tolist() if len(frame) and key in frame else []
+    for side, column in ((Side.BC, "bc_ids"), (Side.CRM, "crm_ids")):
+        frame = records[side]
+        ids[column] = frame[SOURCE_ID].tolist() if len(frame) and SOURCE_ID in frame else []
     if ids["bc_ids"] or ids["crm_ids"]:
         restored = services.store.restore_skipped(mapping.name, **ids)
         if restored:
@@ -328,12 +351,19 @@ def _match(
     candidates = destination()
     if candidates.empty:
         return pd.DataFrame()
-    matches = match_records(uncoupled, candidates, groups, set(couplings[destination_column]))
-    pairs = matches.dropna(subset=[DESTINATION_ID])
-    if pairs.empty:
+    # By position: the pairs' ids and times are taken from the two frames, with no Python object per id
+    # (`as_source` and `as_destination` keep each id once).
+    source_rows, candidate_rows = matched_rows(
+        uncoupled, candidates, groups, couplings[destination_column], ids_unique=True
+    )
+    if not len(source_rows):
         return pd.DataFrame()
-    rows = pairs.merge(uncoupled[[SOURCE_ID, SOURCE_MODIFIED]], on=SOURCE_ID).merge(
-        candidates[[DESTINATION_ID, DESTINATION_MODIFIED]], on=DESTINATION_ID
+    rows = pd.concat(
+        [
+            uncoupled[[SOURCE_ID, SOURCE_MODIFIED]].take(source_rows).reset_index(drop=True),
+            candidates[[DESTINATION_ID, DESTINATION_MODIFIED]].take(candidate_rows).reset_index(drop=True),
+        ],
+        axis=1,
     )
     to_crm = sync_pass is SyncPass.TO_CRM
     frame = pd.DataFrame(
@@ -392,13 +422,12 @@ def _found(
 def _destination_candidates(
     mapping: IntegrationTableMapping, sync_pass: SyncPass, services: Services, staged: pd.DataFrame
 ) -> pd.DataFrame:
-    """The destination records to match against, as the extract staged them or, when that side was
-    not read in full, read now (small tables)."""
-    if staged.empty:
-        staged = pd.concat(
-            list(read_pages(services, mapping, sync_pass.destination, None)) or [pd.DataFrame()]
-        )
-    return as_destination(staged, mapping, sync_pass.destination) if len(staged) else staged
+    """The destination records to match against (`as_destination`): as the extract staged them
+    (`staged`, converted already) or, when that side was not read in full, read now (small tables)."""
+    if not staged.empty:
+        return staged
+    read = pd.concat(list(read_pages(services, mapping, sync_pass.destination, None)) or [pd.DataFrame()])
+    return as_destination(read, mapping, sync_pass.destination) if len(read) else read
 
 
 def couple_columns(mapping: IntegrationTableMapping, run: RunContext, side: Side) -> list[str] | None:
@@ -418,7 +447,21 @@ def couple_columns(mapping: IntegrationTableMapping, run: RunContext, side: Side
     return wanted
 
 
-def _read(extract: ExtractResult | None, columns: list[str] | None = None) -> pd.DataFrame:
+def _records(
+    extract: ExtractResult | None, columns: list[str] | None, mapping: IntegrationTableMapping, side: Side
+) -> pd.DataFrame:
+    """`side`'s staged records as coupling reads them (`as_source`: the key as a lower-case id, the
+    modified-on as a time, each id once, its last record kept), converted a part at a time: only one
+    part is held as the extract staged it."""
     if extract is None or extract.staged is None:
         return pd.DataFrame()
-    return read_frame(extract.staged, columns)
+    parts = [
+        as_source(part, mapping, side) for part in iter_frames(extract.staged, columns) if len(part.columns)
+    ]
+    if not parts:
+        return pd.DataFrame()
+    # Arrow text columns are concatenated without copying their values.
+    frame = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+    del parts
+    repeated = frame[SOURCE_ID].duplicated(keep="last")  # an id in two parts
+    return frame[~repeated].reset_index(drop=True) if repeated.any() else frame

@@ -40,6 +40,12 @@ def as_destination(frame: pd.DataFrame, mapping: IntegrationTableMapping, side: 
     return _rename(frame, mapping, side, DESTINATION_ID, DESTINATION_MODIFIED)
 
 
+def as_destination_of_source(frame: pd.DataFrame) -> pd.DataFrame:
+    """`as_source`'s frame as `as_destination` would have made it from the same records (its values
+    are not copied)."""
+    return frame.rename(columns={SOURCE_ID: DESTINATION_ID, SOURCE_MODIFIED: DESTINATION_MODIFIED})
+
+
 def _rename(
     frame: pd.DataFrame, mapping: IntegrationTableMapping, side: Side, id_column: str, modified_column: str
 ) -> pd.DataFrame:

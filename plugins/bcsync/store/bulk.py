@@ -27,6 +27,7 @@ from bcsync.store.schema import UtcDateTime
 ConflictClause = Callable[[Any], Any]
 _COPY_NULL = "\\N"
 _DATE_LENGTH = len("YYYY-MM-DD")  # where an ISO timestamp's "T" is
+_EXECUTEMANY_ROWS = 50_000  # rows whose Python values SQLite's executemany is handed at a time
 
 
 def bulk_insert(
@@ -58,29 +59,40 @@ def _sqlite_executemany(conn: Connection, table: Table, frame: pd.DataFrame, sta
     order = compiled.positiontup or []
     if sorted(order) != sorted(frame.columns):
         return None
-    columns = []
-    for name in order:
-        values = _sqlite_values(frame[name], table.c[name].type)
-        if values is None:
-            return None
-        columns.append(values)
-    # Rows streamed to the driver: no list of 100,000 tuples for the garbage collector to walk.
+    kinds = [table.c[name].type for name in order]
+    if any(_needs_sqlalchemy(frame[name], kind) for name, kind in zip(order, kinds, strict=True)):
+        return None
+    # Rows streamed to the driver, their Python values built a part at a time (a million couplings'
+    # values at once are hundreds of MB), in the caller's one transaction.
     cursor = conn.connection.dbapi_connection.cursor()
+    inserted = 0
     try:
-        cursor.executemany(compiled.string, zip(*columns, strict=True))
-        return cursor.rowcount
+        for start in range(0, len(frame), _EXECUTEMANY_ROWS):
+            part = frame.iloc[start : start + _EXECUTEMANY_ROWS]
+            columns = [_sqlite_values(part[name], kind) for name, kind in zip(order, kinds, strict=True)]
+            cursor.executemany(compiled.string, zip(*columns, strict=True))
+            inserted += cursor.rowcount
+        return inserted
     finally:
         cursor.close()
 
 
-def _sqlite_values(column: pd.Series, kind: Any) -> list[Any] | None:
-    """The column as the driver takes it, as SQLAlchemy would bind it; None if it cannot say."""
+def _needs_sqlalchemy(column: pd.Series, kind: Any) -> bool:
+    """Values the driver cannot be handed as they are: timestamps that are not one UTC-aware column
+    (naive values are refused value by value, as the type does)."""
+    return (
+        isinstance(kind, UtcDateTime)
+        and not isinstance(column.dtype, pd.DatetimeTZDtype)
+        and bool(column.notna().any())
+    )
+
+
+def _sqlite_values(column: pd.Series, kind: Any) -> list[Any]:
+    """The column as the driver takes it, as SQLAlchemy would bind it (`_needs_sqlalchemy` false)."""
     present = column.notna()
     if isinstance(kind, UtcDateTime):
         if not present.any():
             return [None] * len(column)
-        if not isinstance(column.dtype, pd.DatetimeTZDtype):
-            return None  # objects: naive values are refused value by value, as the type does
         naive = column.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy(dtype="datetime64[us]")
         return _sqlite_timestamps(naive, present.to_numpy())
     if present.all():  # nothing to turn into NULL: the values as they are

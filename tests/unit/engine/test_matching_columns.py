@@ -15,7 +15,7 @@ import pytest
 from random_columns import as_column
 from rowwise_reference import match_records_rowwise
 
-from bcsync.engine.matching import MatchField, match_records
+from bcsync.engine.matching import MatchField, match_records, matched_rows
 from bcsync.engine.model import DESTINATION_ID, SOURCE_ID
 
 POOLS: dict[str, list[Any]] = {
@@ -70,3 +70,20 @@ def test_columnar_matching_matches_the_record_by_record_matching(block):
         expected = match_records_rowwise(source, candidates, groups, coupled)
         actual = match_records(source, candidates, groups, coupled)
         pd.testing.assert_frame_equal(actual, expected, obj=f"matches of seed {seed}")
+
+
+@pytest.mark.parametrize("block", range(2))
+def test_matched_rows_are_the_pairs_match_records_couples(block):
+    for seed in range(block * 150, block * 150 + 150):
+        source, candidates, groups, coupled = _case(seed)
+        result = match_records(source, candidates, groups, coupled)
+        pairs = result[result[DESTINATION_ID].notna()]
+        # Given as a column of Arrow text, as the couple step reads the coupled ids from the store.
+        listed = pd.Series(sorted(coupled), dtype="str")
+        unique = source[SOURCE_ID].is_unique  # candidate ids are
+        for ids_unique in (False, True) if unique else (False,):
+            source_rows, candidate_rows = matched_rows(
+                source, candidates, groups, listed, ids_unique=ids_unique
+            )
+            assert source_rows.tolist() == pairs.index.tolist(), f"seed {seed}"
+            assert candidates[DESTINATION_ID].take(candidate_rows).tolist() == pairs[DESTINATION_ID].tolist()

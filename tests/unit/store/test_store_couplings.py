@@ -305,3 +305,20 @@ def test_couplings_read_back_with_the_types_they_were_written_with(
         assert frame["statistics_uploaded"].tolist() == [False, False]
         assert frame["bc_synced_on"].tolist() == [synced, synced]
         assert frame["to_crm_failures"].tolist() == [0, 0]
+
+
+def test_pairs_written_in_several_driver_parts_are_all_stored_with_their_times(
+    store: CouplingStore, new_ids: NewIds, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("bcsync.store.bulk._EXECUTEMANY_ROWS", 2)
+    bc, crm = new_ids(5), new_ids(5)
+    # The first part has no time at all, the later ones have some: one insert, every value kept.
+    synced = pd.Series([None, None, T0, None, T0], dtype="datetime64[us, UTC]")
+
+    outcome = store.couple("CUSTOMER", pairs(bc, crm).assign(bc_synced_on=synced))
+
+    assert outcome.coupled == 5
+    stored = store.couplings("CUSTOMER").set_index("bc_id").loc[bc]
+    assert stored["crm_id"].tolist() == crm
+    assert stored["bc_synced_on"].isna().tolist() == [True, True, False, True, False]
+    assert (stored["bc_synced_on"].dropna() == T0).all()
