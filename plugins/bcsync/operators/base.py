@@ -104,14 +104,17 @@ class IntegrationStepOperator(BaseOperator):
                 store_conn_id=self.store_conn_id,
                 max_in_flight=slots_held(self),
             )
-            mapping = self._mapping or _registered(services, self.mapping_name)
-            folder = run_folder(run.dag_id, run.run_id, mapping.name, staging_root(self.staging_url))
-            # Answers an earlier task of the run got from Dataverse (bulk messages, BC's company row).
-            recalled = service_facts.recall(folder, services)
             try:
-                return self.run_step(Step(mapping, run, services, folder, context))
+                mapping = self._mapping or _registered(services, self.mapping_name)
+                folder = run_folder(run.dag_id, run.run_id, mapping.name, staging_root(self.staging_url))
+                # Answers an earlier task of the run got from Dataverse (bulk messages, BC's company row).
+                recalled = service_facts.recall(folder, services)
+                try:
+                    return self.run_step(Step(mapping, run, services, folder, context))
+                finally:
+                    service_facts.keep(folder, services, recalled)
             finally:
-                service_facts.keep(folder, services, recalled)
+                services.close()
         except AirflowFailException:
             raise
         except Exception as error:

@@ -41,3 +41,11 @@ class Services:
     @cached_property
     def store(self) -> CouplingStore:
         return CouplingStore.from_connection(self.store_conn_id)
+
+    def close(self) -> None:
+        """Close the store's pooled connections, if the store was used. Each SQLite connection keeps
+        its page cache (`SQLITE_CACHE_KIB`): a process that runs several tasks (dag.test, the
+        in-process runner) would otherwise hold every finished task's."""
+        store = self.__dict__.get("store")  # a cached_property not yet read makes no store
+        if store is not None:
+            store.dispose()
