@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 import pyarrow.compute as pc
 
-from bcsync.engine.values import is_arrow_text, python_values
+from bcsync.engine.values import arrow_parts, is_arrow_text, python_values
 
 
 class KeyIndex:
@@ -18,7 +17,7 @@ class KeyIndex:
 
     def __init__(self, keys: pd.Series) -> None:
         self._keys = keys
-        self._arrow = _arrow(keys) if is_arrow_text(keys.dtype) else None
+        self._arrow = arrow_parts(keys) if is_arrow_text(keys.dtype) else None
         self._index: pd.Index | None = None
 
     @property
@@ -35,7 +34,7 @@ class KeyIndex:
     def positions(self, wanted: pd.Series) -> np.ndarray:
         """The row of each wanted id (-1 if absent); the ids must be unique (see `is_unique`)."""
         if self._arrow is not None and is_arrow_text(wanted.dtype):
-            found = pc.index_in(_arrow(wanted), value_set=self._arrow)
+            found = pc.index_in(arrow_parts(wanted), value_set=self._arrow)
             return np.asarray(found.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.intp)
         return self._pandas().get_indexer(python_values(wanted))
 
@@ -43,7 +42,3 @@ class KeyIndex:
         if self._index is None:
             self._index = pd.Index(self._keys)
         return self._index
-
-
-def _arrow(column: pd.Series) -> pa.ChunkedArray:
-    return pa.chunked_array(pa.array(column.array))

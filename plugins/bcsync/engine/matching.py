@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from bcsync.engine.model import DESTINATION_ID, SOURCE_ID
-from bcsync.engine.values import TEXT, ZERO_GUID, Cells, is_arrow_text, python_values
+from bcsync.engine.values import TEXT, ZERO_GUID, Cells, arrow_parts, is_arrow_text, is_in, python_values
 
 
 @dataclass(frozen=True)
@@ -149,19 +149,7 @@ def _listed(uniques: Any, listed: Coupled) -> np.ndarray:
     """Which of the (unique) candidate ids are in `listed`, as Python's == and hash say."""
     if not len(uniques) or not len(listed):
         return np.zeros(len(uniques), bool)
-    if isinstance(uniques, pd.api.extensions.ExtensionArray) and is_arrow_text(uniques.dtype):
-        if isinstance(listed, pd.Series) and is_arrow_text(listed.dtype) and not listed.hasnans:
-            value_set = pa.array(listed.array)
-        elif all(isinstance(value, str) for value in listed):
-            value_set = pa.array(list(listed), type=pa.large_string())
-        else:
-            value_set = None
-        if value_set is not None:
-            arrow = pa.array(uniques)
-            found = pc.is_in(arrow, value_set=value_set.cast(arrow.type))
-            return np.asarray(found.fill_null(False), dtype=bool)
-    values = listed.tolist() if isinstance(listed, pd.Series) else list(listed)
-    return pd.Series(python_values(pd.Series(uniques)), dtype=object).isin(values).to_numpy()
+    return is_in(pd.Series(uniques), listed).to_numpy(dtype=bool, copy=True)  # marked as coupling goes on
 
 
 @dataclass(frozen=True)
@@ -287,14 +275,14 @@ def casefold(texts: pd.Series) -> pd.Series:
     only the others are folded in Python (pandas folds every value as a Python string). A part
     (Arrow chunk) at a time, so no more than one extra part of texts is held."""
     lowered = []
-    for chunk in _arrow(texts).chunks:
+    for chunk in arrow_parts(texts).chunks:
         low = pc.utf8_lower(chunk)
         other = pc.invert(pc.string_is_ascii(chunk)).fill_null(False)
         if pc.any(other).as_py():
             folded = [value.casefold() for value in chunk.filter(other).to_pylist()]
             low = pc.replace_with_mask(low, other, pa.array(folded, type=low.type))
         lowered.append(low)
-    arrow = pa.chunked_array(lowered, type=_arrow(texts).type)
+    arrow = pa.chunked_array(lowered, type=arrow_parts(texts).type)
     return pd.Series(arrow, index=texts.index, dtype=texts.dtype)
 
 
@@ -313,14 +301,8 @@ def _factorized(keys: Any) -> np.ndarray:
     (200 MB for a million and a half names)."""
     if not (isinstance(keys, pd.Series) and is_arrow_text(keys.dtype)):
         return pd.factorize(keys, use_na_sentinel=False)[0]
-    ranks = pc.rank(_arrow(keys), sort_keys="ascending", tiebreaker="dense")  # blanks share one too
+    ranks = pc.rank(arrow_parts(keys), sort_keys="ascending", tiebreaker="dense")  # blanks share one too
     return ranks.to_numpy().view(np.int64)
-
-
-def _arrow(texts: pd.Series) -> pa.ChunkedArray:
-    """The Arrow array under an Arrow text column, as its parts (not copied)."""
-    arrow = pa.array(texts.array)
-    return arrow if isinstance(arrow, pa.ChunkedArray) else pa.chunked_array([arrow])
 
 
 def _objects(keys: np.ndarray | pd.Series) -> np.ndarray:

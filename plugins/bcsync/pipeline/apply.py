@@ -20,8 +20,8 @@ from bcsync.engine.model import (
     Side,
     SyncPass,
 )
+from bcsync.engine.values import is_in
 from bcsync.pipeline.context import RunContext
-from bcsync.pipeline.frames import is_in
 from bcsync.pipeline.reading import read_by_ids
 from bcsync.pipeline.services import Services
 from bcsync.pipeline.write_bc import write_bc

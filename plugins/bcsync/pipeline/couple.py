@@ -29,13 +29,13 @@ from bcsync.engine.model import (
     SyncPass,
     UpdateConflictResolution,
 )
+from bcsync.engine.values import is_in
 from bcsync.pipeline.context import RunContext, RunKind
 from bcsync.pipeline.extract import UnknownRecords, unknown_record_ids, unknown_records_message
 from bcsync.pipeline.frames import (
     as_destination,
     as_destination_of_source,
     as_source,
-    is_in,
     oriented_couplings,
 )
 from bcsync.pipeline.linked import linked_pairs

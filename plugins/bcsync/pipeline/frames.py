@@ -2,13 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any
-
-import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 
 from bcsync.engine.model import (
     DESTINATION_ID,
@@ -18,7 +12,6 @@ from bcsync.engine.model import (
     Side,
     SyncPass,
 )
-from bcsync.engine.values import is_arrow_text
 from bcsync.pipeline.specs import side_columns
 from bcsync.registry.model import IntegrationTableMapping
 
@@ -80,29 +73,6 @@ def oriented_couplings(couplings: pd.DataFrame, sync_pass: SyncPass) -> pd.DataF
             "skipped": couplings["skipped"].astype(bool),
         }
     )
-
-
-def is_in(column: pd.Series, values: Iterable[Any]) -> pd.Series:
-    """`column.isin(values)`. For pandas' Arrow-backed text columns the set is handed to Arrow in one
-    piece: pandas turns each value into an Arrow scalar first (1.7 s for the couple and load steps'
-    sets of 100,000 ids). Sets holding anything but text keep pandas' own rules for blanks.
-    `values` may be an Arrow-backed text column itself: then no Python string is made for its values."""
-    dtype = column.dtype
-    if not is_arrow_text(dtype):
-        return column.isin(values)
-    if isinstance(values, pd.Series | pd.Index) and is_arrow_text(values.dtype) and not values.hasnans:
-        arrow = pa.array(column.array)
-        found = pc.is_in(arrow, value_set=pa.array(values.array).cast(arrow.type))
-        return pd.Series(np.asarray(found.fill_null(False), dtype=bool), index=column.index)
-    wanted = list(values)
-    texts = [value for value in wanted if isinstance(value, str)]
-    if len(texts) < len(wanted):
-        return column.isin(wanted)
-    if not texts:
-        return pd.Series(np.zeros(len(column), bool), index=column.index)
-    arrow = pa.array(column.array)
-    found = pc.is_in(arrow, value_set=pa.array(texts, type=arrow.type))
-    return pd.Series(np.asarray(found.fill_null(False), dtype=bool), index=column.index)
 
 
 def concat_alike(frames: list[pd.DataFrame]) -> pd.DataFrame:

@@ -6,8 +6,8 @@ import pandas as pd
 from airflow.sdk import ObjectStoragePath
 
 from bcsync.engine.model import Side, SyncPass
+from bcsync.engine.values import is_in
 from bcsync.pipeline.couple import _counterparts
-from bcsync.pipeline.frames import is_in
 from bcsync.pipeline.staging import write_frames
 from bcsync.registry import load_registry
 from bcsync.results import ExtractResult
